@@ -1,0 +1,551 @@
+"""Writes on extensions, pools and templates (manual §7.2, §7.4, §7.5).
+
+Forms, the REST API and management commands all call these functions, so every rule
+is enforced in one place. Each function is atomic and records an audit entry.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from extensions.models import (
+    Extension,
+    ExtensionPool,
+    Template,
+    generate_registration_secret,
+    number_validator,
+)
+from licensing.services import license_require
+from nodes.models import Node
+from portal.actors import Actor
+from portal.audit import audit_record, audit_snapshot
+from portal.exceptions import ServiceConflict
+from portal.updates import apply_fields
+
+MAX_RANGE_SIZE = 10_000
+EXTENSION_FIELDS = frozenset(
+    {
+        "number",
+        "kind",
+        "node",
+        "template",
+        "site",
+        "department",
+        "registration_secret",
+        "owner",
+        "pool",
+    }
+)
+POOL_FIELDS = frozenset({"name", "base_extension", "description"})
+TEMPLATE_FIELDS = frozenset({"name", "value", "webfon"})
+
+
+# --- templates ----------------------------------------------------------------------------
+
+
+def system_template() -> Template:
+    return Template.objects.get(is_system=True)
+
+
+def _check_template_name_free(*, name: str, exclude_pk: int | None = None) -> None:
+    if Template.objects.filter(name=name).exclude(pk=exclude_pk).exists():
+        raise ServiceConflict(
+            {"name": _("Ya existe una plantilla llamada «%(name)s».") % {"name": name}}
+        )
+
+
+def _refuse_system_template(template: Template, verb: str) -> None:
+    if template.is_system:
+        raise ValidationError(
+            _(
+                "La plantilla «%(name)s» es de sistema y no se puede %(verb)s; use «Duplicar» "
+                "y modifique la copia."
+            )
+            % {"name": template.name, "verb": verb}
+        )
+
+
+@transaction.atomic
+def template_create(*, actor: Actor, name: str, value: str, webfon: bool = False) -> Template:
+    name = name.strip()
+    _check_template_name_free(name=name)
+    template = Template(name=name, value=value, webfon=webfon)
+    template.full_clean()
+    template.save()
+    audit_record(
+        actor=actor, action="template.create", instance=template, after=audit_snapshot(template)
+    )
+    return template
+
+
+@transaction.atomic
+def template_duplicate(*, actor: Actor, template: Template, name: str) -> Template:
+    """Copy a template; a copy of a webfon template keeps "Extensiones webfon" in its name."""
+    name = name.strip()
+    _check_template_name_free(name=name)
+    copy = Template(name=name, value=template.value, webfon=template.webfon, copied_from=template)
+    copy.full_clean()
+    copy.save()
+    audit_record(
+        actor=actor,
+        action="template.duplicate",
+        instance=copy,
+        after=audit_snapshot(copy),
+        extra={"source": template.name},
+    )
+    return copy
+
+
+@transaction.atomic
+def template_update(*, actor: Actor, template: Template, **data: Any) -> Template:
+    template = Template.objects.select_for_update().get(pk=template.pk)
+    _refuse_system_template(template, _("modificar"))
+    before = audit_snapshot(template)
+    if "name" in data:
+        data["name"] = data["name"].strip()
+        _check_template_name_free(name=data["name"], exclude_pk=template.pk)
+    if data.get("webfon") is False and template.webfon:
+        in_use = template.extensions.filter(kind=Extension.Kind.WEBFON).count()
+        if in_use or template.copied_from_id:
+            raise ValidationError(
+                {
+                    "webfon": _(
+                        "La plantilla «%(name)s» es una plantilla webfon (copia de otra o en uso "
+                        "por %(count)d extensiones webfon) y debe seguir siéndolo."
+                    )
+                    % {"name": template.name, "count": in_use}
+                }
+            )
+    apply_fields(template, data=data, allowed=TEMPLATE_FIELDS)
+    template.full_clean()
+    template.save()
+    audit_record(
+        actor=actor,
+        action="template.update",
+        instance=template,
+        before=before,
+        after=audit_snapshot(template),
+    )
+    return template
+
+
+@transaction.atomic
+def template_delete(*, actor: Actor, template: Template) -> None:
+    _refuse_system_template(template, _("borrar"))
+    count = template.extensions.count()
+    if count:
+        raise ServiceConflict(
+            _("No se puede borrar la plantilla «%(name)s»: la usan %(count)d extensiones.")
+            % {"name": template.name, "count": count}
+        )
+    audit_record(
+        actor=actor, action="template.delete", instance=template, before=audit_snapshot(template)
+    )
+    template.delete()
+
+
+# --- extension numbers --------------------------------------------------------------------
+
+
+def _check_numbers_free(
+    *, numbers: Sequence[str], kind: str, exclude_pk: int | None = None
+) -> None:
+    """An extension number is unique; a webfon number never equals a physical one nor a login number."""
+    from users.models import PortalUser
+
+    taken = list(
+        Extension.objects.filter(number__in=numbers)
+        .exclude(pk=exclude_pk)
+        .order_by("number")
+        .values_list("number", "kind")
+    )
+    if taken:
+        if len(numbers) == 1:
+            number, other_kind = taken[0]
+            if kind == Extension.Kind.WEBFON and other_kind == Extension.Kind.PHYSICAL:
+                message = _(
+                    "El número %(number)s es una extensión física: la numeración de las "
+                    "extensiones webfon nunca puede coincidir con la de las extensiones físicas."
+                )
+            elif kind == Extension.Kind.PHYSICAL and other_kind == Extension.Kind.WEBFON:
+                message = _(
+                    "El número %(number)s es una extensión webfon: la numeración de las "
+                    "extensiones físicas nunca puede coincidir con la de las extensiones webfon."
+                )
+            else:
+                message = _("Ya existe la extensión %(number)s; el número de extensión es único.")
+            raise ServiceConflict({"number": message % {"number": number}})
+        raise ServiceConflict(
+            {
+                "number": _("Ya existen extensiones con estos números: %(numbers)s.")
+                % {"numbers": _short_list(n for n, _k in taken)}
+            }
+        )
+    if kind == Extension.Kind.WEBFON:
+        logins = list(
+            PortalUser.objects.filter(login_number__in=numbers)
+            .order_by("login_number")
+            .values_list("login_number", "account")
+        )
+        if logins:
+            raise ServiceConflict(
+                {
+                    "number": _(
+                        "Estos números son números de login de usuarios y no pueden ser "
+                        "extensiones webfon: %(numbers)s."
+                    )
+                    % {"numbers": _short_list(f"{n} ({a})" for n, a in logins)}
+                }
+            )
+
+
+def _short_list(items: Iterable[str], limit: int = 20) -> str:
+    items = list(items)
+    shown = ", ".join(items[:limit])
+    if len(items) > limit:
+        shown += _(" y %(more)d más") % {"more": len(items) - limit}
+    return shown
+
+
+def _check_pool_membership(*, extension: Extension, pool: ExtensionPool) -> None:
+    """A pool member is a webfon extension that is no user's fixed extension and in no other pool."""
+    from users.models import PortalUser
+
+    if extension.kind != Extension.Kind.WEBFON:
+        raise ValidationError(
+            {
+                "pool": _(
+                    "La extensión %(number)s es física: los miembros de un pool son extensiones "
+                    "webfon."
+                )
+                % {"number": extension.number}
+            }
+        )
+    if extension.pool_id is not None and extension.pool_id != pool.pk:
+        raise ServiceConflict(
+            {
+                "pool": _(
+                    "La extensión %(number)s ya pertenece al pool «%(pool)s»; una extensión está en un solo pool."
+                )
+                % {"number": extension.number, "pool": extension.pool.name}
+            }
+        )
+    user = PortalUser.objects.filter(webfon_extension=extension).only("account").first()
+    if user is not None:
+        raise ServiceConflict(
+            {
+                "pool": _(
+                    "La extensión %(number)s es la extensión webfon fija del usuario %(account)s; "
+                    "no puede estar además en un pool."
+                )
+                % {"number": extension.number, "account": user.account}
+            }
+        )
+
+
+# --- extensions ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def extension_create(
+    *,
+    actor: Actor,
+    number: str,
+    kind: str,
+    node: Node,
+    site: str,
+    department: str,
+    template: Template | None = None,
+    registration_secret: str | None = None,
+    owner: Any = None,
+    pool: ExtensionPool | None = None,
+) -> Extension:
+    number = (number or "").strip()
+    if kind == Extension.Kind.WEBFON and template is None:
+        template = system_template()
+    extension = Extension(
+        number=number,
+        kind=kind,
+        node=node,
+        template=template,
+        site=site.strip(),
+        department=department.strip(),
+        registration_secret=registration_secret or generate_registration_secret(),
+        owner=owner,
+        pool=None,
+    )
+    extension.full_clean(validate_unique=False, validate_constraints=False)
+    _check_numbers_free(numbers=[number], kind=kind)
+    if pool is not None:
+        _check_pool_membership(extension=extension, pool=pool)
+        extension.pool = pool
+    license_require(needed=1)
+    extension.full_clean()
+    extension.save()
+    audit_record(
+        actor=actor, action="extension.create", instance=extension, after=audit_snapshot(extension)
+    )
+    return extension
+
+
+@transaction.atomic
+def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Extension:
+    from users.models import PortalUser
+
+    extension = Extension.objects.select_for_update().get(pk=extension.pk)
+    before = audit_snapshot(extension)
+    if "number" in data:
+        data["number"] = (data["number"] or "").strip()
+    if data.get("registration_secret") in (None, "") and "registration_secret" in data:
+        del data["registration_secret"]  # an empty secret keeps the current one
+    new_pool = data.pop("pool", extension.pool)
+    apply_fields(extension, data=data, allowed=EXTENSION_FIELDS - {"pool"})
+    extension.full_clean(validate_unique=False, validate_constraints=False)
+
+    if "number" in data or "kind" in data:
+        _check_numbers_free(
+            numbers=[extension.number], kind=extension.kind, exclude_pk=extension.pk
+        )
+    if extension.kind == Extension.Kind.PHYSICAL:
+        fixed_user = PortalUser.objects.filter(webfon_extension=extension).only("account").first()
+        if fixed_user is not None:
+            raise ServiceConflict(
+                {
+                    "kind": _(
+                        "La extensión %(number)s es la extensión webfon fija del usuario "
+                        "%(account)s y no puede pasar a ser física."
+                    )
+                    % {"number": extension.number, "account": fixed_user.account}
+                }
+            )
+        base_of = list(extension.base_of_pools.values_list("name", flat=True))
+        if base_of:
+            raise ServiceConflict(
+                {
+                    "kind": _(
+                        "La extensión %(number)s es la extensión base del pool «%(pools)s» y no "
+                        "puede pasar a ser física."
+                    )
+                    % {"number": extension.number, "pools": ", ".join(base_of)}
+                }
+            )
+    if new_pool is not None:
+        _check_pool_membership(extension=extension, pool=new_pool)
+    extension.pool = new_pool
+    extension.full_clean()
+    extension.save()
+    audit_record(
+        actor=actor,
+        action="extension.update",
+        instance=extension,
+        before=before,
+        after=audit_snapshot(extension),
+    )
+    return extension
+
+
+@transaction.atomic
+def extension_delete(*, actor: Actor, extension: Extension) -> None:
+    from users.models import PortalUser
+
+    fixed_user = PortalUser.objects.filter(webfon_extension=extension).only("account").first()
+    if fixed_user is not None:
+        raise ServiceConflict(
+            _(
+                "No se puede borrar la extensión %(number)s: es la extensión webfon fija del "
+                "usuario %(account)s."
+            )
+            % {"number": extension.number, "account": fixed_user.account}
+        )
+    base_of = list(extension.base_of_pools.values_list("name", flat=True))
+    if base_of:
+        raise ServiceConflict(
+            _(
+                "No se puede borrar la extensión %(number)s: es la extensión base del pool «%(pools)s»."
+            )
+            % {"number": extension.number, "pools": ", ".join(base_of)}
+        )
+    audit_record(
+        actor=actor, action="extension.delete", instance=extension, before=audit_snapshot(extension)
+    )
+    extension.delete()
+
+
+# --- pools --------------------------------------------------------------------------------
+
+
+def _check_pool_name_free(*, name: str, exclude_pk: int | None = None) -> None:
+    if ExtensionPool.objects.filter(name=name).exclude(pk=exclude_pk).exists():
+        raise ServiceConflict({"name": _("Ya existe un pool llamado «%(name)s».") % {"name": name}})
+
+
+@transaction.atomic
+def pool_create(
+    *,
+    actor: Actor,
+    name: str,
+    base_extension: Extension,
+    description: str = "",
+    members: Iterable[Extension] = (),
+) -> ExtensionPool:
+    """Create a pool. The base extension is a member only if it is in ``members``."""
+    name = name.strip()
+    _check_pool_name_free(name=name)
+    pool = ExtensionPool(name=name, base_extension=base_extension, description=description)
+    pool.full_clean()
+    pool.save()
+    audit_record(actor=actor, action="pool.create", instance=pool, after=audit_snapshot(pool))
+    members = list(members)
+    if members:
+        pool_add_members(actor=actor, pool=pool, extensions=members)
+    return pool
+
+
+@transaction.atomic
+def pool_update(*, actor: Actor, pool: ExtensionPool, **data: Any) -> ExtensionPool:
+    pool = ExtensionPool.objects.select_for_update().get(pk=pool.pk)
+    before = audit_snapshot(pool)
+    if "name" in data:
+        data["name"] = data["name"].strip()
+        _check_pool_name_free(name=data["name"], exclude_pk=pool.pk)
+    apply_fields(pool, data=data, allowed=POOL_FIELDS)
+    pool.full_clean()
+    pool.save()
+    audit_record(
+        actor=actor, action="pool.update", instance=pool, before=before, after=audit_snapshot(pool)
+    )
+    return pool
+
+
+@transaction.atomic
+def pool_delete(*, actor: Actor, pool: ExtensionPool) -> None:
+    """Delete a pool; its members stay as webfon extensions outside any pool."""
+    accounts = list(pool.users.order_by("account").values_list("account", flat=True)[:21])
+    if accounts:
+        raise ServiceConflict(
+            _("No se puede borrar el pool «%(name)s»: lo usan los usuarios %(accounts)s.")
+            % {"name": pool.name, "accounts": _short_list(accounts)}
+        )
+    released = list(pool.members.order_by("number").values_list("number", flat=True))
+    pool.members.update(pool=None)
+    audit_record(
+        actor=actor,
+        action="pool.delete",
+        instance=pool,
+        before=audit_snapshot(pool),
+        extra={"released_members": released},
+    )
+    pool.delete()
+
+
+@transaction.atomic
+def pool_add_members(*, actor: Actor, pool: ExtensionPool, extensions: Iterable[Extension]) -> None:
+    pool = ExtensionPool.objects.select_for_update().get(pk=pool.pk)
+    ids = [extension.pk for extension in extensions]
+    locked = list(Extension.objects.select_for_update().filter(pk__in=ids).select_related("pool"))
+    for extension in locked:
+        _check_pool_membership(extension=extension, pool=pool)
+    added = sorted(e.number for e in locked if e.pool_id != pool.pk)
+    Extension.objects.filter(pk__in=[e.pk for e in locked]).update(pool=pool)
+    if added:
+        audit_record(actor=actor, action="pool.add_members", instance=pool, extra={"added": added})
+
+
+@transaction.atomic
+def pool_remove_member(*, actor: Actor, pool: ExtensionPool, extension: Extension) -> None:
+    """Clearing an extension's pool removes it from the pool (manual §7.5)."""
+    updated = Extension.objects.filter(pk=extension.pk, pool=pool).update(pool=None)
+    if not updated:
+        raise ValidationError(
+            {
+                "pool": _("La extensión %(number)s no es miembro del pool «%(pool)s».")
+                % {"number": extension.number, "pool": pool.name}
+            }
+        )
+    audit_record(
+        actor=actor,
+        action="pool.remove_member",
+        instance=pool,
+        extra={"removed": [extension.number]},
+    )
+
+
+def range_numbers(first: str, last: str) -> list[str]:
+    """The numbers first..last, validated; zero-padded like ``first`` when it starts with 0."""
+    errors: dict[str, str] = {}
+    for field, value in (("first", first), ("last", last)):
+        try:
+            number_validator(value)
+        except ValidationError:
+            errors[field] = _(
+                "«%(value)s» no es un número de extensión (solo dígitos, de 1 a 15)."
+            ) % {"value": value}
+    if errors:
+        raise ValidationError(errors)
+    low, high = int(first), int(last)
+    if high < low:
+        raise ValidationError(
+            {
+                "last": _("La última extensión %(last)s es menor que la primera %(first)s.")
+                % {"first": first, "last": last}
+            }
+        )
+    size = high - low + 1
+    if size > MAX_RANGE_SIZE:
+        raise ValidationError(
+            {
+                "last": _(
+                    "El rango %(first)s..%(last)s tiene %(size)d extensiones; el máximo es %(max)d."
+                )
+                % {"first": first, "last": last, "size": size, "max": MAX_RANGE_SIZE}
+            }
+        )
+    width = len(first) if first.startswith("0") else 0
+    numbers = [str(n).zfill(width) for n in range(low, high + 1)]
+    if len(numbers[-1]) > 15:
+        raise ValidationError(
+            {"last": _("El rango supera los 15 dígitos de un número de extensión.")}
+        )
+    return numbers
+
+
+@transaction.atomic
+def pool_create_range(
+    *, actor: Actor, pool: ExtensionPool, first: str, last: str
+) -> list[Extension]:
+    """Create webfon extensions first..last with the base extension's profile, as pool members.
+
+    All or nothing: if any number exists, or fewer licences are free than the range needs,
+    nothing is created. The number of queries does not depend on the size of the range.
+    """
+    numbers = range_numbers((first or "").strip(), (last or "").strip())
+    pool = (
+        ExtensionPool.objects.select_for_update().select_related("base_extension").get(pk=pool.pk)
+    )
+    base = pool.base_extension
+    _check_numbers_free(numbers=numbers, kind=Extension.Kind.WEBFON)
+    license_require(needed=len(numbers))
+    extensions = [
+        Extension(
+            number=number,
+            kind=Extension.Kind.WEBFON,
+            node_id=base.node_id,
+            template_id=base.template_id,
+            site=base.site,
+            department=base.department,
+            registration_secret=generate_registration_secret(),
+            pool=pool,
+        )
+        for number in numbers
+    ]
+    Extension.objects.bulk_create(extensions, batch_size=2000)
+    audit_record(
+        actor=actor,
+        action="pool.create_range",
+        instance=pool,
+        extra={"first": numbers[0], "last": numbers[-1], "created": len(numbers)},
+    )
+    return list(Extension.objects.filter(pool=pool, number__in=numbers).order_by("number"))

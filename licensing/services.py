@@ -1,0 +1,66 @@
+"""Writes on the licence stock and the check every extension creation goes through."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from licensing.models import LicenseStock
+from licensing.selectors import license_current_estimate, license_stock_get
+from portal.actors import Actor
+from portal.audit import audit_record
+from portal.exceptions import ServiceConflict
+
+
+def license_require(*, needed: int) -> None:
+    """Refuse, before anything is written, a creation of ``needed`` extensions beyond the stock.
+
+    Locks the stock row so two concurrent creations cannot both take the last licences.
+    Must run inside the caller's transaction.
+    """
+    if needed <= 0:
+        return
+    stock = license_stock_get(for_update=True).stock
+    used = license_current_estimate().total
+    free = stock - used
+    if needed > free:
+        raise ServiceConflict(
+            _(
+                "No hay licencias suficientes: hacen falta %(needed)d y quedan %(free)d libres "
+                "(%(used)d en uso de %(stock)d contratadas)."
+            )
+            % {"needed": needed, "free": max(free, 0), "used": used, "stock": stock}
+        )
+
+
+@transaction.atomic
+def license_stock_set(*, actor: Actor, stock: int) -> LicenseStock:
+    """Change the number of licences bought; never below what is in use."""
+    if isinstance(stock, bool) or not isinstance(stock, int) or stock < 0:
+        raise ValidationError(
+            {"stock": _("El stock «%(stock)s» debe ser un entero ≥ 0.") % {"stock": stock}}
+        )
+    row = license_stock_get(for_update=True)
+    used = license_current_estimate().total
+    if stock < used:
+        raise ServiceConflict(
+            {
+                "stock": _(
+                    "No se puede bajar el stock a %(stock)d: hay %(used)d licencias en uso. "
+                    "Borre extensiones antes."
+                )
+                % {"stock": stock, "used": used}
+            }
+        )
+    before = row.stock
+    if before != stock:
+        row.stock = stock
+        row.full_clean()
+        row.save()
+        audit_record(
+            actor=actor,
+            action="license.stock_set",
+            instance=row,
+            before={"stock": before},
+            after={"stock": stock},
+        )
+    return row

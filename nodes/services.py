@@ -1,0 +1,87 @@
+"""Writes on nodes. Every caller (forms, API, commands) goes through these functions."""
+
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from nodes.models import Node
+from portal.actors import Actor
+from portal.audit import audit_record, audit_snapshot
+from portal.exceptions import ServiceConflict
+from portal.updates import apply_fields
+
+NODE_FIELDS = frozenset({"name", "kind", "address", "domain", "transport", "description"})
+
+
+def _check_name_free(*, name: str, exclude_pk: int | None = None) -> None:
+    if Node.objects.filter(name=name).exclude(pk=exclude_pk).exists():
+        raise ServiceConflict({"name": _("Ya existe un nodo llamado «%(name)s».") % {"name": name}})
+
+
+@transaction.atomic
+def node_create(
+    *,
+    actor: Actor,
+    name: str,
+    kind: str,
+    address: str = "",
+    domain: str = "",
+    transport: str = Node.Transport.SSH,
+    description: str = "",
+) -> Node:
+    name = name.strip()
+    _check_name_free(name=name)
+    node = Node(
+        name=name,
+        kind=kind,
+        address=address.strip(),
+        domain=domain.strip(),
+        transport=transport,
+        description=description,
+    )
+    node.full_clean()
+    node.save()
+    audit_record(actor=actor, action="node.create", instance=node, after=audit_snapshot(node))
+    return node
+
+
+@transaction.atomic
+def node_update(*, actor: Actor, node: Node, **data: Any) -> Node:
+    node = Node.objects.select_for_update().get(pk=node.pk)
+    before = audit_snapshot(node)
+    if "name" in data:
+        data["name"] = data["name"].strip()
+        _check_name_free(name=data["name"], exclude_pk=node.pk)
+    if data.get("kind", node.kind) != node.kind and node.kind == Node.Kind.CORPORATE:
+        count = node.extensions.count()
+        if count:
+            raise ServiceConflict(
+                {
+                    "kind": _(
+                        "El nodo «%(name)s» tiene %(count)d extensiones; un nodo con extensiones "
+                        "debe seguir siendo corporativo."
+                    )
+                    % {"name": node.name, "count": count}
+                }
+            )
+    apply_fields(node, data=data, allowed=NODE_FIELDS)
+    node.full_clean()
+    node.save()
+    audit_record(
+        actor=actor, action="node.update", instance=node, before=before, after=audit_snapshot(node)
+    )
+    return node
+
+
+@transaction.atomic
+def node_delete(*, actor: Actor, node: Node) -> None:
+    count = node.extensions.count()
+    if count:
+        raise ServiceConflict(
+            _("No se puede borrar el nodo «%(name)s»: tiene %(count)d extensiones.")
+            % {"name": node.name, "count": count}
+        )
+    before = audit_snapshot(node)
+    audit_record(actor=actor, action="node.delete", instance=node, before=before)
+    node.delete()

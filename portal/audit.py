@@ -1,0 +1,92 @@
+"""Recording audit entries. Call from inside the service's transaction."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from typing import Any
+
+from django.db import models
+
+from portal.actors import Actor
+from portal.models import AuditEntry
+
+MASK = "********"
+
+
+def _json_safe(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    return str(value)
+
+
+def audit_snapshot(instance: models.Model) -> dict[str, Any]:
+    """Concrete field values of a row, foreign keys as ids, secrets masked.
+
+    A model lists its secret fields in ``AUDIT_SECRET_FIELDS``; an empty secret shows as "",
+    a set one as the mask, so an audit entry tells that a secret changed, never its value.
+    """
+    secret = set(getattr(instance, "AUDIT_SECRET_FIELDS", ()))
+    skip = set(getattr(instance, "AUDIT_SKIP_FIELDS", ("created_at", "updated_at")))
+    data: dict[str, Any] = {}
+    for field in instance._meta.concrete_fields:
+        if field.name in skip:
+            continue
+        value = getattr(instance, field.attname)
+        if field.name in secret:
+            # Hash the raw value only to detect a change; the hash is never stored.
+            data[field.name] = (MASK, hash(value)) if value else ("", None)
+        else:
+            data[field.name] = _json_safe(value)
+    return data
+
+
+def _public(value: Any) -> Any:
+    return value[0] if isinstance(value, tuple) else value
+
+
+def audit_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+    before = before or {}
+    after = after or {}
+    changes: dict[str, Any] = {}
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old != new:
+            changes[key] = {"before": _public(old), "after": _public(new)}
+    return changes
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    instance: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> AuditEntry:
+    if instance is not None:
+        object_type = object_type or instance._meta.label_lower
+        object_id = object_id or str(instance.pk)
+        object_repr = object_repr or str(instance)[:200]
+    changes = audit_diff(before, after)
+    if extra:
+        changes.update({key: _json_safe(value) for key, value in extra.items()})
+    return AuditEntry.objects.create(
+        actor_kind=actor.kind,
+        actor_user_id=actor.user_id,
+        actor_label=actor.label[:150],
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr[:200],
+        changes=changes,
+    )

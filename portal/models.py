@@ -1,0 +1,46 @@
+"""Audit trail: one row per write made through a service, in the same transaction."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEntry(models.Model):
+    """Who changed what and when, with the changed fields before and after (secrets masked)."""
+
+    class ActorKind(models.TextChoices):
+        USER = "user", _("Usuario del portal")
+        TOKEN = "token", _("Token de API")
+        SYSTEM = "system", _("Sistema")
+
+    created_at = models.DateTimeField(_("fecha"), auto_now_add=True, db_index=True)
+    actor_kind = models.CharField(_("tipo de autor"), max_length=10, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("usuario"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+    )
+    actor_label = models.CharField(_("autor"), max_length=150)
+    action = models.CharField(_("acción"), max_length=64, db_index=True)
+    object_type = models.CharField(_("tipo de objeto"), max_length=64)
+    object_id = models.CharField(_("id del objeto"), max_length=64, blank=True)
+    object_repr = models.CharField(_("objeto"), max_length=200, blank=True)
+    changes = models.JSONField(_("cambios"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("entrada de auditoría")
+        verbose_name_plural = _("entradas de auditoría")
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(actor_kind__in=["user", "token", "system"]),
+                name="auditentry_actor_kind_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.object_repr}"

@@ -1,0 +1,357 @@
+"""Writes on webfon users, exempt networks and LDAP settings (manual §7.6).
+
+Forms, the REST API and management commands all call these functions.
+"""
+
+import ipaddress
+from typing import Any
+
+import pyotp
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from extensions.models import Extension, ExtensionPool
+from portal.actors import Actor
+from portal.audit import audit_record, audit_snapshot
+from portal.exceptions import ServiceConflict
+from portal.updates import apply_fields
+from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
+from users.selectors import ldap_settings_get
+
+USER_FIELDS = frozenset(
+    {
+        "account",
+        "name",
+        "email",
+        "mobile",
+        "validation",
+        "second_factor",
+        "login_number",
+        "webfon_extension",
+        "pool",
+        "max_sessions",
+    }
+)
+LDAP_FIELDS = frozenset(
+    {"server_uri", "use_starttls", "base_dn", "bind_dn", "bind_password", "user_filter", "timeout"}
+)
+PASSWORD_MIN_LENGTH = 8
+TOTP_ISSUER = "VIVAit Call"
+
+
+def _normalize(data: dict[str, Any]) -> dict[str, Any]:
+    for key in ("account", "name", "email", "mobile"):
+        if key in data and isinstance(data[key], str):
+            data[key] = data[key].strip()
+    if "login_number" in data:
+        data["login_number"] = (data["login_number"] or "").strip() or None
+    return data
+
+
+def _check_user_cross_rows(user: PortalUser) -> None:
+    """Rules that look at other rows: unique account and login number, one owner per fixed
+    extension, a fixed extension never in a pool, a login number never a webfon number."""
+    if PortalUser.objects.filter(account=user.account).exclude(pk=user.pk).exists():
+        raise ServiceConflict(
+            {
+                "account": _("Ya existe un usuario con la cuenta «%(account)s».")
+                % {"account": user.account}
+            }
+        )
+    if user.login_number:
+        other = (
+            PortalUser.objects.filter(login_number=user.login_number)
+            .exclude(pk=user.pk)
+            .only("account")
+            .first()
+        )
+        if other is not None:
+            raise ServiceConflict(
+                {
+                    "login_number": _(
+                        "El número de login %(number)s ya es del usuario %(account)s."
+                    )
+                    % {"number": user.login_number, "account": other.account}
+                }
+            )
+        if Extension.objects.filter(number=user.login_number, kind=Extension.Kind.WEBFON).exists():
+            raise ServiceConflict(
+                {
+                    "login_number": _(
+                        "El número de login %(number)s es una extensión webfon; use el número de "
+                        "la extensión física del usuario o uno libre."
+                    )
+                    % {"number": user.login_number}
+                }
+            )
+    extension = user.webfon_extension
+    if extension is not None:
+        other = (
+            PortalUser.objects.filter(webfon_extension=extension)
+            .exclude(pk=user.pk)
+            .only("account")
+            .first()
+        )
+        if other is not None:
+            raise ServiceConflict(
+                {
+                    "webfon_extension": _(
+                        "La extensión webfon %(number)s ya es la extensión fija del usuario "
+                        "%(account)s; una extensión fija pertenece a un solo usuario."
+                    )
+                    % {"number": extension.number, "account": other.account}
+                }
+            )
+        if extension.pool_id is not None:
+            raise ServiceConflict(
+                {
+                    "webfon_extension": _(
+                        "La extensión webfon %(number)s es miembro del pool «%(pool)s»; una "
+                        "extensión fija no puede estar en un pool."
+                    )
+                    % {"number": extension.number, "pool": extension.pool.name}
+                }
+            )
+
+
+def _check_password(password: str, *, account: str) -> None:
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise ValidationError(
+            {
+                "password": _(
+                    "La contraseña de %(account)s debe tener al menos %(min)d caracteres."
+                )
+                % {"account": account, "min": PASSWORD_MIN_LENGTH}
+            }
+        )
+
+
+@transaction.atomic
+def portal_user_create(
+    *,
+    actor: Actor,
+    account: str,
+    name: str,
+    email: str = "",
+    mobile: str = "",
+    validation: str = PortalUser.Validation.SUITE,
+    second_factor: str = PortalUser.SecondFactor.NONE,
+    login_number: str | None = None,
+    webfon_extension: Extension | None = None,
+    pool: ExtensionPool | None = None,
+    max_sessions: int = 1,
+    password: str | None = None,
+) -> PortalUser:
+    data = _normalize(
+        {
+            "account": account,
+            "name": name,
+            "email": email,
+            "mobile": mobile,
+            "validation": validation,
+            "second_factor": second_factor,
+            "login_number": login_number,
+            "webfon_extension": webfon_extension,
+            "pool": pool,
+            "max_sessions": max_sessions,
+        }
+    )
+    user = PortalUser(**data)
+    if password:
+        _check_password(password, account=user.account)
+        user.password = make_password(password)
+        user.password_changed_at = timezone.now()
+    user.full_clean(validate_unique=False, validate_constraints=False)
+    _check_user_cross_rows(user)
+    user.full_clean()
+    user.save()
+    audit_record(actor=actor, action="user.create", instance=user, after=audit_snapshot(user))
+    return user
+
+
+@transaction.atomic
+def portal_user_update(*, actor: Actor, user: PortalUser, **data: Any) -> PortalUser:
+    user = PortalUser.objects.select_for_update().get(pk=user.pk)
+    before = audit_snapshot(user)
+    apply_fields(user, data=_normalize(data), allowed=USER_FIELDS)
+    user.full_clean(validate_unique=False, validate_constraints=False)
+    _check_user_cross_rows(user)
+    user.full_clean()
+    user.save()
+    audit_record(
+        actor=actor, action="user.update", instance=user, before=before, after=audit_snapshot(user)
+    )
+    return user
+
+
+@transaction.atomic
+def portal_user_delete(*, actor: Actor, user: PortalUser) -> None:
+    """Delete a user; physical extensions they owned keep existing without an owner."""
+    audit_record(actor=actor, action="user.delete", instance=user, before=audit_snapshot(user))
+    user.owned_extensions.update(owner=None)
+    user.delete()
+
+
+@transaction.atomic
+def portal_user_set_password(*, actor: Actor, user: PortalUser, password: str) -> PortalUser:
+    """Set the portal (Vivait-Suite) password; stored as a Django hash, never in clear."""
+    user = PortalUser.objects.select_for_update().get(pk=user.pk)
+    _check_password(password, account=user.account)
+    before = audit_snapshot(user)
+    user.password = make_password(password)
+    user.password_changed_at = timezone.now()
+    user.save(update_fields=["password", "password_changed_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="user.set_password",
+        instance=user,
+        before=before,
+        after=audit_snapshot(user),
+    )
+    return user
+
+
+@transaction.atomic
+def portal_user_totp_begin(*, actor: Actor, user: PortalUser) -> str:
+    """Start a TOTP enrolment: store a new secret (inactive until confirmed) and answer the
+    provisioning URI to show as a QR code. A confirmed secret stays active meanwhile only if
+    the user does not use TOTP; otherwise the old one is replaced on confirmation."""
+    user = PortalUser.objects.select_for_update().get(pk=user.pk)
+    before = audit_snapshot(user)
+    secret = pyotp.random_base32()
+    user.totp_secret = secret
+    if user.second_factor != PortalUser.SecondFactor.TOTP:
+        user.totp_confirmed_at = None
+    user.save(update_fields=["totp_secret", "totp_confirmed_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="user.totp_begin",
+        instance=user,
+        before=before,
+        after=audit_snapshot(user),
+    )
+    return pyotp.TOTP(secret).provisioning_uri(name=user.account, issuer_name=TOTP_ISSUER)
+
+
+@transaction.atomic
+def portal_user_totp_confirm(*, actor: Actor, user: PortalUser, code: str) -> PortalUser:
+    """Activate the pending TOTP secret once the user proves it with one valid code."""
+    user = PortalUser.objects.select_for_update().get(pk=user.pk)
+    if not user.totp_secret:
+        raise ValidationError(
+            {
+                "code": _("El usuario %(account)s no tiene un alta TOTP en curso.")
+                % {"account": user.account}
+            }
+        )
+    code = (code or "").strip()
+    if not (
+        code.isdigit()
+        and len(code) == 6
+        and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1)
+    ):
+        raise ValidationError(
+            {"code": _("El código «%(code)s» no es válido para el alta TOTP.") % {"code": code}}
+        )
+    before = audit_snapshot(user)
+    user.totp_confirmed_at = timezone.now()
+    user.save(update_fields=["totp_confirmed_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="user.totp_confirm",
+        instance=user,
+        before=before,
+        after=audit_snapshot(user),
+    )
+    return user
+
+
+# --- networks exempt from the second factor ------------------------------------------------
+
+
+def parse_exempt_network(
+    *, network: str | None = None, ip: str | None = None, mask: str | None = None
+) -> str:
+    """Canonical IPv4 CIDR from "a.b.c.d/nn" or from ip + dotted mask; strict about host bits."""
+    if network:
+        raw, field = network.strip(), "network"
+    elif ip and mask:
+        raw, field = f"{ip.strip()}/{mask.strip()}", "ip"
+    else:
+        raise ValidationError(
+            {"network": _("Indique la red en CIDR (p. ej. 172.25.1.0/24) o la IP y la máscara.")}
+        )
+    try:
+        parsed = ipaddress.IPv4Network(raw, strict=True)
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            message = _("«%(value)s» tiene bits de host: la red sería %(net)s.") % {
+                "value": raw,
+                "net": ipaddress.IPv4Network(raw, strict=False),
+            }
+        else:
+            message = _("«%(value)s» no es una red IPv4 válida (p. ej. 172.25.1.0/24).") % {
+                "value": raw
+            }
+        raise ValidationError({field: message}) from None
+    return str(parsed)
+
+
+@transaction.atomic
+def exempt_network_create(
+    *,
+    actor: Actor,
+    network: str | None = None,
+    ip: str | None = None,
+    mask: str | None = None,
+    description: str = "",
+) -> SecondFactorExemptNetwork:
+    canonical = parse_exempt_network(network=network, ip=ip, mask=mask)
+    if SecondFactorExemptNetwork.objects.filter(network=canonical).exists():
+        raise ServiceConflict(
+            {"network": _("La red %(network)s ya está exenta.") % {"network": canonical}}
+        )
+    row = SecondFactorExemptNetwork(network=canonical, description=description.strip())
+    row.full_clean()
+    row.save()
+    audit_record(
+        actor=actor, action="exempt_network.create", instance=row, after=audit_snapshot(row)
+    )
+    return row
+
+
+@transaction.atomic
+def exempt_network_delete(*, actor: Actor, network: SecondFactorExemptNetwork) -> None:
+    audit_record(
+        actor=actor,
+        action="exempt_network.delete",
+        instance=network,
+        before=audit_snapshot(network),
+    )
+    network.delete()
+
+
+# --- LDAP settings -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ldap_settings_update(*, actor: Actor, **data: Any) -> LdapSettings:
+    """Change the LDAP settings. An empty bind password keeps the stored one."""
+    row = ldap_settings_get()
+    row = LdapSettings.objects.select_for_update().get(pk=row.pk)
+    before = audit_snapshot(row)
+    if not data.get("bind_password"):
+        data.pop("bind_password", None)
+    for key in ("server_uri", "base_dn", "bind_dn", "user_filter"):
+        if isinstance(data.get(key), str):
+            data[key] = data[key].strip()
+    apply_fields(row, data=data, allowed=LDAP_FIELDS)
+    row.full_clean()
+    row.save()
+    audit_record(
+        actor=actor, action="ldap.update", instance=row, before=before, after=audit_snapshot(row)
+    )
+    return row
