@@ -210,8 +210,14 @@ def _short_list(items: Iterable[str], limit: int = 20) -> str:
     return shown
 
 
-def _check_pool_membership(*, extension: Extension, pool: ExtensionPool) -> None:
-    """A pool member is a webfon extension that is no user's fixed extension and in no other pool."""
+def _check_pool_membership(
+    *, extension: Extension, pool: ExtensionPool, current_pool: ExtensionPool | None
+) -> None:
+    """A pool member is a webfon extension that is no user's fixed extension and in no other pool.
+
+    ``current_pool`` is the pool the extension is in now; a different one is a conflict
+    (pass None where moving the extension between pools is what the caller asked for).
+    """
     from users.models import PortalUser
 
     if extension.kind != Extension.Kind.WEBFON:
@@ -224,15 +230,18 @@ def _check_pool_membership(*, extension: Extension, pool: ExtensionPool) -> None
                 % {"number": extension.number}
             }
         )
-    if extension.pool_id is not None and extension.pool_id != pool.pk:
+    if current_pool is not None and current_pool.pk != pool.pk:
         raise ServiceConflict(
             {
                 "pool": _(
-                    "La extensión %(number)s ya pertenece al pool «%(pool)s»; una extensión está en un solo pool."
+                    "La extensión %(number)s ya pertenece al pool «%(pool)s»; una extensión está "
+                    "en un solo pool."
                 )
-                % {"number": extension.number, "pool": extension.pool.name}
+                % {"number": extension.number, "pool": current_pool.name}
             }
         )
+    if extension.pk is None:
+        return
     user = PortalUser.objects.filter(webfon_extension=extension).only("account").first()
     if user is not None:
         raise ServiceConflict(
@@ -280,7 +289,7 @@ def extension_create(
     extension.full_clean(validate_unique=False, validate_constraints=False)
     _check_numbers_free(numbers=[number], kind=kind)
     if pool is not None:
-        _check_pool_membership(extension=extension, pool=pool)
+        _check_pool_membership(extension=extension, pool=pool, current_pool=None)
         extension.pool = pool
     license_require(needed=1)
     extension.full_clean()
@@ -301,8 +310,7 @@ def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Exte
         data["number"] = (data["number"] or "").strip()
     if data.get("registration_secret") in (None, "") and "registration_secret" in data:
         del data["registration_secret"]  # an empty secret keeps the current one
-    new_pool = data.pop("pool", extension.pool)
-    apply_fields(extension, data=data, allowed=EXTENSION_FIELDS - {"pool"})
+    apply_fields(extension, data=data, allowed=EXTENSION_FIELDS)
     extension.full_clean(validate_unique=False, validate_constraints=False)
 
     if "number" in data or "kind" in data:
@@ -332,9 +340,9 @@ def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Exte
                     % {"number": extension.number, "pools": ", ".join(base_of)}
                 }
             )
-    if new_pool is not None:
-        _check_pool_membership(extension=extension, pool=new_pool)
-    extension.pool = new_pool
+    if extension.pool is not None:
+        # Setting the extension's pool field moves it between pools, as in the manual's form.
+        _check_pool_membership(extension=extension, pool=extension.pool, current_pool=None)
     extension.full_clean()
     extension.save()
     audit_record(
@@ -447,7 +455,7 @@ def pool_add_members(*, actor: Actor, pool: ExtensionPool, extensions: Iterable[
     ids = [extension.pk for extension in extensions]
     locked = list(Extension.objects.select_for_update().filter(pk__in=ids).select_related("pool"))
     for extension in locked:
-        _check_pool_membership(extension=extension, pool=pool)
+        _check_pool_membership(extension=extension, pool=pool, current_pool=extension.pool)
     added = sorted(e.number for e in locked if e.pool_id != pool.pk)
     Extension.objects.filter(pk__in=[e.pk for e in locked]).update(pool=pool)
     if added:

@@ -13,6 +13,8 @@ class LicenseStock(models.Model):
 
     SINGLETON_ID = 1
 
+    # A fixed primary key holds the single row (MariaDB refuses CHECKs on AUTO_INCREMENT).
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     stock = models.PositiveIntegerField(_("licencias contratadas"), default=0)
     updated_at = models.DateTimeField(_("modificado"), auto_now=True)
 

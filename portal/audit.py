@@ -20,6 +20,10 @@ def _json_safe(value: Any) -> Any:
         return value
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
     if isinstance(value, decimal.Decimal | uuid.UUID):
         return str(value)
     return str(value)

@@ -204,6 +204,8 @@ class LdapSettings(models.Model):
     AUDIT_SECRET_FIELDS = ("bind_password",)
     SINGLETON_ID = 1
 
+    # A fixed primary key holds the single row (MariaDB refuses CHECKs on AUTO_INCREMENT).
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     server_uri = models.CharField(
         _("servidor"),
         max_length=255,

@@ -1,0 +1,31 @@
+import pytest
+
+from licensing.models import LicenseStock
+from portal.actors import Actor
+from tests.factories import NodeFactory
+
+
+@pytest.fixture
+def actor():
+    return Actor.system("tests")
+
+
+@pytest.fixture
+def set_stock(db):
+    """Set the licence stock directly (the stock service is tested on its own)."""
+
+    def _set(stock: int) -> None:
+        LicenseStock.objects.update_or_create(id=1, defaults={"stock": stock})
+
+    return _set
+
+
+@pytest.fixture
+def licences(set_stock):
+    """Plenty of licences, for tests about other rules."""
+    set_stock(100_000)
+
+
+@pytest.fixture
+def corporate(db):
+    return NodeFactory(name="VC-corp-zonaejemplo")

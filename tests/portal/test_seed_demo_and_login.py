@@ -1,0 +1,65 @@
+"""The demo installation and the login it prints."""
+
+import re
+
+import pytest
+from django.core.management import call_command
+
+from extensions.models import Extension, ExtensionPool
+from licensing.selectors import license_usage
+from nodes.models import Node
+from portal.models import AuditEntry
+from users.models import PortalUser
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_builds_the_manual_example_and_is_idempotent():
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    counts = (
+        Node.objects.count(),
+        Extension.objects.filter(kind="physical").count(),
+        Extension.objects.filter(kind="webfon").count(),
+        ExtensionPool.objects.count(),
+        PortalUser.objects.count(),
+    )
+    assert counts == (2, 100, 30, 1, 100)
+    pool = ExtensionPool.objects.get()
+    assert pool.members.count() == 25
+    assert PortalUser.objects.filter(webfon_extension__isnull=False).count() == 5
+    assert PortalUser.objects.filter(pool=pool).count() == 95
+    assert Extension.objects.filter(kind="physical", owner__isnull=False).count() == 100
+    usage = license_usage()
+    assert (usage.stock, usage.used, usage.free) == (130, 130, 0)
+    assert (
+        usage.estimate.summary() == "100 extensiones HARD + 30 extensiones WEBFON = 130 licencias"
+    )
+    audit_rows = AuditEntry.objects.count()
+
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert AuditEntry.objects.count() == audit_rows
+    assert Extension.objects.count() == 130 and PortalUser.objects.count() == 100
+
+
+def test_demo_admin_prints_a_login_that_opens_the_portal(client, capsys):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("demo_admin")
+    out = capsys.readouterr().out
+    password = re.search(r"Contraseña: (\S+)", out).group(1)
+    assert "Usuario:    admin" in out
+
+    response = client.get("/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    response = client.post("/login/", {"username": "admin", "password": password}, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Resumen de la instalación" in page
+    assert "100 extensiones HARD + 30 extensiones WEBFON = 130 licencias" in page
+    assert password not in page
+
+
+def test_wrong_password_does_not_log_in(client):
+    call_command("demo_admin", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    response = client.post("/login/", {"username": "admin", "password": "incorrecta"})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
