@@ -3,7 +3,7 @@
 import secrets
 
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MinLengthValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -115,7 +115,9 @@ class Extension(models.Model):
     site = models.CharField(_("sede"), max_length=100)
     department = models.CharField(_("departamento"), max_length=100)
     registration_secret = EncryptedTextField(
-        _("clave de registro"), default=generate_registration_secret
+        _("clave de registro"),
+        default=generate_registration_secret,
+        validators=[MinLengthValidator(12)],
     )
     owner = models.ForeignKey(
         "users.PortalUser",

@@ -558,3 +558,30 @@ def pool_create_range(
         extra={"first": numbers[0], "last": numbers[-1], "created": len(numbers)},
     )
     return extensions
+
+
+@transaction.atomic
+def pool_set_members(*, actor: Actor, pool: ExtensionPool, extensions: Iterable[Extension]) -> None:
+    """Make the pool's members exactly ``extensions``: add the new ones, release the others."""
+    wanted = {extension.pk for extension in extensions}
+    current = set(pool.members.values_list("pk", flat=True))
+    to_add = [extension for extension in extensions if extension.pk not in current]
+    released = list(
+        Extension.objects.filter(pool=pool, pk__in=current - wanted)
+        .order_by("number")
+        .values_list("number", flat=True)
+    )
+    if released:
+        Extension.objects.filter(pool=pool, pk__in=current - wanted).update(pool=None)
+        audit_record(
+            actor=actor, action="pool.remove_member", instance=pool, extra={"removed": released}
+        )
+    if to_add:
+        pool_add_members(actor=actor, pool=pool, extensions=to_add)
+
+
+@transaction.atomic
+def extension_reveal_secret(*, actor: Actor, extension: Extension) -> str:
+    """The registration secret in clear, for an administrator; every reveal is audited."""
+    audit_record(actor=actor, action="extension.reveal_secret", instance=extension)
+    return Extension.objects.get(pk=extension.pk).registration_secret

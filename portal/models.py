@@ -44,3 +44,41 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.object_repr}"
+
+
+class ApiToken(models.Model):
+    """A key for the REST API (``Authorization: Token <key>``), owned by a staff account.
+
+    Only a SHA-256 digest of the key is stored; the key is shown once, when created.
+    The token acts with its owner's role.
+    """
+
+    PREFIX_LENGTH = 8
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("usuario"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    name = models.CharField(_("nombre"), max_length=100, blank=True)
+    prefix = models.CharField(_("prefijo"), max_length=PREFIX_LENGTH, db_index=True, editable=False)
+    key_digest = models.CharField(_("resumen de la clave"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("creado"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("último uso"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revocado"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("token de API")
+        verbose_name_plural = _("tokens de API")
+        constraints = [
+            models.UniqueConstraint(fields=["key_digest"], name="apitoken_key_digest_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -29,3 +29,9 @@ def licences(set_stock):
 @pytest.fixture
 def corporate(db):
     return NodeFactory(name="VC-corp-zonaejemplo")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness adds ~0.3 s per password set; tests only need *a* hash.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,73 @@
+from rest_framework import serializers
+
+from extensions.models import Extension, ExtensionPool, Template
+from portal.api.viewsets import ServiceModelSerializer
+
+
+class ExtensionSerializer(ServiceModelSerializer):
+    """An extension; the registration secret can be written but is never read here."""
+
+    class Meta:
+        model = Extension
+        fields = [
+            "id",
+            "number",
+            "kind",
+            "node",
+            "template",
+            "site",
+            "department",
+            "registration_secret",
+            "owner",
+            "pool",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {"registration_secret": {"write_only": True, "required": False}}
+
+
+class ExtensionSecretSerializer(serializers.Serializer):
+    registration_secret = serializers.CharField(read_only=True)
+
+
+class ExtensionPoolSerializer(ServiceModelSerializer):
+    members = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=Extension.objects.all()
+    )
+
+    class Meta:
+        model = ExtensionPool
+        fields = [
+            "id",
+            "name",
+            "base_extension",
+            "description",
+            "members",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class PoolRangeSerializer(serializers.Serializer):
+    first = serializers.CharField(max_length=15)
+    last = serializers.CharField(max_length=15)
+
+
+class TemplateSerializer(ServiceModelSerializer):
+    class Meta:
+        model = Template
+        fields = [
+            "id",
+            "name",
+            "value",
+            "is_system",
+            "webfon",
+            "copied_from",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["is_system", "copied_from"]
+
+
+class TemplateDuplicateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)

@@ -1,0 +1,50 @@
+"""How the API answers refusals of the service layer.
+
+A django ValidationError keyed by field becomes 400 ``{"field": ["message"]}``; a
+ServiceConflict (number taken, pool member elsewhere, licences exhausted) becomes 409;
+a row another row still needs (PROTECT) is a 409 too. Everything else is DRF's default.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
+from django.utils.translation import gettext as _
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from portal.exceptions import ServiceConflict
+
+
+def validation_error_data(exc: DjangoValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {
+            ("non_field_errors" if field == "__all__" else field): messages
+            for field, messages in exc.message_dict.items()
+        }
+    return {"detail": " ".join(str(m) for m in exc.messages)}
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        code = (
+            status.HTTP_409_CONFLICT
+            if isinstance(exc, ServiceConflict)
+            else status.HTTP_400_BAD_REQUEST
+        )
+        return Response(validation_error_data(exc), status=code)
+    if isinstance(exc, ProtectedError | RestrictedError):
+        objects = ", ".join(
+            sorted(
+                str(obj)
+                for obj in list(
+                    exc.protected_objects
+                    if isinstance(exc, ProtectedError)
+                    else exc.restricted_objects
+                )[:10]
+            )
+        )
+        return Response(
+            {"detail": _("No se puede borrar: lo usan %(objects)s.") % {"objects": objects}},
+            status=status.HTTP_409_CONFLICT,
+        )
+    return exception_handler(exc, context)

@@ -1,0 +1,28 @@
+"""REST API v1: ``/api/v1/``."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from extensions.api.views import ExtensionPoolViewSet, ExtensionViewSet, TemplateViewSet
+from licensing.api.views import LicenseCalculateView, LicenseStockView, LicenseSummaryView
+from nodes.api.views import NodeViewSet
+from users.api.views import ExemptNetworkViewSet, LdapSettingsView, PortalUserViewSet
+
+router = DefaultRouter()
+router.register("extensions", ExtensionViewSet, basename="extension")
+router.register("pools", ExtensionPoolViewSet, basename="pool")
+router.register("templates", TemplateViewSet, basename="template")
+router.register("nodes", NodeViewSet, basename="node")
+router.register("users", PortalUserViewSet, basename="portaluser")
+router.register("exempt-networks", ExemptNetworkViewSet, basename="exemptnetwork")
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("ldap/", LdapSettingsView.as_view(), name="ldapsettings_detail"),
+    path("licensing/summary/", LicenseSummaryView.as_view(), name="license_summary"),
+    path("licensing/stock/", LicenseStockView.as_view(), name="licensestock_update"),
+    path("licensing/calculate/", LicenseCalculateView.as_view(), name="license_calculate"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,22 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from portal.actors import Actor
+from portal.services import api_token_create
+
+
+class Command(BaseCommand):
+    help = "Create an API token for a staff account and print its key (shown only this once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--name", default="", help="What the token is for, e.g. 'CRM'.")
+
+    def handle(self, *args, username: str, name: str, **options):
+        User = get_user_model()
+        try:
+            user = User.objects.get(username=username)
+        except User.DoesNotExist:
+            raise CommandError(f"No staff account named {username!r}.") from None
+        _token, key = api_token_create(actor=Actor.system("create_api_token"), user=user, name=name)
+        self.stdout.write(key)

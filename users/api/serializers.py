@@ -1,0 +1,77 @@
+from rest_framework import serializers
+
+from portal.api.viewsets import ServiceModelSerializer
+from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
+
+
+class PortalUserSerializer(ServiceModelSerializer):
+    """A webfon user. Password hash and TOTP secret are never part of it."""
+
+    has_password = serializers.BooleanField(source="has_usable_password", read_only=True)
+    totp_enabled = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PortalUser
+        fields = [
+            "id",
+            "account",
+            "name",
+            "email",
+            "mobile",
+            "validation",
+            "second_factor",
+            "login_number",
+            "webfon_extension",
+            "pool",
+            "max_sessions",
+            "has_password",
+            "totp_enabled",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {
+            "login_number": {"allow_null": True, "allow_blank": True, "required": False}
+        }
+
+    def get_totp_enabled(self, user: PortalUser) -> bool:
+        return user.totp_confirmed_at is not None
+
+
+class PasswordSerializer(serializers.Serializer):
+    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+
+
+class ExemptNetworkSerializer(ServiceModelSerializer):
+    """A network exempt from the second factor: ``network`` in CIDR, or ``ip`` + ``mask``."""
+
+    network = serializers.CharField(max_length=31, required=False)
+    ip = serializers.IPAddressField(protocol="IPv4", required=False)
+    mask = serializers.IPAddressField(protocol="IPv4", required=False)
+
+    class Meta:
+        model = SecondFactorExemptNetwork
+        fields = ["id", "network", "ip", "mask", "description", "created_at"]
+
+
+class LdapSettingsSerializer(ServiceModelSerializer):
+    """The LDAP settings; the bind password can be written, never read."""
+
+    bind_password_set = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LdapSettings
+        fields = [
+            "server_uri",
+            "use_starttls",
+            "base_dn",
+            "bind_dn",
+            "bind_password",
+            "bind_password_set",
+            "user_filter",
+            "timeout",
+            "updated_at",
+        ]
+        extra_kwargs = {"bind_password": {"write_only": True, "required": False}}
+
+    def get_bind_password_set(self, row: LdapSettings) -> bool:
+        return bool(row.bind_password)
