@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh dev
+bash scripts/system-deps.sh
 export DEBUG=1
 MYSQL_URL="${TEST_MYSQL_URL:-mysql://root:@127.0.0.1:3306/test}"
 REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}"

@@ -1,8 +1,11 @@
 import pytest
+from rest_framework.test import APIClient
 
 from licensing.models import LicenseStock
 from portal.actors import Actor
-from tests.factories import NodeFactory
+from portal.roles import ROLE_ADMIN
+from portal.services import api_token_create
+from tests.factories import NodeFactory, StaffUserFactory
 
 
 @pytest.fixture
@@ -35,3 +38,22 @@ def corporate(db):
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness adds ~0.3 s per password set; tests only need *a* hash.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def client_for(db):
+    """An API client authenticated with a new token of a staff account of ``role``."""
+
+    def _client(role: str = ROLE_ADMIN) -> APIClient:
+        user = StaffUserFactory(role=role)
+        _token, key = api_token_create(actor=Actor.system("tests"), user=user)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return client
+
+    return _client
+
+
+@pytest.fixture
+def api(client_for):
+    return client_for(ROLE_ADMIN)

@@ -7,7 +7,7 @@ from rest_framework.routers import DefaultRouter
 from extensions.api.views import ExtensionPoolViewSet, ExtensionViewSet, TemplateViewSet
 from licensing.api.views import LicenseCalculateView, LicenseStockView, LicenseSummaryView
 from nodes.api.views import NodeViewSet
-from users.api.views import ExemptNetworkViewSet, LdapSettingsView, PortalUserViewSet
+from users.api.views import ExemptNetworkViewSet, LdapSettingsView, LdapTestView, PortalUserViewSet
 
 router = DefaultRouter()
 router.register("extensions", ExtensionViewSet, basename="extension")
@@ -21,6 +21,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("ldap/", LdapSettingsView.as_view(), name="ldapsettings_detail"),
+    path("ldap/test/", LdapTestView.as_view(), name="ldapsettings_test"),
     path("licensing/summary/", LicenseSummaryView.as_view(), name="license_summary"),
     path("licensing/stock/", LicenseStockView.as_view(), name="licensestock_update"),
     path("licensing/calculate/", LicenseCalculateView.as_view(), name="license_calculate"),

@@ -75,3 +75,26 @@ class LdapSettingsSerializer(ServiceModelSerializer):
 
     def get_bind_password_set(self, row: LdapSettings) -> bool:
         return bool(row.bind_password)
+
+
+class LdapTestSerializer(serializers.Serializer):
+    """An account to look up, and optionally unsaved settings to try instead of the stored ones."""
+
+    account = serializers.CharField(max_length=256)
+    server_uri = serializers.CharField(max_length=255, required=False)
+    use_starttls = serializers.BooleanField(required=False)
+    base_dn = serializers.CharField(max_length=255, required=False)
+    bind_dn = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    bind_password = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, write_only=True
+    )
+    user_filter = serializers.CharField(max_length=255, required=False)
+    timeout = serializers.IntegerField(min_value=1, max_value=60, required=False)
+
+
+class LdapTestResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    bound = serializers.BooleanField()
+    dn = serializers.CharField()
+    attributes = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    message = serializers.CharField()

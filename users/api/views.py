@@ -1,7 +1,10 @@
+from dataclasses import asdict
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from portal.api.permissions import model_permissions
 from portal.api.viewsets import ServiceModelViewSet, request_actor
@@ -9,12 +12,15 @@ from users import services
 from users.api.serializers import (
     ExemptNetworkSerializer,
     LdapSettingsSerializer,
+    LdapTestResultSerializer,
+    LdapTestSerializer,
     PasswordSerializer,
     PortalUserSerializer,
 )
 from users.filtersets import ExemptNetworkFilterSet, PortalUserFilterSet
+from users.ldap import ldap_find_user
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
-from users.selectors import ldap_settings_get
+from users.selectors import ldap_settings_get, ldap_settings_preview
 
 
 class PortalUserViewSet(ServiceModelViewSet):
@@ -77,3 +83,22 @@ class LdapSettingsView(generics.RetrieveUpdateAPIView):
         serializer.instance = services.ldap_settings_update(
             actor=request_actor(self.request), **serializer.validated_data
         )
+
+
+class LdapTestView(APIView):
+    """Bind with the service account and search one account; answers what the server said.
+
+    Uses the stored settings, or unsaved values sent with the request; saves nothing.
+    """
+
+    def get_required_permissions(self, request) -> list[str]:
+        return ["users.change_ldapsettings"]
+
+    @extend_schema(request=LdapTestSerializer, responses=LdapTestResultSerializer)
+    def post(self, request):
+        params = LdapTestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        values = dict(params.validated_data)
+        account = values.pop("account")
+        settings_row = ldap_settings_preview(**values)
+        return Response(asdict(ldap_find_user(settings=settings_row, account=account)))

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian packages the integration tests run for real: OpenLDAP's slapd and its clients.
+# Installs only what is missing; needs root (or sudo) the first time.
+set -euo pipefail
+packages=(slapd ldap-utils)
+binaries=(/usr/sbin/slapd /usr/bin/ldapadd)
+missing=()
+for i in "${!packages[@]}"; do
+  [ -x "${binaries[$i]}" ] || missing+=("${packages[$i]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "== installing Debian packages for the integration tests: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

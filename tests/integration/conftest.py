@@ -1,0 +1,11 @@
+import pytest
+
+from tests.integration.ldap_server import start_ldap_server
+
+
+@pytest.fixture(scope="session")
+def ldap_server():
+    """A real slapd with the manual's kind of directory, for the whole test session."""
+    server = start_ldap_server()
+    yield server
+    server.stop()
