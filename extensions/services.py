@@ -51,7 +51,7 @@ def system_template() -> Template:
 
 
 def _check_template_name_free(*, name: str, exclude_pk: int | None = None) -> None:
-    if Template.objects.filter(name=name).exclude(pk=exclude_pk).exists():
+    if Template.objects.filter(name__iexact=name).exclude(pk=exclude_pk).exists():
         raise ServiceConflict(
             {"name": _("Ya existe una plantilla llamada «%(name)s».") % {"name": name}}
         )
@@ -386,7 +386,7 @@ def extension_delete(*, actor: Actor, extension: Extension) -> None:
 
 
 def _check_pool_name_free(*, name: str, exclude_pk: int | None = None) -> None:
-    if ExtensionPool.objects.filter(name=name).exclude(pk=exclude_pk).exists():
+    if ExtensionPool.objects.filter(name__iexact=name).exclude(pk=exclude_pk).exists():
         raise ServiceConflict({"name": _("Ya existe un pool llamado «%(name)s».") % {"name": name}})
 
 

@@ -15,7 +15,7 @@ NODE_FIELDS = frozenset({"name", "kind", "address", "domain", "transport", "desc
 
 
 def _check_name_free(*, name: str, exclude_pk: int | None = None) -> None:
-    if Node.objects.filter(name=name).exclude(pk=exclude_pk).exists():
+    if Node.objects.filter(name__iexact=name).exclude(pk=exclude_pk).exists():
         raise ServiceConflict({"name": _("Ya existe un nodo llamado «%(name)s».") % {"name": name}})
 
 

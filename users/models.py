@@ -40,7 +40,7 @@ class PortalUser(models.Model):
         EMAIL = "email", _("Email")
         TOTP = "totp", _("TOTP")
 
-    AUDIT_SECRET_FIELDS = ("password", "totp_secret")
+    AUDIT_SECRET_FIELDS = ("password", "totp_secret", "totp_pending_secret")
 
     account = models.CharField(_("cuenta"), max_length=64, validators=[account_validator])
     name = models.CharField(_("nombre"), max_length=150)
@@ -56,7 +56,11 @@ class PortalUser(models.Model):
     password_changed_at = models.DateTimeField(
         _("contraseña cambiada"), null=True, blank=True, editable=False
     )
+    # The secret in force, and the one of an enrolment not yet confirmed with a code.
     totp_secret = EncryptedTextField(_("secreto TOTP"), blank=True, editable=False)
+    totp_pending_secret = EncryptedTextField(
+        _("secreto TOTP pendiente"), blank=True, editable=False
+    )
     totp_confirmed_at = models.DateTimeField(
         _("TOTP activado"), null=True, blank=True, editable=False
     )
@@ -213,7 +217,9 @@ class LdapSettings(models.Model):
         validators=[
             RegexValidator(
                 r"^ldaps?://[A-Za-z0-9.\-\[\]:]+(:[0-9]{1,5})?/?$",
-                _("El servidor es una URL ldap://host[:puerto] o ldaps://host[:puerto]."),
+                _(
+                    "«%(value)s» no es válido: el servidor es una URL ldap://host[:puerto] o ldaps://host[:puerto]."
+                ),
             )
         ],
     )

@@ -54,7 +54,7 @@ def _normalize(data: dict[str, Any]) -> dict[str, Any]:
 def _check_user_cross_rows(user: PortalUser) -> None:
     """Rules that look at other rows: unique account and login number, one owner per fixed
     extension, a fixed extension never in a pool, a login number never a webfon number."""
-    if PortalUser.objects.filter(account=user.account).exclude(pk=user.pk).exists():
+    if PortalUser.objects.filter(account__iexact=user.account).exclude(pk=user.pk).exists():
         raise ServiceConflict(
             {
                 "account": _("Ya existe un usuario con la cuenta «%(account)s».")
@@ -89,6 +89,10 @@ def _check_user_cross_rows(user: PortalUser) -> None:
             )
     extension = user.webfon_extension
     if extension is not None:
+        # Read the row again under a lock: a concurrent pool_add_members locks it too.
+        extension = (
+            Extension.objects.select_for_update().select_related("pool").get(pk=extension.pk)
+        )
         other = (
             PortalUser.objects.filter(webfon_extension=extension)
             .exclude(pk=user.pk)
@@ -216,16 +220,19 @@ def portal_user_set_password(*, actor: Actor, user: PortalUser, password: str) -
 
 @transaction.atomic
 def portal_user_totp_begin(*, actor: Actor, user: PortalUser) -> str:
-    """Start a TOTP enrolment: store a new secret (inactive until confirmed) and answer the
-    provisioning URI to show as a QR code. A confirmed secret stays active meanwhile only if
-    the user does not use TOTP; otherwise the old one is replaced on confirmation."""
+    """Start a TOTP enrolment: keep a new secret as *pending* and answer the provisioning URI
+    to show as a QR code. The secret in force (if the user logs in with TOTP) keeps working
+    until the new one is confirmed; a user who does not use TOTP loses the old one now."""
     user = PortalUser.objects.select_for_update().get(pk=user.pk)
     before = audit_snapshot(user)
     secret = pyotp.random_base32()
-    user.totp_secret = secret
+    user.totp_pending_secret = secret
     if user.second_factor != PortalUser.SecondFactor.TOTP:
+        user.totp_secret = ""
         user.totp_confirmed_at = None
-    user.save(update_fields=["totp_secret", "totp_confirmed_at", "updated_at"])
+    user.save(
+        update_fields=["totp_pending_secret", "totp_secret", "totp_confirmed_at", "updated_at"]
+    )
     audit_record(
         actor=actor,
         action="user.totp_begin",
@@ -238,9 +245,9 @@ def portal_user_totp_begin(*, actor: Actor, user: PortalUser) -> str:
 
 @transaction.atomic
 def portal_user_totp_confirm(*, actor: Actor, user: PortalUser, code: str) -> PortalUser:
-    """Activate the pending TOTP secret once the user proves it with one valid code."""
+    """Put the pending TOTP secret in force once the user proves it with one valid code."""
     user = PortalUser.objects.select_for_update().get(pk=user.pk)
-    if not user.totp_secret:
+    if not user.totp_pending_secret:
         raise ValidationError(
             {
                 "code": _("El usuario %(account)s no tiene un alta TOTP en curso.")
@@ -251,14 +258,18 @@ def portal_user_totp_confirm(*, actor: Actor, user: PortalUser, code: str) -> Po
     if not (
         code.isdigit()
         and len(code) == 6
-        and pyotp.TOTP(user.totp_secret).verify(code, valid_window=1)
+        and pyotp.TOTP(user.totp_pending_secret).verify(code, valid_window=1)
     ):
         raise ValidationError(
             {"code": _("El código «%(code)s» no es válido para el alta TOTP.") % {"code": code}}
         )
     before = audit_snapshot(user)
+    user.totp_secret = user.totp_pending_secret
+    user.totp_pending_secret = ""
     user.totp_confirmed_at = timezone.now()
-    user.save(update_fields=["totp_confirmed_at", "updated_at"])
+    user.save(
+        update_fields=["totp_secret", "totp_pending_secret", "totp_confirmed_at", "updated_at"]
+    )
     audit_record(
         actor=actor,
         action="user.totp_confirm",
