@@ -10,4 +10,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("portal.api.urls")),
     path("nodos/", include("nodes.urls")),
+    path("usuarios/", include("users.urls")),
+    path("", include("extensions.urls")),
 ]

@@ -1,0 +1,3 @@
+"""Pages of the users app (filled in by the UI work)."""
+
+urlpatterns: list = []
