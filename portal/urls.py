@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal import views
+from users.ldap_views import LdapSettingsView
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
@@ -11,5 +12,7 @@ urlpatterns = [
     path("api/v1/", include("portal.api.urls")),
     path("nodos/", include("nodes.urls")),
     path("usuarios/", include("users.urls")),
+    path("ldap/", LdapSettingsView.as_view(), name="ldapsettings_update"),
+    path("auditoria/", views.AuditEntryListView.as_view(), name="auditentry_list"),
     path("", include("extensions.urls")),
 ]

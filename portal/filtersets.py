@@ -1,0 +1,31 @@
+"""Filters of the audit trail, shared by the page and (later) the API."""
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import AuditEntry
+
+
+class AuditEntryFilterSet(django_filters.FilterSet):
+    """Filter audit entries by author, object, action and date."""
+
+    actor_label = django_filters.CharFilter(label=_("Autor"), lookup_expr="icontains")
+    object_type = django_filters.CharFilter(label=_("Tipo de objeto"), lookup_expr="exact")
+    object_repr = django_filters.CharFilter(label=_("Objeto"), lookup_expr="icontains")
+    action = django_filters.CharFilter(label=_("Acción"), lookup_expr="startswith")
+    created_at = django_filters.DateFromToRangeFilter(
+        label=_("Fecha (desde / hasta)"),
+        widget=django_filters.widgets.DateRangeWidget(
+            attrs={"type": "date", "class": "form-control"}
+        ),
+    )
+
+    class Meta:
+        model = AuditEntry
+        fields = ["actor_label", "object_type", "object_repr", "action", "created_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.form.fields.items():
+            if name != "created_at":
+                field.widget.attrs.setdefault("class", "form-control")
