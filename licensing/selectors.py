@@ -52,3 +52,29 @@ def license_current_estimate() -> LicenseEstimate:
 
 def license_usage() -> LicenseUsage:
     return LicenseUsage(stock=license_stock_get().stock, estimate=license_current_estimate())
+
+
+def license_installation_estimate() -> LicenseEstimate:
+    """The installation as calculator input: physical, fixed webfon, and each pool's size."""
+    from extensions.models import Extension
+
+    estimate = license_current_estimate()
+    sizes = (
+        Extension.objects.filter(kind=Extension.Kind.WEBFON, pool__isnull=False)
+        .values("pool")
+        .annotate(size=Count("id"))
+        .order_by("pool")
+        .values_list("size", flat=True)
+    )
+    return license_estimate(
+        physical=estimate.physical, fixed_webfon=estimate.fixed_webfon, pool_sizes=list(sizes)
+    )
+
+
+def license_stock_history(limit: int = 50):
+    """Changes of the stock, newest first (who, when, from, to), from the audit trail."""
+    from portal.models import AuditEntry
+
+    return AuditEntry.objects.filter(action="license.stock_set").order_by("-created_at", "-id")[
+        :limit
+    ]

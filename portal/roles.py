@@ -29,8 +29,10 @@ def sync_roles(apps) -> None:
     admin.permissions.set(list(portal_perms) + list(staff_perms))
 
     operator, _ = Group.objects.get_or_create(name=ROLE_OPERATOR)
+    # The calculator only reads, so "reads everything" includes it.
     operator.permissions.set(
         list(portal_perms.filter(codename__startswith="view_"))
+        + list(portal_perms.filter(codename="use_calculator"))
         + list(staff_perms.filter(codename__startswith="view_"))
     )
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("nodos/", include("nodes.urls")),
     path("usuarios/", include("users.urls")),
     path("ldap/", LdapSettingsView.as_view(), name="ldapsettings_update"),
+    path("licencias/", include("licensing.urls")),
     path("auditoria/", views.AuditEntryListView.as_view(), name="auditentry_list"),
     path("", include("extensions.urls")),
 ]
