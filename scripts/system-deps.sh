@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Debian packages the integration tests run for real: OpenLDAP's slapd and its clients.
+# Debian packages the integration and browser tests run for real: OpenLDAP's slapd and
+# its clients, Chromium for the browser tests.
 # Installs only what is missing; needs root (or sudo) the first time.
 set -euo pipefail
-packages=(slapd ldap-utils)
-binaries=(/usr/sbin/slapd /usr/bin/ldapadd)
+packages=(slapd ldap-utils chromium)
+binaries=(/usr/sbin/slapd /usr/bin/ldapadd /usr/bin/chromium)
 missing=()
 for i in "${!packages[@]}"; do
   [ -x "${binaries[$i]}" ] || missing+=("${packages[$i]}")

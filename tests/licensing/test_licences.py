@@ -134,3 +134,24 @@ def test_stock_must_be_a_non_negative_integer(actor, bad):
 def test_stock_is_a_single_row():
     with pytest.raises(IntegrityError), transaction.atomic():
         LicenseStock.objects.create(id=2, stock=5)
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_over_stock_and_writes_nothing():
+    from django.core.management import CommandError, call_command
+
+    from extensions.models import ExtensionPool
+    from users.models import PortalUser
+
+    PhysicalExtensionFactory.create_batch(10)  # 10 extensions outside the demo
+    LicenseStock.objects.filter(id=1).update(stock=130)
+    counts = (Extension.objects.count(), PortalUser.objects.count(), ExtensionPool.objects.count())
+    audit = AuditEntry.objects.count()
+    with pytest.raises(CommandError, match="No hay licencias suficientes"):
+        call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert (
+        Extension.objects.count(),
+        PortalUser.objects.count(),
+        ExtensionPool.objects.count(),
+    ) == counts
+    assert AuditEntry.objects.count() == audit

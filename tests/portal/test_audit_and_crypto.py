@@ -35,7 +35,7 @@ def test_audit_entry_records_a_staff_user():
     assert (entry.actor_kind, entry.actor_user, entry.actor_label) == ("user", staff, "carmen")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_audit_is_in_the_same_transaction_as_the_write(actor):
     with pytest.raises(RuntimeError), transaction.atomic():
         node_create(actor=actor, name="corp", kind="corporate")

@@ -1,6 +1,7 @@
 """A demo installation like the manual's examples (§7.3, example 3), idempotent."""
 
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from extensions.models import Extension, ExtensionPool
@@ -42,8 +43,16 @@ class Command(BaseCommand):
         "and a licence stock of 130. Running it again changes nothing."
     )
 
-    @transaction.atomic
     def handle(self, *args, **options):
+        try:
+            self._seed()
+        except ValidationError as exc:
+            # Everything is in one transaction: a refusal leaves the database as it was.
+            raise CommandError(" ".join(exc.messages)) from None
+        self.stdout.write(self.style.SUCCESS(self._summary()))
+
+    @transaction.atomic
+    def _seed(self) -> None:
         actor = Actor.system("seed_demo")
         if license_stock_get().stock < STOCK:
             license_stock_set(actor=actor, stock=STOCK)
@@ -100,7 +109,6 @@ class Command(BaseCommand):
             physical = Extension.objects.get(number=login)
             if physical.owner_id is None:
                 extension_update(actor=actor, extension=physical, owner=user)
-        self.stdout.write(self.style.SUCCESS(self._summary()))
 
     def _node(self, actor: Actor, spec: dict) -> Node:
         node = Node.objects.filter(name=spec["name"]).first()

@@ -1,0 +1,88 @@
+"""Browser tests: real Chromium (Debian's) driven by Playwright through a live server.
+
+Every page visited is saved as a screenshot under var/screenshots/ (a CI artifact).
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import sync_playwright
+
+from tests.factories import StaffUserFactory
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+PASSWORD = "contraseña-de-prueba-1"
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM is still safe here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """A browser tab on the live server that screenshots every page it lands on."""
+
+    def __init__(self, page, base_url: str, test_name: str):
+        self.page = page
+        self.base_url = base_url
+        self.prefix = re.sub(r"[^A-Za-z0-9_-]+", "_", test_name)
+        self.count = 0
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def shot(self, label: str) -> Path:
+        self.count += 1
+        path = SCREENSHOTS / f"{self.prefix}-{self.count:02d}-{label}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def goto(self, path: str, label: str):
+        self.page.goto(self.base_url + path)
+        self.shot(label)
+        return self.page
+
+    def login(self, username: str) -> None:
+        self.goto("/login/", "login")
+        self.page.fill("#id_username", username)
+        self.page.fill("#id_password", PASSWORD)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_load_state()
+        self.shot("after-login")
+
+
+@pytest.fixture
+def visit(browser, live_server, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="es-ES")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield Visit(page, live_server.url, request.node.name)
+    context.close()
+
+
+@pytest.fixture
+def staff(transactional_db):
+    def _make(role: str = "administrador", username: str | None = None):
+        kwargs = {"role": role}
+        if username:
+            kwargs["username"] = username
+        return StaffUserFactory(**kwargs)
+
+    return _make
