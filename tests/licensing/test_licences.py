@@ -12,7 +12,12 @@ from licensing.selectors import license_usage
 from licensing.services import license_stock_set
 from portal.exceptions import ServiceConflict
 from portal.models import AuditEntry
-from tests.factories import PhysicalExtensionFactory, PoolFactory, WebfonExtensionFactory
+from tests.factories import (
+    NodeFactory,
+    PhysicalExtensionFactory,
+    PoolFactory,
+    WebfonExtensionFactory,
+)
 
 
 @pytest.mark.parametrize(
@@ -155,3 +160,44 @@ def test_seed_demo_refuses_over_stock_and_writes_nothing():
         ExtensionPool.objects.count(),
     ) == counts
     assert AuditEntry.objects.count() == audit
+
+
+def _bulk_extensions(count: int, start: int, **fields) -> None:
+    from extensions.models import Template
+
+    node = NodeFactory()
+    template = Template.objects.get(is_system=True)
+    Extension.objects.bulk_create(
+        [
+            Extension(
+                number=str(start + i),
+                node=node,
+                site="S",
+                department="D",
+                registration_secret="x" * 20,
+                template=template if fields.get("kind") == "webfon" else None,
+                **fields,
+            )
+            for i in range(count)
+        ],
+        batch_size=2000,
+    )
+
+
+@pytest.mark.django_db
+def test_summary_queries_are_constant_with_20000_extensions(api, set_stock):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    set_stock(100_000)
+    api.get("/api/v1/licensing/summary/")
+    _bulk_extensions(10, 100_000, kind="physical")
+    with CaptureQueriesContext(connection) as small:
+        assert api.get("/api/v1/licensing/summary/").data["used"] == 10
+    pool = PoolFactory()
+    _bulk_extensions(12_000, 200_000, kind="physical")
+    _bulk_extensions(7_990, 300_000, kind="webfon", pool=pool)
+    with CaptureQueriesContext(connection) as large:
+        data = api.get("/api/v1/licensing/summary/").data
+    assert data["used"] == 20_001  # + the pool's base extension
+    assert len(large.captured_queries) == len(small.captured_queries)
