@@ -1,8 +1,112 @@
+from django import forms
+
 from nodes.models import Node
 from portal.ui import ServiceModelForm
 
+SECTIONS = [
+    ("Nodo", ["name", "kind", "address", "domain", "transport", "description"]),
+    (
+        "Acceso",
+        [
+            "ssh_host",
+            "ssh_port",
+            "ssh_user",
+            "ssh_private_key",
+            "ssh_password",
+            "ssh_host_key",
+            "local_root",
+        ],
+    ),
+    (
+        "Ficheros y órdenes",
+        [
+            "sercen_conf_path",
+            "webfon_jcfg_path",
+            "janus_jcfg_path",
+            "janus_consola_jcfg_path",
+            "sercen_restart_command",
+            "sercen_status_command",
+            "janus_restart_command",
+            "janus_status_command",
+        ],
+    ),
+    (
+        "Webfon (vivait.plugin.webfon.jcfg)",
+        [
+            "corporate_node",
+            "local_ip",
+            "sesiones_max",
+            "max_dispositivos",
+            "media_max",
+            "rtp_min_puerto",
+            "rtp_max_puerto",
+            "max_digi_llam_sal",
+            "audio_codec",
+            "video_codec",
+            "mysql_host",
+            "mysql_user",
+            "mysql_password",
+            "mysql_database",
+        ],
+    ),
+    (
+        "serCen (serCen.conf)",
+        [
+            "smtp_host",
+            "smtp_port",
+            "smtps",
+            "smtp_user",
+            "smtp_password",
+            "vivait_meet_prefijo",
+            "vivait_meet_prefijo_min",
+            "vivait_meet_dnis",
+            "clave_caduca_dias",
+        ],
+    ),
+]
+
 
 class NodeForm(ServiceModelForm):
+    """All the settings of a node; secrets are write-only (empty keeps the stored one)."""
+
     class Meta:
         model = Node
-        fields = ["name", "kind", "address", "domain", "transport", "description"]
+        fields = [name for _title, names in SECTIONS for name in names]
+        widgets = {
+            "ssh_private_key": forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+            "ssh_password": forms.PasswordInput(render_value=False),
+            "mysql_password": forms.PasswordInput(render_value=False),
+            "smtp_password": forms.PasswordInput(render_value=False),
+            "ssh_host_key": forms.Textarea(attrs={"rows": 2}),
+            "description": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["corporate_node"].queryset = Node.objects.filter(kind=Node.Kind.CORPORATE)
+        for name in Node.AUDIT_SECRET_FIELDS:
+            self.fields[name].required = False
+            self.fields[name].help_text = "Vacío: se conserva el valor guardado."
+            self.initial[name] = ""
+        # A setting with a default may be left empty: the default (or the current value) stays.
+        self.defaulted = [
+            name
+            for name in self.fields
+            if name not in {"name", "kind"}
+            and Node._meta.get_field(name).has_default()
+            and not Node._meta.get_field(name).blank
+        ]
+        for name in self.defaulted:
+            self.fields[name].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in [*self.defaulted, *Node.AUDIT_SECRET_FIELDS]:
+            if cleaned.get(name) in (None, "") and not isinstance(
+                self.fields[name], forms.BooleanField
+            ):
+                cleaned.pop(name, None)
+        return cleaned
+
+    def sections(self):
+        return [(title, [self[name] for name in names]) for title, names in SECTIONS]

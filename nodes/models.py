@@ -1,8 +1,25 @@
 """Nodes of the platform."""
 
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from portal.fields import EncryptedTextField
+
+absolute_path_validator = RegexValidator(
+    r"^/[A-Za-z0-9._/\-]+$", _("Escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/').")
+)
+ipv4_validator = RegexValidator(
+    r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$",
+    _("Escriba una dirección IPv4, p. ej. 10.10.0.31."),
+)
+port_validators = [MinValueValidator(1), MaxValueValidator(65535)]
+
+
+def positive(limit: int) -> list:
+    return [MinValueValidator(1), MaxValueValidator(limit)]
+
 
 hostname_validator = RegexValidator(
     r"^[A-Za-z0-9]([A-Za-z0-9\-\.]{0,251}[A-Za-z0-9])?$",
@@ -37,8 +54,139 @@ class Node(models.Model):
         _("transporte"), max_length=10, choices=Transport.choices, default=Transport.SSH
     )
     description = models.TextField(_("descripción"), blank=True)
+
+    # --- how the portal reaches the node (DESIGN §4) ---------------------------------------
+    ssh_host = models.CharField(
+        _("host SSH"),
+        max_length=253,
+        blank=True,
+        validators=[hostname_validator],
+        help_text=_("Vacío: la dirección del nodo."),
+    )
+    ssh_port = models.PositiveIntegerField(_("puerto SSH"), default=22, validators=port_validators)
+    ssh_user = models.CharField(_("usuario SSH"), max_length=64, default="root")
+    ssh_private_key = EncryptedTextField(_("clave privada SSH"), blank=True)
+    ssh_password = EncryptedTextField(_("contraseña SSH"), blank=True)
+    ssh_host_key = models.TextField(
+        _("clave pública del host"),
+        blank=True,
+        help_text=_("Línea de known_hosts del nodo; un cambio de clave rechaza el envío."),
+    )
+    local_root = models.CharField(
+        _("directorio raíz (transporte local)"),
+        max_length=255,
+        blank=True,
+        help_text=_("Con transporte local, los ficheros se escriben bajo este directorio."),
+    )
+    sercen_conf_path = models.CharField(
+        _("ruta de serCen.conf"),
+        max_length=255,
+        default="/etc/MDtel/serCen.conf",
+        validators=[absolute_path_validator],
+    )
+    webfon_jcfg_path = models.CharField(
+        _("ruta de vivait.plugin.webfon.jcfg"),
+        max_length=255,
+        default="/etc/janus/vivait.plugin.webfon.jcfg",
+        validators=[absolute_path_validator],
+    )
+    janus_jcfg_path = models.CharField(
+        _("ruta de janus.jcfg"),
+        max_length=255,
+        default="/etc/janus/janus.jcfg",
+        validators=[absolute_path_validator],
+    )
+    janus_consola_jcfg_path = models.CharField(
+        _("ruta de janus.consola.jcfg"),
+        max_length=255,
+        default="/etc/janus/janus.consola.jcfg",
+        validators=[absolute_path_validator],
+    )
+    sercen_restart_command = models.CharField(
+        _("reinicio de serCen"), max_length=255, default="/etc/init.d/serCen restart"
+    )
+    sercen_status_command = models.CharField(
+        _("estado de serCen"), max_length=255, default="/etc/init.d/serCen status"
+    )
+    janus_restart_command = models.CharField(
+        _("reinicio de janus"), max_length=255, default="/etc/init.d/janus restart"
+    )
+    janus_status_command = models.CharField(
+        _("estado de janus"), max_length=255, default="/etc/init.d/janus status"
+    )
+
+    # --- vivait.plugin.webfon.jcfg (manual §5.2.4) ---------------------------------------
+    corporate_node = models.ForeignKey(
+        "self",
+        verbose_name=_("nodo corporativo de las extensiones webfon"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="webrtc_nodes",
+        help_text=_("Su id es local_nodo_id."),
+    )
+    local_ip = models.CharField(
+        _("IP de la red de voz (local_ip)"), max_length=15, blank=True, validators=[ipv4_validator]
+    )
+    sesiones_max = models.PositiveIntegerField(
+        _("sesiones máximas"), default=25, validators=positive(100_000)
+    )
+    max_dispositivos = models.PositiveIntegerField(
+        _("dispositivos máximos"), default=25, validators=positive(100_000)
+    )
+    media_max = models.PositiveIntegerField(
+        _("conexiones de media máximas"), default=500, validators=positive(1_000_000)
+    )
+    rtp_min_puerto = models.PositiveIntegerField(
+        _("puerto RTP mínimo"), default=11000, validators=port_validators
+    )
+    rtp_max_puerto = models.PositiveIntegerField(
+        _("puerto RTP máximo"), default=11999, validators=port_validators
+    )
+    max_digi_llam_sal = models.PositiveSmallIntegerField(
+        _("dígitos máximos de llamada saliente"), default=10, validators=positive(64)
+    )
+    audio_codec = models.CharField(_("códec de audio"), max_length=16, default="pcma")
+    video_codec = models.CharField(_("códec de vídeo"), max_length=16, default="h264")
+    mysql_host = models.CharField(
+        _("host MySQL"), max_length=253, default="BDTR", validators=[hostname_validator]
+    )
+    mysql_user = models.CharField(_("usuario MySQL"), max_length=64, default="nimitz")
+    mysql_password = EncryptedTextField(_("contraseña MySQL"), blank=True)
+    mysql_database = models.CharField(_("base de datos MySQL"), max_length=64, default="nimitz")
+
+    # --- serCen.conf (manual §3.2.2, §7.6.4) ----------------------------------------------
+    smtp_host = models.CharField(
+        _("servidor SMTP"), max_length=253, blank=True, validators=[hostname_validator]
+    )
+    smtp_port = models.PositiveIntegerField(
+        _("puerto SMTP"), default=25, validators=port_validators
+    )
+    smtps = models.BooleanField(_("SMTPS (TLS)"), default=False)
+    smtp_user = models.CharField(_("usuario SMTP"), max_length=255, blank=True)
+    smtp_password = EncryptedTextField(_("contraseña SMTP"), blank=True)
+    vivait_meet_prefijo = models.CharField(
+        _("prefijo de salas (vivait_meet_prefijo)"), max_length=64, default="vivaitcall_"
+    )
+    vivait_meet_prefijo_min = models.PositiveSmallIntegerField(
+        _("longitud mínima de sala (vivait_meet_prefijo_min)"),
+        default=5,
+        validators=[MaxValueValidator(64)],
+    )
+    vivait_meet_dnis = models.CharField(
+        _("DNIS de salas (vivait_meet_dnis)"), max_length=32, blank=True, default="9999"
+    )
+    clave_caduca_dias = models.PositiveIntegerField(
+        _("días de caducidad de la contraseña"),
+        default=0,
+        validators=[MaxValueValidator(3650)],
+        help_text=_("0: la contraseña no caduca."),
+    )
+
     created_at = models.DateTimeField(_("creado"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modificado"), auto_now=True)
+
+    AUDIT_SECRET_FIELDS = ("ssh_private_key", "ssh_password", "mysql_password", "smtp_password")
 
     class Meta:
         ordering = ["name"]
@@ -52,6 +200,10 @@ class Node(models.Model):
             models.CheckConstraint(
                 condition=models.Q(transport__in=["ssh", "local"]), name="node_transport_valid"
             ),
+            models.CheckConstraint(
+                condition=models.Q(rtp_min_puerto__lte=models.F("rtp_max_puerto")),
+                name="node_rtp_port_range_ordered",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -60,3 +212,21 @@ class Node(models.Model):
     @property
     def is_corporate(self) -> bool:
         return self.kind == self.Kind.CORPORATE
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.rtp_min_puerto > self.rtp_max_puerto:
+            errors["rtp_max_puerto"] = _(
+                "El puerto RTP máximo %(max)d es menor que el mínimo %(min)d."
+            ) % {"max": self.rtp_max_puerto, "min": self.rtp_min_puerto}
+        if self.corporate_node_id is not None:
+            if self.kind != self.Kind.WEBRTC:
+                errors["corporate_node"] = _(
+                    "Solo un nodo Webrtc tiene nodo corporativo (local_nodo_id)."
+                )
+            elif self.corporate_node.kind != self.Kind.CORPORATE:
+                errors["corporate_node"] = _("«%(node)s» no es un nodo corporativo.") % {
+                    "node": self.corporate_node.name
+                }
+        if errors:
+            raise ValidationError(errors)

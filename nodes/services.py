@@ -11,7 +11,13 @@ from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ServiceConflict
 from portal.updates import apply_fields
 
-NODE_FIELDS = frozenset({"name", "kind", "address", "domain", "transport", "description"})
+NODE_FIELDS = frozenset(
+    f.name
+    for f in Node._meta.concrete_fields
+    if f.editable and f.name not in {"id", "created_at", "updated_at"}
+)
+# Write-only secrets: an empty value on update keeps the stored one.
+NODE_SECRET_FIELDS = frozenset(Node.AUDIT_SECRET_FIELDS)
 
 
 def _check_name_free(*, name: str, exclude_pk: int | None = None) -> None:
@@ -20,25 +26,20 @@ def _check_name_free(*, name: str, exclude_pk: int | None = None) -> None:
 
 
 @transaction.atomic
-def node_create(
-    *,
-    actor: Actor,
-    name: str,
-    kind: str,
-    address: str = "",
-    domain: str = "",
-    transport: str = Node.Transport.SSH,
-    description: str = "",
-) -> Node:
+def node_create(*, actor: Actor, name: str, kind: str, **data: Any) -> Node:
+    """Create a node; every other setting (see NODE_FIELDS) is optional with a default."""
+    unknown = set(data) - NODE_FIELDS
+    if unknown:
+        raise TypeError(f"Node has no field(s): {sorted(unknown)}")
     name = name.strip()
     _check_name_free(name=name)
     node = Node(
         name=name,
         kind=kind,
-        address=address.strip(),
-        domain=domain.strip(),
-        transport=transport,
-        description=description,
+        **{
+            k: v.strip() if isinstance(v, str) and k not in NODE_SECRET_FIELDS else v
+            for k, v in data.items()
+        },
     )
     node.full_clean()
     node.save()
@@ -65,6 +66,9 @@ def node_update(*, actor: Actor, node: Node, **data: Any) -> Node:
                     % {"name": node.name, "count": count}
                 }
             )
+    for secret in NODE_SECRET_FIELDS & set(data):
+        if not data[secret]:
+            del data[secret]
     apply_fields(node, data=data, allowed=NODE_FIELDS)
     node.full_clean()
     node.save()
