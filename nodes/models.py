@@ -230,3 +230,71 @@ class Node(models.Model):
                 }
         if errors:
             raise ValidationError(errors)
+
+
+class Push(models.Model):
+    """One push of the configuration to one node, and what it did (the push history).
+
+    Requested changes coalesce: while a push of a node is pending, new requests join it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pendiente")
+        RUNNING = "running", _("En curso")
+        UNCHANGED = "unchanged", _("Sin cambios")
+        APPLIED = "applied", _("Aplicado")
+        ROLLED_BACK = "rolled_back", _("Revertido")
+        FAILED = "failed", _("Fallido")
+
+    FINISHED = ("unchanged", "applied", "rolled_back", "failed")
+
+    node = models.ForeignKey(
+        Node, verbose_name=_("nodo"), on_delete=models.CASCADE, related_name="pushes"
+    )
+    status = models.CharField(
+        _("estado"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    reasons = models.JSONField(_("motivos"), default=list, blank=True)
+    restart_sercen = models.BooleanField(
+        _("reiniciar serCen aunque no cambie su fichero"),
+        default=False,
+        help_text=_("Tras cambiar el LDAP, serCen debe reiniciarse (manual §7.6.1)."),
+    )
+    requested_by = models.CharField(_("solicitado por"), max_length=150, blank=True)
+    requested_at = models.DateTimeField(_("solicitado"), auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(_("iniciado"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminado"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("intentos"), default=0)
+    files_written = models.JSONField(_("ficheros escritos"), default=list, blank=True)
+    restarts_pending = models.JSONField(_("reinicios pendientes"), default=list, blank=True)
+    diff = models.TextField(_("diferencias"), blank=True)
+    detail = models.TextField(_("detalle"), blank=True)
+    steps = models.JSONField(_("pasos"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("envío de configuración")
+        verbose_name_plural = _("envíos de configuración")
+        indexes = [models.Index(fields=["node", "status"], name="push_node_status_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    status__in=[
+                        "pending",
+                        "running",
+                        "unchanged",
+                        "applied",
+                        "rolled_back",
+                        "failed",
+                    ]
+                ),
+                name="push_status_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED

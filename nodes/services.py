@@ -5,7 +5,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from nodes.models import Node
+from nodes.models import Node, Push
 from portal.actors import Actor
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ServiceConflict
@@ -89,3 +89,59 @@ def node_delete(*, actor: Actor, node: Node) -> None:
     before = audit_snapshot(node)
     audit_record(actor=actor, action="node.delete", instance=node, before=before)
     node.delete()
+
+
+# --- pushes ---------------------------------------------------------------------------------
+
+MAX_REASONS = 50
+
+
+def _dispatch_push(push_id: int) -> None:
+    from nodes.tasks import push_node
+
+    push_node.delay(push_id)
+
+
+def push_request(
+    *, node: Node, reason: str, requested_by: str = "", restart_sercen: bool = False
+) -> Push:
+    """Ask for a push of ``node``'s configuration once the current transaction commits.
+
+    Requests coalesce: while a push of the node is pending, a new request joins it, so a
+    burst of changes (an import, a range, 1,000 edits in one transaction) gives one push.
+    """
+    with transaction.atomic():
+        pending = (
+            Push.objects.select_for_update().filter(node=node, status=Push.Status.PENDING).first()
+        )
+        if pending is not None:
+            changed = False
+            if reason not in pending.reasons and len(pending.reasons) < MAX_REASONS:
+                pending.reasons = [*pending.reasons, reason]
+                changed = True
+            if restart_sercen and not pending.restart_sercen:
+                pending.restart_sercen = True
+                changed = True
+            if changed:
+                pending.save(update_fields=["reasons", "restart_sercen"])
+            return pending
+        push = Push.objects.create(
+            node=node,
+            reasons=[reason],
+            requested_by=requested_by[:150],
+            restart_sercen=restart_sercen,
+        )
+        transaction.on_commit(lambda: _dispatch_push(push.pk), robust=True)
+        return push
+
+
+def push_request_webrtc_nodes(
+    *, reason: str, actor: Actor, restart_sercen: bool = False
+) -> list[Push]:
+    """A change every WebRTC node's files depend on (users' pool mode, exempt networks, LDAP)."""
+    return [
+        push_request(
+            node=node, reason=reason, requested_by=actor.label, restart_sercen=restart_sercen
+        )
+        for node in Node.objects.filter(kind=Node.Kind.WEBRTC)
+    ]

@@ -179,6 +179,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "push-sweep": {"task": "nodes.push_sweep", "schedule": 60.0},
+}
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {

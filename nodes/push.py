@@ -1,0 +1,254 @@
+"""The push of one node's configuration (DESIGN §4), run by the Celery task.
+
+render → compare with the node's files → write changed files atomically, keeping a backup →
+restart only the daemons whose files changed → check their status → on failure put the
+backups back and restart again. Every step is recorded on the Push row.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from nodes.models import Node, Push
+from nodes.transport import (
+    HostKeyMismatch,
+    LocalTransport,
+    NodeTransport,
+    SshTransport,
+    TransportError,
+)
+
+logger = logging.getLogger("portal.push")
+BACKUP_SUFFIX = ".portal-backup"
+# A push still "running" after this long belonged to a worker that died; it may be taken over.
+RUNNING_LEASE = timedelta(minutes=10)
+DAEMONS = ("sercen", "janus")
+_SECRET_LINE = re.compile(r"^(\s*(?:smtp_clave|clave)\s*=\s*).*$")
+
+
+class NodeUnreachable(Exception):
+    """The node could not be reached; the task retries with backoff."""
+
+
+@dataclass(frozen=True)
+class ManagedFile:
+    """One file the portal owns on a node, how to render it, and which daemon reads it."""
+
+    path: str
+    daemon: str
+    render: Callable[[str | None], str]
+
+
+def mask_secrets(text: str) -> list[str]:
+    """The file's lines, with the values of password keys replaced (diffs are shown in the UI)."""
+    return [
+        _SECRET_LINE.sub(r'\1"********"', line.rstrip("\n")) + "\n" for line in text.splitlines()
+    ]
+
+
+def unified_diff(path: str, old: str | None, new: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            mask_secrets(old or ""),
+            mask_secrets(new),
+            fromfile=f"{path} (nodo)",
+            tofile=f"{path} (portal)",
+        )
+    )
+
+
+def open_transport(node: Node) -> NodeTransport:
+    if node.transport == Node.Transport.LOCAL:
+        root = node.local_root or str(Path(settings.VAR_DIR) / "nodes" / node.name)
+        Path(root).mkdir(parents=True, exist_ok=True)
+        return LocalTransport(root)
+    return SshTransport(
+        host=node.ssh_host or node.address,
+        port=node.ssh_port,
+        user=node.ssh_user,
+        private_key=node.ssh_private_key,
+        password=node.ssh_password,
+        host_key=node.ssh_host_key,
+    )
+
+
+def _step(push: Push, step: str, ok: bool = True, detail: str = "") -> None:
+    push.steps = [
+        *push.steps,
+        {"at": timezone.now().isoformat(), "step": step, "ok": ok, "detail": detail[:2000]},
+    ]
+    Push.objects.filter(pk=push.pk).update(steps=push.steps)
+    logger.info("push.%s push_id=%s node_id=%s ok=%s", step, push.pk, push.node_id, ok)
+
+
+class NodeBusy(Exception):
+    """Another push of the same node is running; this one waits its turn."""
+
+
+def push_claim(*, push_id: int, redelivered: bool = False) -> Push | None:
+    """Take a push for this worker with a conditional update; None if it is not ours to run.
+
+    A finished push is left alone, so a re-delivered task is harmless. A push already
+    running is taken over only when its message was re-delivered (its worker died) or its
+    lease expired. While another push of the same node runs, this one waits (NodeBusy).
+    """
+    with transaction.atomic():
+        push = Push.objects.select_related("node").select_for_update().filter(pk=push_id).first()
+        if push is None or push.is_finished:
+            return None
+        Node.objects.select_for_update().filter(
+            pk=push.node_id
+        ).first()  # serialise claims per node
+        stale = timezone.now() - RUNNING_LEASE
+        others = Push.objects.filter(
+            node_id=push.node_id, status=Push.Status.RUNNING, started_at__gt=stale
+        )
+        if others.exclude(pk=push.pk).exists():
+            raise NodeBusy(push.node_id)
+        alive = push.status == Push.Status.RUNNING and push.started_at and push.started_at > stale
+        if alive and not redelivered:
+            return None
+        Push.objects.filter(pk=push.pk).update(
+            status=Push.Status.RUNNING, started_at=timezone.now(), attempts=push.attempts + 1
+        )
+        push.refresh_from_db()
+        return push
+
+
+def _finish(push: Push, status: str, detail: str = "") -> str:
+    Push.objects.filter(pk=push.pk).update(
+        status=status, finished_at=timezone.now(), detail=detail[:10000], restarts_pending=[]
+    )
+    logger.info("push.finished push_id=%s node_id=%s status=%s", push.pk, push.node_id, status)
+    return status
+
+
+def _release(push: Push) -> None:
+    """Back to pending so the retry can claim it again (files written so far are recorded)."""
+    Push.objects.filter(pk=push.pk, status=Push.Status.RUNNING).update(status=Push.Status.PENDING)
+
+
+def push_mark_failed(*, push_id: int, reason: str) -> None:
+    push = Push.objects.get(pk=push_id)
+    if not push.is_finished:
+        _step(push, "failed", ok=False, detail=reason)
+        _finish(push, Push.Status.FAILED, reason)
+
+
+def _restart_and_check(push: Push, transport: NodeTransport, daemons: list[str]) -> str:
+    """Restart then check each daemon; answers the failure, or "" when all came back."""
+    node = push.node
+    for daemon in daemons:
+        for kind in ("restart", "status"):
+            command = getattr(node, f"{daemon}_{kind}_command")
+            if not command:
+                _step(push, f"{daemon}.{kind}", detail="sin orden configurada")
+                continue
+            result = transport.run(command)
+            output = (result.stdout + result.stderr).strip()
+            _step(push, f"{daemon}.{kind}", ok=result.ok, detail=f"$ {command}\n{output}")
+            if not result.ok:
+                return f"{command} → código {result.returncode}: {output[-500:]}"
+    return ""
+
+
+def push_execute(
+    *, push_id: int, files_for: Callable[[Node], list[ManagedFile]], redelivered: bool = False
+) -> str:
+    """Run one push to the end. Raises NodeUnreachable (retry) or NodeBusy (retry later)."""
+    push = push_claim(push_id=push_id, redelivered=redelivered)
+    if push is None:
+        return "skipped"
+    node = push.node
+    try:
+        transport = open_transport(node)
+    except HostKeyMismatch as exc:
+        _step(push, "connect", ok=False, detail=str(exc))
+        return _finish(push, Push.Status.FAILED, f"{exc}: envío rechazado")
+    except TransportError as exc:
+        _step(push, "connect", ok=False, detail=str(exc))
+        _release(push)
+        raise NodeUnreachable(str(exc)) from exc
+    try:
+        return _apply(push, transport, files_for(node))
+    except TransportError as exc:
+        _step(push, "transport", ok=False, detail=str(exc))
+        _release(push)
+        raise NodeUnreachable(str(exc)) from exc
+    except ValueError as exc:
+        return _finish(push, Push.Status.FAILED, f"configuración no válida: {exc}")
+    finally:
+        transport.close()
+
+
+def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> str:
+    if (
+        isinstance(transport, SshTransport)
+        and not push.node.ssh_host_key
+        and transport.seen_host_key
+    ):
+        Node.objects.filter(pk=push.node_id, ssh_host_key="").update(
+            ssh_host_key=transport.seen_host_key
+        )
+        _step(push, "host_key.recorded", detail=transport.seen_host_key)
+    _step(push, "connect")
+    changes: list[tuple[ManagedFile, str | None, str]] = []
+    for managed in files:
+        current = transport.read(managed.path)
+        wanted = managed.render(current)
+        if wanted != current:
+            changes.append((managed, current, wanted))
+    daemons = set(push.restarts_pending)
+    if push.restart_sercen:
+        daemons.add("sercen")
+    if not changes and not daemons:
+        _step(push, "compare", detail="sin cambios")
+        return _finish(push, Push.Status.UNCHANGED, "sin cambios")
+    diff = "".join(unified_diff(m.path, old, new) for m, old, new in changes)
+    daemons |= {m.daemon for m, _old, _new in changes}
+    written = [*push.files_written]
+    # Record what must be restarted before touching files: a worker killed after writing
+    # leaves this behind, and the re-run restarts the daemons even though files now match.
+    Push.objects.filter(pk=push.pk).update(diff=diff or push.diff, restarts_pending=sorted(daemons))
+    _step(
+        push, "compare", detail=", ".join(m.path for m, _o, _n in changes) or "reinicio solicitado"
+    )
+    for managed, _old, wanted in changes:
+        transport.write_atomic(managed.path, wanted, managed.path + BACKUP_SUFFIX)
+        written.append(managed.path)
+        Push.objects.filter(pk=push.pk).update(files_written=written)
+        _step(push, "write", detail=managed.path)
+    ordered = [d for d in DAEMONS if d in daemons]
+    failure = _restart_and_check(push, transport, ordered)
+    if not failure:
+        return _finish(push, Push.Status.APPLIED)
+    for path in written:
+        transport.restore(path, path + BACKUP_SUFFIX)
+        _step(push, "restore", detail=path)
+    again = _restart_and_check(push, transport, ordered)
+    detail = f"{failure}; se restauró la configuración anterior"
+    if again:
+        detail += f" y el reinicio posterior también falló: {again}"
+    return _finish(push, Push.Status.ROLLED_BACK, detail)
+
+
+PENDING_GRACE = timedelta(minutes=1)
+
+
+def pushes_to_redispatch() -> list[int]:
+    now = timezone.now()
+    pending = Push.objects.filter(status=Push.Status.PENDING, requested_at__lt=now - PENDING_GRACE)
+    stale = Push.objects.filter(status=Push.Status.RUNNING, started_at__lt=now - RUNNING_LEASE)
+    return sorted(
+        set(pending.values_list("pk", flat=True)) | set(stale.values_list("pk", flat=True))
+    )

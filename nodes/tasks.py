@@ -1,0 +1,46 @@
+"""Celery tasks of the nodes app: thin wrappers over nodes.push."""
+
+from celery import shared_task
+
+MAX_RETRIES = 6
+BUSY_RETRY_SECONDS = 5
+MAX_BUSY_RETRIES = 120
+
+
+@shared_task(
+    name="nodes.push_node",
+    bind=True,
+    # The push is idempotent (render, compare, write what differs), so a re-delivery after a
+    # worker died is safe: it resumes, restarting what the dead worker had written.
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+)
+def push_node(self, push_id: int) -> str:
+    from nodes.config_files import node_managed_files
+    from nodes.push import NodeBusy, NodeUnreachable, push_execute, push_mark_failed
+
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    try:
+        return push_execute(push_id=push_id, files_for=node_managed_files, redelivered=redelivered)
+    except NodeBusy as exc:
+        raise self.retry(
+            exc=exc, countdown=BUSY_RETRY_SECONDS, max_retries=MAX_BUSY_RETRIES
+        ) from exc
+    except NodeUnreachable as exc:
+        if self.request.retries >= MAX_RETRIES:
+            push_mark_failed(push_id=push_id, reason=f"nodo inalcanzable: {exc}")
+            return "failed"
+        raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 300)) from exc
+
+
+@shared_task(name="nodes.push_sweep")
+def push_sweep() -> int:
+    """Re-dispatch pushes whose message was lost (broker restarted, retries exhausted) or
+    whose worker died: a pending push older than a minute, a running one past its lease."""
+    from nodes.push import pushes_to_redispatch
+
+    ids = pushes_to_redispatch()
+    for push_id in ids:
+        push_node.delay(push_id)
+    return len(ids)

@@ -1,0 +1,101 @@
+"""The push protocol on a node reached through the local transport (files under a root)."""
+
+import pytest
+from django.db import transaction
+
+from nodes.models import Push
+from nodes.push import ManagedFile, push_execute
+from nodes.services import push_request
+from tests.factories import WebrtcNodeFactory
+from tests.nodes.fake_node import calls, make_fake_node
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def node(tmp_path):
+    root = make_fake_node(tmp_path / "node")
+    return WebrtcNodeFactory(name="meet", transport="local", local_root=str(root))
+
+
+def files(content: dict[str, str]):
+    def _files(_node):
+        return [
+            ManagedFile(
+                path=path,
+                daemon="janus" if "janus" in path else "sercen",
+                render=lambda _old, text=text: text,
+            )
+            for path, text in content.items()
+        ]
+
+    return _files
+
+
+def run(node, rendered, **kwargs):
+    push = Push.objects.create(node=node, reasons=["test"], **kwargs)
+    push_execute(push_id=push.pk, files_for=files(rendered))
+    push.refresh_from_db()
+    return push
+
+
+def test_first_push_writes_and_restarts_only_what_changed(node, tmp_path):
+    root = tmp_path / "node"
+    push = run(node, {"/etc/janus/janus.jcfg": 'server_name = "a"\n'})
+    assert push.status == "applied"
+    assert (root / "etc/janus/janus.jcfg").read_text() == 'server_name = "a"\n'
+    assert calls(root) == ["janus restart", "janus status"]
+    assert "+server_name" in push.diff
+
+
+def test_second_push_is_unchanged_and_restarts_nothing(node, tmp_path):
+    root = tmp_path / "node"
+    run(node, {"/etc/MDtel/serCen.conf": 'smtp_host = "x"\n'})
+    push = run(node, {"/etc/MDtel/serCen.conf": 'smtp_host = "x"\n'})
+    assert push.status == "unchanged" and push.detail == "sin cambios"
+    assert calls(root) == ["serCen restart", "serCen status"]
+
+
+def test_forced_sercen_restart_without_file_change(node, tmp_path):
+    root = tmp_path / "node"
+    run(node, {"/etc/MDtel/serCen.conf": "a = 1\n"})
+    push = run(node, {"/etc/MDtel/serCen.conf": "a = 1\n"}, restart_sercen=True)
+    assert push.status == "applied"
+    assert calls(root)[-2:] == ["serCen restart", "serCen status"]
+
+
+def test_failed_status_rolls_back_to_the_old_file(node, tmp_path):
+    root = tmp_path / "node"
+    run(node, {"/etc/janus/janus.jcfg": "old\n"})
+    (root / "fail-janus-status").touch()
+    push = run(node, {"/etc/janus/janus.jcfg": "new\n"})
+    assert push.status == "rolled_back"
+    assert "janus status" in push.detail
+    assert (root / "etc/janus/janus.jcfg").read_text() == "old\n"
+    assert calls(root)[2:] == ["janus restart", "janus status", "janus restart", "janus status"]
+
+
+def test_secrets_are_masked_in_the_diff(node):
+    push = run(node, {"/etc/MDtel/serCen.conf": 'smtp_clave = "s3cr3t"\nclave = "otra"\n'})
+    assert "s3cr3t" not in push.diff and "otra" not in push.diff
+    assert 'smtp_clave = "********"' in push.diff
+
+
+def test_requests_in_one_transaction_coalesce_into_one_push(
+    node, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        for i in range(1000):
+            push_request(node=node, reason=f"user.update:{i % 3}")
+    assert Push.objects.filter(node=node).count() == 1
+    assert len(callbacks) == 1
+    assert sorted(Push.objects.get().reasons) == ["user.update:0", "user.update:1", "user.update:2"]
+
+
+def test_a_finished_push_is_not_run_again(node, tmp_path):
+    push = run(node, {"/etc/janus/janus.jcfg": "x\n"})
+    assert (
+        push_execute(push_id=push.pk, files_for=files({"/etc/janus/janus.jcfg": "y\n"}))
+        == "skipped"
+    )
+    assert (tmp_path / "node/etc/janus/janus.jcfg").read_text() == "x\n"
