@@ -189,6 +189,10 @@ class SshTransport:
 
     def write_atomic(self, path: str, content: str, backup_path: str) -> None:
         temp = _temp_name(path)
+        parent = path.rsplit("/", 1)[0] or "/"
+        made = self.run(f"mkdir -p {shlex.quote(parent)}")
+        if not made.ok:
+            raise TransportError(f"cannot create {parent}: {made.stderr.strip()}")
         try:
             with self.sftp.open(temp, "w") as handle:
                 handle.write(content.encode())

@@ -3,8 +3,8 @@
 # its clients, Chromium for the browser tests.
 # Installs only what is missing; needs root (or sudo) the first time.
 set -euo pipefail
-packages=(slapd ldap-utils chromium)
-binaries=(/usr/sbin/slapd /usr/bin/ldapadd /usr/bin/chromium)
+packages=(slapd ldap-utils chromium openssh-server)
+binaries=(/usr/sbin/slapd /usr/bin/ldapadd /usr/bin/chromium /usr/sbin/sshd)
 missing=()
 for i in "${!packages[@]}"; do
   [ -x "${binaries[$i]}" ] || missing+=("${packages[$i]}")

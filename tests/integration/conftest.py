@@ -9,3 +9,13 @@ def ldap_server():
     server = start_ldap_server()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def ssh_server():
+    """A real sshd on loopback accepting the test client key, for the whole session."""
+    from tests.integration.ssh_server import start_ssh_server
+
+    server = start_ssh_server()
+    yield server
+    server.cleanup()

@@ -1,0 +1,109 @@
+"""A real OpenSSH server (Debian's sshd) on a free loopback port, with its own host key
+and a client key, for pushing to a fake node's file tree."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SSHD = "/usr/sbin/sshd"
+SSH_KEYGEN = "/usr/bin/ssh-keygen"
+
+CONFIG = """
+Port {port}
+ListenAddress 127.0.0.1
+HostKey {dir}/host_key
+PidFile {dir}/sshd.pid
+AuthorizedKeysFile {dir}/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+Subsystem sftp internal-sftp
+LogLevel ERROR
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _keygen(path: Path) -> None:
+    subprocess.run(
+        [SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True, timeout=30
+    )
+
+
+@dataclass
+class SshServer:
+    port: int
+    user: str
+    private_key: str
+    host_key: str
+    directory: Path
+    process: subprocess.Popen | None = None
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(self.directory / "sshd_config")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 15
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"sshd exited: {self.process.stderr.read().decode(errors='replace')}"
+                )
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("sshd did not listen within 15 s") from None
+                time.sleep(0.1)
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def start_ssh_server() -> SshServer:
+    directory = Path(tempfile.mkdtemp(prefix="portal-sshd-"))
+    os.chmod(directory, 0o700)
+    Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege separation dir
+    _keygen(directory / "host_key")
+    _keygen(directory / "client_key")
+    shutil.copy(directory / "client_key.pub", directory / "authorized_keys")
+    port = free_port()
+    (directory / "sshd_config").write_text(CONFIG.format(port=port, dir=directory))
+    host_pub = (directory / "host_key.pub").read_text().split()
+    server = SshServer(
+        port=port,
+        user=getpass.getuser(),
+        private_key=(directory / "client_key").read_text(),
+        host_key=f"{host_pub[0]} {host_pub[1]}",
+        directory=directory,
+    )
+    server.start()
+    return server

@@ -1,0 +1,90 @@
+"""The push protocol over a real SSH server (sshd on loopback) to a fake node's tree."""
+
+import pytest
+
+from nodes.models import Node, Push
+from nodes.push import ManagedFile, push_execute
+from tests.factories import WebrtcNodeFactory
+from tests.nodes.fake_node import calls, make_fake_node
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def node(ssh_server, tmp_path):
+    root = make_fake_node(tmp_path / "node")
+    return WebrtcNodeFactory(
+        name="meet",
+        transport="ssh",
+        address="127.0.0.1",
+        ssh_port=ssh_server.port,
+        ssh_user=ssh_server.user,
+        ssh_private_key=ssh_server.private_key,
+        ssh_host_key=ssh_server.host_key,
+        janus_jcfg_path=f"{root}/etc/janus/janus.jcfg",
+        janus_restart_command=f"{root}/etc/init.d/janus restart",
+        janus_status_command=f"{root}/etc/init.d/janus status",
+        sercen_restart_command=f"{root}/etc/init.d/serCen restart",
+        sercen_status_command=f"{root}/etc/init.d/serCen status",
+    )
+
+
+def run(node, text):
+    push = Push.objects.create(node=node, reasons=["test"])
+    files = [ManagedFile(path=node.janus_jcfg_path, daemon="janus", render=lambda _old: text)]
+    push_execute(push_id=push.pk, files_for=lambda _node: files)
+    push.refresh_from_db()
+    return push
+
+
+def test_push_writes_restarts_and_then_is_unchanged(node, tmp_path):
+    root = tmp_path / "node"
+    (root / "etc/janus").mkdir(parents=True)
+    (root / "etc/janus/janus.jcfg").write_text("old\n")
+    (root / "etc/janus/janus.jcfg").chmod(0o640)
+    push = run(node, "new\n")
+    assert push.status == "applied", push.detail
+    assert (root / "etc/janus/janus.jcfg").read_text() == "new\n"
+    assert oct((root / "etc/janus/janus.jcfg").stat().st_mode & 0o777) == "0o640"
+    assert (root / "etc/janus/janus.jcfg.portal-backup").read_text() == "old\n"
+    assert calls(root) == ["janus restart", "janus status"]
+    assert run(node, "new\n").status == "unchanged"
+    assert calls(root) == ["janus restart", "janus status"]
+
+
+def test_failed_restart_rolls_back(node, tmp_path):
+    root = tmp_path / "node"
+    run(node, "v1\n")
+    (root / "fail-janus-restart").touch()
+    push = run(node, "v2\n")
+    assert push.status == "rolled_back"
+    assert (root / "etc/janus/janus.jcfg").read_text() == "v1\n"
+
+
+def test_changed_host_key_refuses_the_push(node, tmp_path):
+    other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJtq0Kk3b3q2l8yX8m4Rk1iC0b0dJ8K9k0m6u4o1Q2a"
+    Node.objects.filter(pk=node.pk).update(ssh_host_key=other)
+    node.refresh_from_db()
+    push = run(node, "v2\n")
+    assert push.status == "failed" and "host key" in push.detail
+    assert not (tmp_path / "node/etc/janus/janus.jcfg").exists()
+
+
+def test_first_contact_records_the_host_key(node, ssh_server):
+    Node.objects.filter(pk=node.pk).update(ssh_host_key="")
+    node.refresh_from_db()
+    assert run(node, "v1\n").status == "applied"
+    node.refresh_from_db()
+    assert node.ssh_host_key == ssh_server.host_key
+
+
+def test_unreachable_node_raises_for_retry_and_is_pending_again(node):
+    from nodes.push import NodeUnreachable
+    from tests.integration.ssh_server import free_port
+
+    Node.objects.filter(pk=node.pk).update(ssh_port=free_port())
+    push = Push.objects.create(node=node, reasons=["test"])
+    with pytest.raises(NodeUnreachable):
+        push_execute(push_id=push.pk, files_for=lambda _n: [])
+    push.refresh_from_db()
+    assert push.status == "pending" and push.attempts == 1
