@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from extensions.models import number_validator
 from portal.fields import EncryptedTextField
@@ -37,7 +38,8 @@ class PortalUser(models.Model):
 
     class SecondFactor(models.TextChoices):
         NONE = "none", _("Ninguno")
-        EMAIL = "email", _("Email")
+        # Context keeps Django's own catalogue from turning the manual's "Email" into "Correo electrónico".
+        EMAIL = "email", pgettext_lazy("doble factor", "Email")
         TOTP = "totp", _("TOTP")
 
     AUDIT_SECRET_FIELDS = ("password", "totp_secret", "totp_pending_secret")
@@ -101,6 +103,10 @@ class PortalUser(models.Model):
         ordering = ["account"]
         verbose_name = _("usuario")
         verbose_name_plural = _("usuarios")
+        indexes = [
+            models.Index(fields=["name"], name="portaluser_name_idx"),
+            models.Index(fields=["email"], name="portaluser_email_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["account"], name="portaluser_account_unique"),
             models.UniqueConstraint(fields=["login_number"], name="portaluser_login_number_unique"),
