@@ -127,7 +127,7 @@ def test_list_shows_the_columns(admin_browser):
         "ana@example.com",
         "<td>200</td>",
         "<td>LDAP</td>",
-        "<td>Correo electrónico</td>",  # the choice «Email», as Django's catalogue says it
+        "<td>Email</td>",  # the manual's word for the e-mail double factor
         "<td>Ambas</td>",
         ">Deshabilitado</span></td>",
         "5100",
