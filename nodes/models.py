@@ -102,17 +102,18 @@ class Node(models.Model):
         default="/etc/janus/janus.consola.jcfg",
         validators=[absolute_path_validator],
     )
+    # An empty command skips that step (a node without init scripts, e.g. the demo's).
     sercen_restart_command = models.CharField(
-        _("reinicio de serCen"), max_length=255, default="/etc/init.d/serCen restart"
+        _("reinicio de serCen"), max_length=255, blank=True, default="/etc/init.d/serCen restart"
     )
     sercen_status_command = models.CharField(
-        _("estado de serCen"), max_length=255, default="/etc/init.d/serCen status"
+        _("estado de serCen"), max_length=255, blank=True, default="/etc/init.d/serCen status"
     )
     janus_restart_command = models.CharField(
-        _("reinicio de janus"), max_length=255, default="/etc/init.d/janus restart"
+        _("reinicio de janus"), max_length=255, blank=True, default="/etc/init.d/janus restart"
     )
     janus_status_command = models.CharField(
-        _("estado de janus"), max_length=255, default="/etc/init.d/janus status"
+        _("estado de janus"), max_length=255, blank=True, default="/etc/init.d/janus status"
     )
 
     # --- vivait.plugin.webfon.jcfg (manual §5.2.4) ---------------------------------------

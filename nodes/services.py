@@ -44,6 +44,8 @@ def node_create(*, actor: Actor, name: str, kind: str, **data: Any) -> Node:
     node.full_clean()
     node.save()
     audit_record(actor=actor, action="node.create", instance=node, after=audit_snapshot(node))
+    if node.kind == Node.Kind.WEBRTC:
+        push_request(node=node, reason="node.create", requested_by=actor.label)
     return node
 
 
@@ -69,12 +71,14 @@ def node_update(*, actor: Actor, node: Node, **data: Any) -> Node:
     for secret in NODE_SECRET_FIELDS & set(data):
         if not data[secret]:
             del data[secret]
-    apply_fields(node, data=data, allowed=NODE_FIELDS)
+    changed = apply_fields(node, data=data, allowed=NODE_FIELDS)
     node.full_clean()
     node.save()
     audit_record(
         actor=actor, action="node.update", instance=node, before=before, after=audit_snapshot(node)
     )
+    if changed and node.kind == Node.Kind.WEBRTC:
+        push_request(node=node, reason="node.update", requested_by=actor.label)
     return node
 
 

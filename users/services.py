@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from extensions.models import Extension, ExtensionPool
+from nodes.services import push_request_webrtc_nodes
 from portal.actors import Actor
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ServiceConflict
@@ -173,6 +174,8 @@ def portal_user_create(
     user.full_clean()
     user.save()
     audit_record(actor=actor, action="user.create", instance=user, after=audit_snapshot(user))
+    # Whether any user logs in through a pool decides colas_limpiar_siempre on the nodes.
+    push_request_webrtc_nodes(reason="user.create", actor=actor)
     return user
 
 
@@ -180,7 +183,7 @@ def portal_user_create(
 def portal_user_update(*, actor: Actor, user: PortalUser, **data: Any) -> PortalUser:
     user = PortalUser.objects.select_for_update().get(pk=user.pk)
     before = audit_snapshot(user)
-    apply_fields(user, data=_normalize(data), allowed=USER_FIELDS)
+    changed = apply_fields(user, data=_normalize(data), allowed=USER_FIELDS)
     user.full_clean(validate_unique=False, validate_constraints=False)
     _check_user_cross_rows(user)
     user.full_clean()
@@ -188,6 +191,8 @@ def portal_user_update(*, actor: Actor, user: PortalUser, **data: Any) -> Portal
     audit_record(
         actor=actor, action="user.update", instance=user, before=before, after=audit_snapshot(user)
     )
+    if changed & {"pool", "webfon_extension"}:
+        push_request_webrtc_nodes(reason="user.update", actor=actor)
     return user
 
 
@@ -197,6 +202,7 @@ def portal_user_delete(*, actor: Actor, user: PortalUser) -> None:
     audit_record(actor=actor, action="user.delete", instance=user, before=audit_snapshot(user))
     user.owned_extensions.update(owner=None)
     user.delete()
+    push_request_webrtc_nodes(reason="user.delete", actor=actor)
 
 
 @transaction.atomic
@@ -331,6 +337,7 @@ def exempt_network_create(
     audit_record(
         actor=actor, action="exempt_network.create", instance=row, after=audit_snapshot(row)
     )
+    push_request_webrtc_nodes(reason="exempt_network.create", actor=actor)
     return row
 
 
@@ -343,6 +350,7 @@ def exempt_network_delete(*, actor: Actor, network: SecondFactorExemptNetwork) -
         before=audit_snapshot(network),
     )
     network.delete()
+    push_request_webrtc_nodes(reason="exempt_network.delete", actor=actor)
 
 
 # --- LDAP settings -------------------------------------------------------------------------
@@ -359,10 +367,13 @@ def ldap_settings_update(*, actor: Actor, **data: Any) -> LdapSettings:
     for key in ("server_uri", "base_dn", "bind_dn", "user_filter"):
         if isinstance(data.get(key), str):
             data[key] = data[key].strip()
-    apply_fields(row, data=data, allowed=LDAP_FIELDS)
+    changed = apply_fields(row, data=data, allowed=LDAP_FIELDS)
     row.full_clean()
     row.save()
     audit_record(
         actor=actor, action="ldap.update", instance=row, before=before, after=audit_snapshot(row)
     )
+    if changed:
+        # serCen reads the LDAP settings when it starts: restart it (manual §7.6.1).
+        push_request_webrtc_nodes(reason="ldap.update", actor=actor, restart_sercen=True)
     return row

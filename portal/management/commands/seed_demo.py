@@ -26,7 +26,15 @@ WEBRTC = {
     "kind": Node.Kind.WEBRTC,
     "address": "172.25.128.253",
     "domain": "labmeet.mdnova.local",
+    "local_ip": "10.10.0.31",
+    "smtp_host": "lab.mdnova.local",
+    # Embedded default: the files are written under var/nodes/<name>/ and no daemon is
+    # restarted (there is none on this machine); a real node uses SSH and /etc/init.d.
     "transport": Node.Transport.LOCAL,
+    "sercen_restart_command": "",
+    "sercen_status_command": "",
+    "janus_restart_command": "",
+    "janus_status_command": "",
 }
 PHYSICAL = range(1001, 1101)  # 100 hard extensions, one user each (login number = extension)
 FIXED_WEBFON = range(7001, 7006)  # 5 users with a fixed webfon extension
@@ -57,7 +65,7 @@ class Command(BaseCommand):
         if license_stock_get().stock < STOCK:
             license_stock_set(actor=actor, stock=STOCK)
         corporate = self._node(actor, CORPORATE)
-        self._node(actor, WEBRTC)
+        self._node(actor, {**WEBRTC, "corporate_node": corporate})
 
         existing = set(Extension.objects.values_list("number", flat=True))
         for number in PHYSICAL:

@@ -1,0 +1,103 @@
+"""Which files the portal manages on a node and what they must contain, from the database.
+
+The renderers themselves are pure (nodes.rendering); this module gathers their inputs.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from django.utils.translation import gettext as _
+
+from nodes.models import Node
+from nodes.push import ManagedFile
+from nodes.rendering import (
+    JanusConfig,
+    SerCenConfig,
+    WebfonPluginConfig,
+    render_janus_jcfg,
+    render_sercen_conf,
+    render_webfon_plugin,
+)
+
+
+def _corporate_node_id(node: Node) -> int:
+    if node.corporate_node_id is not None:
+        return node.corporate_node_id
+    corporate = list(Node.objects.filter(kind=Node.Kind.CORPORATE).values_list("pk", flat=True)[:2])
+    if len(corporate) == 1:
+        return corporate[0]
+    raise ValueError(
+        _("el nodo %(node)s no indica su nodo corporativo (local_nodo_id) y hay %(count)s")
+        % {"node": node.name, "count": len(corporate) if corporate else 0}
+    )
+
+
+def webfon_plugin_config(node: Node) -> WebfonPluginConfig:
+    from users.models import PortalUser
+
+    if not node.local_ip:
+        raise ValueError(
+            _("el nodo %(node)s no tiene IP de la red de voz (local_ip)") % {"node": node.name}
+        )
+    return WebfonPluginConfig(
+        local_nodo_id=_corporate_node_id(node),
+        # Users sharing a pool need the plugin to clean its queues (manual §7.6.3).
+        colas_limpiar_siempre=PortalUser.objects.filter(pool__isnull=False).exists(),
+        sesiones_max=node.sesiones_max,
+        max_dispositivos=node.max_dispositivos,
+        local_ip=node.local_ip,
+        max_digi_llam_sal=node.max_digi_llam_sal,
+        media_max=node.media_max,
+        rtp_min_puerto=node.rtp_min_puerto,
+        rtp_max_puerto=node.rtp_max_puerto,
+        audio_codec=node.audio_codec,
+        video_codec=node.video_codec,
+        mysql_host=node.mysql_host,
+        mysql_user=node.mysql_user,
+        mysql_password=node.mysql_password,
+        mysql_database=node.mysql_database,
+    )
+
+
+def sercen_config(node: Node) -> SerCenConfig:
+    from users.models import SecondFactorExemptNetwork
+
+    networks = tuple(
+        (net.ip, net.mask) for net in SecondFactorExemptNetwork.objects.order_by("network")
+    )
+    return SerCenConfig(
+        smtps_usa=node.smtps,
+        smtp_host=node.smtp_host,
+        smtp_puerto=node.smtp_port,
+        smtp_usuario=node.smtp_user,
+        smtp_clave=node.smtp_password,
+        exempt_networks=networks,
+        vivait_meet_prefijo_min=node.vivait_meet_prefijo_min,
+        vivait_meet_prefijo=node.vivait_meet_prefijo,
+        vivait_meet_dnis=node.vivait_meet_dnis,
+        clave_caduca_dias=node.clave_caduca_dias,
+    )
+
+
+def node_managed_files(node: Node) -> list[ManagedFile]:
+    """The files of a WebRTC node (a corporate node has none the portal manages)."""
+    if node.kind != Node.Kind.WEBRTC:
+        return []
+    if not node.domain:
+        raise ValueError(
+            _("el nodo %(node)s no tiene dominio (server_name de janus)") % {"node": node.name}
+        )
+    janus = JanusConfig(server_name=node.domain)
+    return [
+        ManagedFile(
+            node.sercen_conf_path, "sercen", partial(render_sercen_conf, sercen_config(node))
+        ),
+        ManagedFile(
+            node.webfon_jcfg_path,
+            "janus",
+            partial(render_webfon_plugin, webfon_plugin_config(node)),
+        ),
+        ManagedFile(node.janus_jcfg_path, "janus", partial(render_janus_jcfg, janus)),
+        ManagedFile(node.janus_consola_jcfg_path, "janus", partial(render_janus_jcfg, janus)),
+    ]

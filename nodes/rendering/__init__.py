@@ -1,0 +1,29 @@
+"""Pure renderers of the configuration files the portal pushes to a WebRTC node.
+
+Plain frozen dataclasses in, file text out: no database, no network, no Django. Each
+``render_*(config, existing=None)`` returns the whole file. Given the file currently on the
+node, it changes only the values of the keys the portal manages and keeps every other byte
+(unmanaged keys, comments, blank lines, ordering); without one it writes a default layout.
+Rendering is deterministic and idempotent: ``render(c, render(c, e)) == render(c, e)``.
+
+Strings containing a line break or NUL are refused (``ValueError``) since they could inject
+settings; quotes, backslashes and other control characters are escaped, so any other string
+reads back unchanged through :func:`parse_libconfig`.
+"""
+
+from nodes.rendering.inputs import JanusConfig, SerCenConfig, WebfonPluginConfig
+from nodes.rendering.janus import render_janus_jcfg
+from nodes.rendering.libconfig import LibconfigError, parse_libconfig
+from nodes.rendering.sercen import render_sercen_conf
+from nodes.rendering.webfon import render_webfon_plugin
+
+__all__ = [
+    "JanusConfig",
+    "LibconfigError",
+    "SerCenConfig",
+    "WebfonPluginConfig",
+    "parse_libconfig",
+    "render_janus_jcfg",
+    "render_sercen_conf",
+    "render_webfon_plugin",
+]
