@@ -563,6 +563,7 @@ def pool_create_range(
 @transaction.atomic
 def pool_set_members(*, actor: Actor, pool: ExtensionPool, extensions: Iterable[Extension]) -> None:
     """Make the pool's members exactly ``extensions``: add the new ones, release the others."""
+    extensions = list(extensions)
     wanted = {extension.pk for extension in extensions}
     current = set(pool.members.values_list("pk", flat=True))
     to_add = [extension for extension in extensions if extension.pk not in current]
