@@ -252,3 +252,27 @@ def pushes_to_redispatch() -> list[int]:
     return sorted(
         set(pending.values_list("pk", flat=True)) | set(stale.values_list("pk", flat=True))
     )
+
+
+@dataclass(frozen=True)
+class FilePreview:
+    path: str
+    daemon: str
+    diff: str
+    changed: bool
+
+
+def push_preview(*, node: Node, files_for: Callable[[Node], list[ManagedFile]]) -> list[FilePreview]:
+    """What a push would change on the node now, read from the node itself; writes nothing."""
+    transport = open_transport(node)
+    try:
+        previews = []
+        for managed in files_for(node):
+            current = transport.read(managed.path)
+            wanted = managed.render(current)
+            previews.append(
+                FilePreview(managed.path, managed.daemon, unified_diff(managed.path, current, wanted), wanted != current)
+            )
+        return previews
+    finally:
+        transport.close()

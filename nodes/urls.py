@@ -7,4 +7,7 @@ urlpatterns = [
     path("nuevo/", views.NodeEditView.as_view(), name="node_create"),
     path("<int:pk>/", views.NodeEditView.as_view(), name="node_update"),
     path("<int:pk>/borrar/", views.NodeDeleteView.as_view(), name="node_delete"),
+    path("<int:pk>/enviar/", views.NodePushView.as_view(), name="node_push"),
+    path("<int:pk>/cambios/", views.NodePreviewView.as_view(), name="node_preview"),
+    path("envios/<int:pk>/", views.PushDetailView.as_view(), name="push_detail"),
 ]

@@ -1,0 +1,92 @@
+"""Nodos: config diff before push, "Enviar configuración", and the push history pages."""
+
+import pytest
+from django.test import Client
+
+from nodes.models import Push
+from portal.roles import ROLE_OPERATOR
+from tests.factories import StaffUserFactory
+from tests.nodes.fake_node import calls, make_fake_node
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def node(tmp_path, corporate, actor, django_capture_on_commit_callbacks):
+    from nodes.services import node_create
+
+    root = make_fake_node(tmp_path / "node")
+    with django_capture_on_commit_callbacks(execute=False):
+        node = node_create(
+            actor=actor,
+            name="meet",
+            kind="webrtc",
+            domain="labmeet.mdnova.local",
+            local_ip="10.10.0.31",
+            corporate_node=corporate,
+            transport="local",
+            local_root=str(root),
+            janus_restart_command="/etc/init.d/janus restart",
+            janus_status_command="/etc/init.d/janus status",
+            sercen_restart_command="/etc/init.d/serCen restart",
+            sercen_status_command="/etc/init.d/serCen status",
+        )
+    Push.objects.all().delete()
+    return node
+
+
+def logged_in(role="administrador") -> Client:
+    client = Client()
+    client.force_login(StaffUserFactory(role=role))
+    return client
+
+
+def test_preview_shows_the_diff_and_writes_nothing(node, tmp_path):
+    page = logged_in().get(f"/nodos/{node.pk}/cambios/").content.decode()
+    assert (
+        "/etc/janus/vivait.plugin.webfon.jcfg" in page
+        and "local_ip = &quot;10.10.0.31&quot;" in page
+    )
+    assert "reinicia janus" in page
+    assert not (tmp_path / "node/etc/janus").exists()
+    assert not Push.objects.exists()
+
+
+def test_push_button_runs_a_push_and_history_shows_it(
+    node, tmp_path, django_capture_on_commit_callbacks
+):
+    client = logged_in()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/nodos/{node.pk}/enviar/")
+    assert response.status_code == 302
+    push = Push.objects.get()
+    assert push.status == "applied", push.detail
+    assert calls(tmp_path / "node") == [
+        "serCen restart",
+        "serCen status",
+        "janus restart",
+        "janus status",
+    ]
+    page = client.get(f"/nodos/{node.pk}/").content.decode()
+    assert "Aplicado" in page and "manual" in page
+    detail = client.get(f"/nodos/envios/{push.pk}/").content.decode()
+    assert "janus.restart" in detail and "colas_limpiar_siempre" in detail
+    page = client.get(f"/nodos/{node.pk}/cambios/").content.decode()
+    assert "sin cambios" in page
+
+
+def test_preview_of_an_unreachable_node_says_why(node):
+    from nodes.models import Node
+
+    Node.objects.filter(pk=node.pk).update(transport="ssh", address="127.0.0.1", ssh_port=1)
+    page = logged_in().get(f"/nodos/{node.pk}/cambios/").content.decode()
+    assert "No se pudo leer la configuración del nodo" in page
+
+
+def test_operador_sees_history_but_cannot_push_or_preview(node):
+    push = Push.objects.create(node=node, reasons=["x"])
+    client = logged_in(ROLE_OPERATOR)
+    assert client.get(f"/nodos/envios/{push.pk}/").status_code == 200
+    assert client.post(f"/nodos/{node.pk}/enviar/").status_code == 403
+    assert client.get(f"/nodos/{node.pk}/cambios/").status_code == 403
+    assert Push.objects.count() == 1
