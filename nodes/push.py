@@ -30,10 +30,12 @@ from nodes.transport import (
 
 logger = logging.getLogger("portal.push")
 BACKUP_SUFFIX = ".portal-backup"
-# A push still "running" after this long belonged to a worker that died; it may be taken over.
-RUNNING_LEASE = timedelta(minutes=10)
 DAEMONS = ("sercen", "janus")
 _SECRET_LINE = re.compile(r"^(\s*(?:smtp_clave|clave)\s*=\s*).*$")
+
+
+def running_lease() -> timedelta:
+    return timedelta(seconds=settings.PUSH_RUNNING_LEASE_SECONDS)
 
 
 class NodeUnreachable(Exception):
@@ -109,7 +111,7 @@ def push_claim(*, push_id: int, redelivered: bool = False) -> Push | None:
         Node.objects.select_for_update().filter(
             pk=push.node_id
         ).first()  # serialise claims per node
-        stale = timezone.now() - RUNNING_LEASE
+        stale = timezone.now() - running_lease()
         others = Push.objects.filter(
             node_id=push.node_id, status=Push.Status.RUNNING, started_at__gt=stale
         )
@@ -248,7 +250,7 @@ PENDING_GRACE = timedelta(minutes=1)
 def pushes_to_redispatch() -> list[int]:
     now = timezone.now()
     pending = Push.objects.filter(status=Push.Status.PENDING, requested_at__lt=now - PENDING_GRACE)
-    stale = Push.objects.filter(status=Push.Status.RUNNING, started_at__lt=now - RUNNING_LEASE)
+    stale = Push.objects.filter(status=Push.Status.RUNNING, started_at__lt=now - running_lease())
     return sorted(
         set(pending.values_list("pk", flat=True)) | set(stale.values_list("pk", flat=True))
     )
@@ -262,7 +264,9 @@ class FilePreview:
     changed: bool
 
 
-def push_preview(*, node: Node, files_for: Callable[[Node], list[ManagedFile]]) -> list[FilePreview]:
+def push_preview(
+    *, node: Node, files_for: Callable[[Node], list[ManagedFile]]
+) -> list[FilePreview]:
     """What a push would change on the node now, read from the node itself; writes nothing."""
     transport = open_transport(node)
     try:
@@ -271,7 +275,12 @@ def push_preview(*, node: Node, files_for: Callable[[Node], list[ManagedFile]]) 
             current = transport.read(managed.path)
             wanted = managed.render(current)
             previews.append(
-                FilePreview(managed.path, managed.daemon, unified_diff(managed.path, current, wanted), wanted != current)
+                FilePreview(
+                    managed.path,
+                    managed.daemon,
+                    unified_diff(managed.path, current, wanted),
+                    wanted != current,
+                )
             )
         return previews
     finally:

@@ -1,8 +1,8 @@
 """Celery tasks of the nodes app: thin wrappers over nodes.push."""
 
 from celery import shared_task
+from django.conf import settings
 
-MAX_RETRIES = 6
 BUSY_RETRY_SECONDS = 5
 MAX_BUSY_RETRIES = 120
 
@@ -14,7 +14,7 @@ MAX_BUSY_RETRIES = 120
     # worker died is safe: it resumes, restarting what the dead worker had written.
     acks_late=True,
     reject_on_worker_lost=True,
-    max_retries=MAX_RETRIES,
+    max_retries=None,  # bounded below by settings.PUSH_MAX_RETRIES
 )
 def push_node(self, push_id: int) -> str:
     from nodes.config_files import node_managed_files
@@ -28,10 +28,11 @@ def push_node(self, push_id: int) -> str:
             exc=exc, countdown=BUSY_RETRY_SECONDS, max_retries=MAX_BUSY_RETRIES
         ) from exc
     except NodeUnreachable as exc:
-        if self.request.retries >= MAX_RETRIES:
+        if self.request.retries >= settings.PUSH_MAX_RETRIES:
             push_mark_failed(push_id=push_id, reason=f"nodo inalcanzable: {exc}")
             return "failed"
-        raise self.retry(exc=exc, countdown=min(5 * 2**self.request.retries, 300)) from exc
+        delay = min(settings.PUSH_RETRY_BASE_SECONDS * 2**self.request.retries, 300)
+        raise self.retry(exc=exc, countdown=delay) from exc
 
 
 @shared_task(name="nodes.push_sweep")

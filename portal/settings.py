@@ -179,6 +179,14 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
+# An unacknowledged task (its worker died) goes back to the queue after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# Push retries when a node is unreachable: base delay doubles each time, up to the maximum.
+PUSH_MAX_RETRIES = env_int("PUSH_MAX_RETRIES", 6)
+PUSH_RETRY_BASE_SECONDS = env_int("PUSH_RETRY_BASE_SECONDS", 5)
+# A push still running after this long belonged to a worker that died; it may be taken over.
+PUSH_RUNNING_LEASE_SECONDS = env_int("PUSH_RUNNING_LEASE_SECONDS", 600)
 CELERY_BEAT_SCHEDULE = {
     "push-sweep": {"task": "nodes.push_sweep", "schedule": 60.0},
 }

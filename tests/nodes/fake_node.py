@@ -5,6 +5,7 @@ from pathlib import Path
 INIT_SCRIPT = """#!/bin/sh
 # Fake /etc/init.d/{daemon}: records "{daemon} <action>" and fails on demand.
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+if [ -e "$root/slow-{daemon}-$1" ]; then sleep "$(cat "$root/slow-{daemon}-$1")"; fi
 echo "{daemon} $1" >> "$root/calls.log"
 if [ -e "$root/fail-{daemon}-$1" ]; then echo "{daemon} failed to $1" >&2; exit 1; fi
 echo "{daemon} is running"
