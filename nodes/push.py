@@ -244,12 +244,10 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
     return _finish(push, Push.Status.ROLLED_BACK, detail)
 
 
-PENDING_GRACE = timedelta(minutes=1)
-
-
 def pushes_to_redispatch() -> list[int]:
     now = timezone.now()
-    pending = Push.objects.filter(status=Push.Status.PENDING, requested_at__lt=now - PENDING_GRACE)
+    grace = timedelta(seconds=settings.PUSH_PENDING_GRACE_SECONDS)
+    pending = Push.objects.filter(status=Push.Status.PENDING, requested_at__lt=now - grace)
     stale = Push.objects.filter(status=Push.Status.RUNNING, started_at__lt=now - running_lease())
     return sorted(
         set(pending.values_list("pk", flat=True)) | set(stale.values_list("pk", flat=True))

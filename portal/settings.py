@@ -187,6 +187,8 @@ PUSH_MAX_RETRIES = env_int("PUSH_MAX_RETRIES", 6)
 PUSH_RETRY_BASE_SECONDS = env_int("PUSH_RETRY_BASE_SECONDS", 5)
 # A push still running after this long belonged to a worker that died; it may be taken over.
 PUSH_RUNNING_LEASE_SECONDS = env_int("PUSH_RUNNING_LEASE_SECONDS", 600)
+# A push pending longer than this lost its message (broker restarted): the sweep re-sends it.
+PUSH_PENDING_GRACE_SECONDS = env_int("PUSH_PENDING_GRACE_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     "push-sweep": {"task": "nodes.push_sweep", "schedule": 60.0},
 }

@@ -36,6 +36,7 @@ class Worker:
             "PUSH_MAX_RETRIES": "1",
             "PUSH_RETRY_BASE_SECONDS": "1",
             "PUSH_RUNNING_LEASE_SECONDS": "3",
+            "PUSH_PENDING_GRACE_SECONDS": "1",
         }
         self.process = subprocess.Popen(
             [
@@ -194,3 +195,28 @@ def test_worker_killed_mid_push_leaves_a_whole_file_and_the_push_completes(
     done = wait_for(lambda: finished(push), what="push taken over after the kill")
     assert done.status == "applied", done.detail
     assert calls(root)[-2:] == ["janus restart", "janus status"]
+
+
+def test_pushes_lost_with_the_broker_are_sent_again(worker, queue, ssh_server, tmp_path, settings):
+    """Redis runs without persistence: a restart drops queued messages. The sweep re-sends
+    every push still pending, so each node ends with what the database says."""
+    import redis
+
+    from nodes.tasks import push_sweep
+
+    corporate = NodeFactory(name="corp")
+    nodes = [ssh_node(f"meet{i}", ssh_server, tmp_path / f"meet{i}", corporate) for i in range(3)]
+    pushes = [request(node) for node in nodes]  # queued, no worker yet
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    assert client.llen(queue) == 3
+    client.delete(queue)  # what a restart of a Redis without persistence does
+    worker()
+    time.sleep(1.5)  # past the pending grace period the worker was given (1 s)
+    push_sweep.delay()
+    for push in pushes:
+        assert wait_for(lambda push=push: finished(push), what="re-sent push").status == "applied"
+    for i in range(3):
+        assert (
+            'server_name = "labmeet.mdnova.local"'
+            in (tmp_path / f"meet{i}/etc/janus/janus.jcfg").read_text()
+        )

@@ -99,3 +99,37 @@ def test_a_finished_push_is_not_run_again(node, tmp_path):
         == "skipped"
     )
     assert (tmp_path / "node/etc/janus/janus.jcfg").read_text() == "x\n"
+
+
+def test_two_pushes_of_one_node_never_overlap(node):
+    from django.utils import timezone
+
+    from nodes.push import NodeBusy
+
+    Push.objects.create(node=node, reasons=["first"], status="running", started_at=timezone.now())
+    second = Push.objects.create(node=node, reasons=["second"])
+    with pytest.raises(NodeBusy):
+        push_execute(push_id=second.pk, files_for=files({"/etc/janus/janus.jcfg": "x\n"}))
+    second.refresh_from_db()
+    assert second.status == "pending" and second.attempts == 0
+
+
+def test_a_running_push_of_a_dead_worker_is_taken_over_after_its_lease(node, settings, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.PUSH_RUNNING_LEASE_SECONDS = 60
+    old = timezone.now() - timedelta(seconds=120)
+    push = Push.objects.create(
+        node=node,
+        reasons=["x"],
+        status="running",
+        started_at=old,
+        attempts=1,
+        restarts_pending=["janus"],
+    )
+    push_execute(push_id=push.pk, files_for=files({"/etc/janus/janus.jcfg": "x\n"}))
+    push.refresh_from_db()
+    assert push.status == "applied" and push.attempts == 2
+    assert calls(tmp_path / "node") == ["janus restart", "janus status"]
