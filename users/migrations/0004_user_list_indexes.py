@@ -4,19 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('extensions', '0004_registration_secret_min_length'),
-        ('users', '0003_totp_pending_secret'),
+        ("extensions", "0004_registration_secret_min_length"),
+        ("users", "0003_totp_pending_secret"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='portaluser',
-            index=models.Index(fields=['name'], name='portaluser_name_idx'),
+            model_name="portaluser",
+            index=models.Index(fields=["name"], name="portaluser_name_idx"),
         ),
         migrations.AddIndex(
-            model_name='portaluser',
-            index=models.Index(fields=['email'], name='portaluser_email_idx'),
+            model_name="portaluser",
+            index=models.Index(fields=["email"], name="portaluser_email_idx"),
         ),
     ]
