@@ -128,3 +128,28 @@ def test_summary_queries_do_not_grow(set_stock):
     with CaptureQueriesContext(connection) as large:
         client.get("/licencias/")
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_every_page_that_creates_extensions_refuses_over_stock(set_stock, corporate):
+    """Extension form and pool range page: the refusal names the licences; nothing is written."""
+    from extensions.models import Extension
+
+    pool = PoolFactory()  # its base extension uses one licence
+    set_stock(1)
+    client = logged_in()
+    before = Extension.objects.count()
+    response = client.post(
+        "/extensiones/nueva/",
+        {
+            "number": "1001",
+            "kind": "physical",
+            "node": corporate.pk,
+            "site": "Sede",
+            "department": "Dpto",
+        },
+    )
+    assert response.status_code == 400
+    assert "hacen falta 1 y quedan 0" in response.content.decode()
+    response = client.post(f"/pools/{pool.pk}/rango/", {"first": "7101", "last": "7110"})
+    assert "hacen falta 10 y quedan 0" in response.content.decode()
+    assert Extension.objects.count() == before
