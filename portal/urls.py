@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from portal import views
+from portal import token_views, views
 from users.ldap_views import LdapSettingsView
 
 urlpatterns = [
@@ -14,6 +14,10 @@ urlpatterns = [
     path("usuarios/", include("users.urls")),
     path("ldap/", LdapSettingsView.as_view(), name="ldapsettings_update"),
     path("licencias/", include("licensing.urls")),
+    path("tokens/", token_views.ApiTokenListView.as_view(), name="apitoken_list"),
+    path(
+        "tokens/<int:pk>/revocar/", token_views.ApiTokenRevokeView.as_view(), name="apitoken_revoke"
+    ),
     path("auditoria/", views.AuditEntryListView.as_view(), name="auditentry_list"),
     path("", include("extensions.urls")),
 ]

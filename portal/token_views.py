@@ -1,0 +1,79 @@
+"""API tokens in the browser: administrators create (the key is shown once) and revoke them."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import TemplateView
+
+from portal.actors import Actor
+from portal.models import ApiToken
+from portal.services import api_token_create, api_token_revoke
+from portal.ui import BootstrapFormMixin, RoleRequiredMixin, apply_service_errors
+
+
+class ApiTokenForm(BootstrapFormMixin, forms.Form):
+    user = forms.ModelChoiceField(
+        label=gettext_lazy("Cuenta"),
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        help_text=gettext_lazy("El token actúa con el rol de esta cuenta."),
+    )
+    name = forms.CharField(
+        label=gettext_lazy("Para qué es"),
+        max_length=100,
+        required=False,
+        help_text=gettext_lazy("Por ejemplo «CRM» o «aprovisionamiento»."),
+    )
+
+
+class ApiTokenListView(RoleRequiredMixin, TemplateView):
+    """Tokens of the REST API: prefix, owner, use, state; create and revoke."""
+
+    template_name = "portal/apitoken_list.html"
+    permission_required = "portal.view_apitoken"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["tokens"] = ApiToken.objects.select_related("user").order_by("-created_at", "-id")[
+            :200
+        ]
+        context["can_add"] = self.request.user.has_perm("portal.add_apitoken")
+        context["can_revoke"] = self.request.user.has_perm("portal.change_apitoken")
+        context.setdefault("form", ApiTokenForm())
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if not request.user.has_perm("portal.add_apitoken"):
+            raise PermissionDenied
+        form = ApiTokenForm(request.POST)
+        if form.is_valid():
+            try:
+                token, key = api_token_create(
+                    actor=Actor.for_user(request.user),
+                    user=form.cleaned_data["user"],
+                    name=form.cleaned_data["name"],
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                response = self.render_to_response(
+                    self.get_context_data(new_key=key, new_token=token)
+                )
+                response["Cache-Control"] = "no-store"  # the key is shown only in this response
+                return response
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class ApiTokenRevokeView(RoleRequiredMixin, TemplateView):
+    permission_required = "portal.change_apitoken"
+
+    def post(self, request, pk: int):
+        token = get_object_or_404(ApiToken, pk=pk)
+        api_token_revoke(actor=Actor.for_user(request.user), token=token)
+        messages.success(request, _("Token %(prefix)s… revocado.") % {"prefix": token.prefix})
+        return HttpResponseRedirect(reverse("apitoken_list"))

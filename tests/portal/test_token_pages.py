@@ -1,0 +1,43 @@
+"""Administrators create (key shown once) and revoke API tokens in the browser."""
+
+import re
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from portal.models import ApiToken
+from portal.roles import ROLE_OPERATOR, ROLE_SALES
+from tests.factories import StaffUserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(role="administrador") -> Client:
+    client = Client()
+    client.force_login(StaffUserFactory(role=role))
+    return client
+
+
+def test_create_shows_the_key_once_and_revoke_disables_it():
+    integrator = StaffUserFactory(username="crm", role=ROLE_OPERATOR)
+    client = logged_in()
+    response = client.post("/tokens/", {"user": integrator.pk, "name": "CRM"})
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    key = re.search(
+        r'id="new-token-key" readonly value="([^"]+)"', response.content.decode()
+    ).group(1)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get("/api/v1/nodes/").status_code == 200
+    assert key not in client.get("/tokens/").content.decode()
+    token = ApiToken.objects.get()
+    assert client.post(f"/tokens/{token.pk}/revocar/").status_code == 302
+    assert api.get("/api/v1/nodes/").status_code == 401
+
+
+def test_only_administrators_manage_tokens():
+    operator = logged_in(ROLE_OPERATOR)
+    assert operator.post("/tokens/", {"user": 1, "name": "x"}).status_code == 403
+    assert logged_in(ROLE_SALES).get("/tokens/").status_code == 403
+    assert not ApiToken.objects.exists()
