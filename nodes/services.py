@@ -115,6 +115,7 @@ def push_request(
     burst of changes (an import, a range, 1,000 edits in one transaction) gives one push.
     """
     with transaction.atomic():
+        Node.objects.select_for_update().filter(pk=node.pk).first()  # same lock order as push_claim
         pending = (
             Push.objects.select_for_update().filter(node=node, status=Push.Status.PENDING).first()
         )

@@ -220,3 +220,37 @@ def test_pushes_lost_with_the_broker_are_sent_again(worker, queue, ssh_server, t
             'server_name = "labmeet.mdnova.local"'
             in (tmp_path / f"meet{i}/etc/janus/janus.jcfg").read_text()
         )
+
+
+def test_pool_mode_flip_restarts_only_janus_and_a_failed_status_rolls_back(
+    worker, ssh_server, tmp_path
+):
+    from portal.actors import Actor
+    from tests.factories import PoolFactory
+    from users.services import portal_user_create, portal_user_update
+
+    corporate = NodeFactory(name="corp")
+    root = tmp_path / "meet"
+    node = ssh_node("meet", ssh_server, root, corporate)
+    plugin = root / "etc/janus/vivait.plugin.webfon.jcfg"
+    worker()
+    first = request(node)
+    assert wait_for(lambda: finished(first), what="first push").status == "applied"
+    assert "colas_limpiar_siempre = false" in plugin.read_text()
+
+    actor = Actor.system("tests")
+    with transaction.atomic():
+        user = portal_user_create(actor=actor, account="ana", name="Ana", pool=PoolFactory())
+    push = Push.objects.filter(node=node).order_by("-id").first()
+    assert push.reasons == ["user.create"]
+    assert wait_for(lambda: finished(push), what="pool-mode push").status == "applied"
+    assert "colas_limpiar_siempre = true" in plugin.read_text()
+    assert calls(root)[4:] == ["janus restart", "janus status"]
+
+    (root / "fail-janus-status").touch()
+    with transaction.atomic():
+        portal_user_update(actor=actor, user=user, pool=None)
+    push = Push.objects.filter(node=node).order_by("-id").first()
+    done = wait_for(lambda: finished(push), what="failing push")
+    assert done.status == "rolled_back" and "janus status" in done.detail
+    assert "colas_limpiar_siempre = true" in plugin.read_text()  # the previous file is back
