@@ -1,5 +1,6 @@
 """Writes on nodes. Every caller (forms, API, commands) goes through these functions."""
 
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -106,6 +107,48 @@ def _dispatch_push(push_id: int) -> None:
     push_node.delay(push_id)
 
 
+def _request_pushes(
+    *, nodes_qs, reason: str, requested_by: str, restart_sercen: bool
+) -> list[Push]:
+    """Join or create the pending push of every node in ``nodes_qs``, in two queries when
+    they all have one already (the usual case inside a burst of changes)."""
+    with transaction.atomic():
+        # Lock order everywhere: the nodes first, then their pushes (as push_claim does), so a
+        # claim waits for this transaction and then renders what it committed.
+        nodes = list(nodes_qs.select_for_update().order_by("pk"))
+        if not nodes:
+            return []
+        pending = {
+            push.node_id: push
+            for push in Push.objects.select_for_update().filter(
+                node__in=nodes, status=Push.Status.PENDING
+            )
+        }
+        pushes = []
+        for node in nodes:
+            push = pending.get(node.pk)
+            if push is None:
+                push = Push.objects.create(
+                    node=node,
+                    reasons=[reason],
+                    requested_by=requested_by[:150],
+                    restart_sercen=restart_sercen,
+                )
+                transaction.on_commit(partial(_dispatch_push, push.pk), robust=True)
+            else:
+                changed = []
+                if reason not in push.reasons and len(push.reasons) < MAX_REASONS:
+                    push.reasons = [*push.reasons, reason]
+                    changed.append("reasons")
+                if restart_sercen and not push.restart_sercen:
+                    push.restart_sercen = True
+                    changed.append("restart_sercen")
+                if changed:
+                    push.save(update_fields=changed)
+            pushes.append(push)
+        return pushes
+
+
 def push_request(
     *, node: Node, reason: str, requested_by: str = "", restart_sercen: bool = False
 ) -> Push:
@@ -114,39 +157,22 @@ def push_request(
     Requests coalesce: while a push of the node is pending, a new request joins it, so a
     burst of changes (an import, a range, 1,000 edits in one transaction) gives one push.
     """
-    with transaction.atomic():
-        Node.objects.select_for_update().filter(pk=node.pk).first()  # same lock order as push_claim
-        pending = (
-            Push.objects.select_for_update().filter(node=node, status=Push.Status.PENDING).first()
-        )
-        if pending is not None:
-            changed = False
-            if reason not in pending.reasons and len(pending.reasons) < MAX_REASONS:
-                pending.reasons = [*pending.reasons, reason]
-                changed = True
-            if restart_sercen and not pending.restart_sercen:
-                pending.restart_sercen = True
-                changed = True
-            if changed:
-                pending.save(update_fields=["reasons", "restart_sercen"])
-            return pending
-        push = Push.objects.create(
-            node=node,
-            reasons=[reason],
-            requested_by=requested_by[:150],
-            restart_sercen=restart_sercen,
-        )
-        transaction.on_commit(lambda: _dispatch_push(push.pk), robust=True)
-        return push
+    (push,) = _request_pushes(
+        nodes_qs=Node.objects.filter(pk=node.pk),
+        reason=reason,
+        requested_by=requested_by,
+        restart_sercen=restart_sercen,
+    )
+    return push
 
 
 def push_request_webrtc_nodes(
     *, reason: str, actor: Actor, restart_sercen: bool = False
 ) -> list[Push]:
     """A change every WebRTC node's files depend on (users' pool mode, exempt networks, LDAP)."""
-    return [
-        push_request(
-            node=node, reason=reason, requested_by=actor.label, restart_sercen=restart_sercen
-        )
-        for node in Node.objects.filter(kind=Node.Kind.WEBRTC)
-    ]
+    return _request_pushes(
+        nodes_qs=Node.objects.filter(kind=Node.Kind.WEBRTC),
+        reason=reason,
+        requested_by=actor.label,
+        restart_sercen=restart_sercen,
+    )
