@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import TemplateView
+from django.views.generic import TemplateView, View
 
 from portal.actors import Actor
 from portal.models import ApiToken
@@ -69,8 +69,11 @@ class ApiTokenListView(RoleRequiredMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class ApiTokenRevokeView(RoleRequiredMixin, TemplateView):
+class ApiTokenRevokeView(RoleRequiredMixin, View):
+    """Revoke one token (POST only)."""
+
     permission_required = "portal.change_apitoken"
+    http_method_names = ["post"]
 
     def post(self, request, pk: int):
         token = get_object_or_404(ApiToken, pk=pk)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from playwright.sync_api import sync_playwright
 
 from tests.factories import StaffUserFactory
@@ -86,3 +87,24 @@ def staff(transactional_db):
         return StaffUserFactory(**kwargs)
 
     return _make
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _serialized_rollback_survives_playwright(django_db_setup, browser):
+    """Keep serialized_rollback working once Playwright runs.
+
+    Starting Playwright's sync API leaves an asyncio loop running on this thread, so Django's
+    connection handler (a thread-critical asgiref Local) hands out a new connection object
+    instead of the one setup_databases() stored the serialized database on, whenever a
+    non-transactional test ran first. The first browser test's flush then loses the rows of
+    the data migrations (the system template...) for every later one. Give the new
+    connection the serialized contents of the original, kept in the Local's thread storage.
+    """
+    sync_side = connections._connections._storage
+    for alias in connections:
+        original = getattr(sync_side, alias, None)
+        current = connections[alias]
+        if not hasattr(current, "_test_serialized_contents") and hasattr(
+            original, "_test_serialized_contents"
+        ):
+            current._test_serialized_contents = original._test_serialized_contents
