@@ -21,3 +21,5 @@ urlpatterns = [
     path("auditoria/", views.AuditEntryListView.as_view(), name="auditentry_list"),
     path("", include("extensions.urls")),
 ]
+
+handler404 = "portal.api.errors.not_found"

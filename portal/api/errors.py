@@ -7,7 +7,9 @@ a row another row still needs (PROTECT) is a 409 too. Everything else is DRF's d
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
+from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -48,3 +50,11 @@ def api_exception_handler(exc, context):
             status=status.HTTP_409_CONFLICT,
         )
     return exception_handler(exc, context)
+
+
+def not_found(request, exception=None):
+    """handler404: a URL under /api/ that no route matches (e.g. /api/v1/nodes/1.5/) answers
+    JSON like the API's own 404s, not Django's HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("No encontrado.")}, status=404)
+    return page_not_found(request, exception)
