@@ -115,7 +115,7 @@ def _request_pushes(
     with transaction.atomic():
         # Lock order everywhere: the nodes first, then their pushes (as push_claim does), so a
         # claim waits for this transaction and then renders what it committed.
-        nodes = list(nodes_qs.select_for_update().order_by("pk"))
+        nodes = list(nodes_qs.select_for_update().only("pk").order_by("pk"))  # no secrets decrypted
         if not nodes:
             return []
         pending = {

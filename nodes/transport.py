@@ -230,7 +230,7 @@ class SshTransport:
             err = stderr.read().decode(errors="replace")
             return CommandResult(stdout.channel.recv_exit_status(), out, err)
         except (OSError, paramiko.SSHException) as exc:
-            raise TransportError(f"command failed on the node: {exc}") from exc
+            raise TransportError(f"{command!r} failed on the node: {exc!r}") from exc
 
     def close(self) -> None:
         self.client.close()
