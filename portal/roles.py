@@ -10,7 +10,7 @@ ROLE_OPERATOR = "operador"
 ROLE_SALES = "ventas"
 ROLES = (ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES)
 
-PORTAL_APPS = ("portal", "nodes", "extensions", "users", "licensing")
+PORTAL_APPS = ("portal", "nodes", "extensions", "users", "licensing", "webfon")
 SALES_PERMISSIONS = (("licensing", "view_licensestock"), ("licensing", "use_calculator"))
 
 

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "extensions.apps.ExtensionsConfig",
     "users.apps.UsersConfig",
     "licensing.apps.LicensingConfig",
+    "webfon.apps.WebfonConfig",
 ]
 
 MIDDLEWARE = [
@@ -191,7 +192,20 @@ PUSH_RUNNING_LEASE_SECONDS = env_int("PUSH_RUNNING_LEASE_SECONDS", 600)
 PUSH_PENDING_GRACE_SECONDS = env_int("PUSH_PENDING_GRACE_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     "push-sweep": {"task": "nodes.push_sweep", "schedule": 60.0},
+    # Expired webfon sessions give their pool extensions back within a minute.
+    "webfon-sessions-expire": {"task": "webfon.sessions_expire", "schedule": 60.0},
+    # escobaToken.pl: dead tokens are deleted, in small batches.
+    "webfon-sessions-purge": {"task": "webfon.sessions_purge", "schedule": 3600.0},
 }
+
+# --- Webfon login -------------------------------------------------------------------------
+# Proxies (CIDRs) whose X-Forwarded-For is believed; nobody else's header is ever read.
+WEBFON_TRUSTED_PROXIES = env_list("WEBFON_TRUSTED_PROXIES", [])
+# From address of PIN e-mails (default: the node's SMTP user, or vivaitcall@<node domain>).
+WEBFON_PIN_SENDER = env_str("WEBFON_PIN_SENDER")
+# The serCen-style log of failed logins (TRUCO_KO lines) that fail2ban reads.
+WEBFON_AUTH_LOG = Path(env_str("WEBFON_AUTH_LOG", str(VAR_DIR / "log" / "serCen.log")))
+WEBFON_AUTH_LOG.parent.mkdir(parents=True, exist_ok=True)
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -228,8 +242,20 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "event": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "sercen": {"()": "webfon.authlog.SerCenFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "event"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "event"},
+        "webfon_auth": {
+            # WatchedFileHandler: logrotate may move the file; several processes append to it.
+            "class": "logging.handlers.WatchedFileHandler",
+            "filename": str(WEBFON_AUTH_LOG),
+            "formatter": "sercen",
+        },
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "webfon.auth": {"handlers": ["webfon_auth"], "level": "INFO", "propagate": False},
+    },
 }

@@ -1,8 +1,20 @@
 """Filters shared by the list pages and the API."""
 
 import django_filters
+from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_lazy as _
 
 from users.models import PortalUser, SecondFactorExemptNetwork
+
+
+def filter_connected(queryset, name, value):
+    """Users with (True) or without (False) a webfon session in force."""
+    from webfon.selectors import webfon_sessions_live
+
+    if value is None:
+        return queryset
+    live = Exists(webfon_sessions_live().filter(user_id=OuterRef("pk")))
+    return queryset.filter(live if value else ~live)
 
 
 class PortalUserFilterSet(django_filters.FilterSet):
@@ -10,6 +22,10 @@ class PortalUserFilterSet(django_filters.FilterSet):
 
     has_fixed_extension = django_filters.BooleanFilter(
         field_name="webfon_extension", lookup_expr="isnull", exclude=True
+    )
+    connected = django_filters.BooleanFilter(
+        method=lambda queryset, name, value: filter_connected(queryset, name, value),
+        label=_("Conectado"),
     )
 
     class Meta:

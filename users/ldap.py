@@ -25,6 +25,9 @@ class LdapLookup:
 
     ok: bool
     message: str
+    reason: str = (
+        "ok"  # or not_configured | service_bind | unknown_account | ambiguous | unreachable
+    )
     bound: bool = False
     dn: str = ""
     attributes: dict[str, list[str]] = field(default_factory=dict)
@@ -67,7 +70,9 @@ def ldap_find_user(*, settings: LdapSettings, account: str) -> LdapLookup:
     """Bind with the service account and search ``account``; nothing is changed or saved."""
     if not settings.is_configured:
         return LdapLookup(
-            ok=False, message=_("El LDAP no está configurado (falta el servidor o el DN base).")
+            ok=False,
+            reason="not_configured",
+            message=_("El LDAP no está configurado (falta el servidor o el DN base)."),
         )
     connection = _connection(settings, user=settings.bind_dn, password=settings.bind_password)
     try:
@@ -75,6 +80,7 @@ def ldap_find_user(*, settings: LdapSettings, account: str) -> LdapLookup:
             result = connection.result or {}
             return LdapLookup(
                 ok=False,
+                reason="service_bind",
                 message=_("El servidor rechazó la cuenta de servicio: %(reason)s")
                 % {"reason": result.get("description") or result.get("message") or "bind"},
             )
@@ -91,6 +97,7 @@ def ldap_find_user(*, settings: LdapSettings, account: str) -> LdapLookup:
         if not entries:
             return LdapLookup(
                 ok=False,
+                reason="unknown_account",
                 bound=True,
                 message=_("No se encontró la cuenta «%(account)s» con el filtro %(filter)s.")
                 % {"account": account, "filter": search_filter},
@@ -98,6 +105,7 @@ def ldap_find_user(*, settings: LdapSettings, account: str) -> LdapLookup:
         if len(entries) > 1:
             return LdapLookup(
                 ok=False,
+                reason="ambiguous",
                 bound=True,
                 message=_(
                     "El filtro %(filter)s encuentra más de una entrada; debe identificar una sola cuenta."
@@ -123,8 +131,39 @@ def ldap_find_user(*, settings: LdapSettings, account: str) -> LdapLookup:
         )
         return LdapLookup(
             ok=False,
+            reason="unreachable",
             message=_("No se pudo hablar con el servidor LDAP %(server)s: %(error)s")
             % {"server": settings.server_uri, "error": exc},
         )
+    finally:
+        connection.unbind()
+
+
+@dataclass
+class LdapAuthResult:
+    """The outcome of a two-step LDAP login; ``reason`` tells the log why it failed."""
+
+    ok: bool
+    reason: str  # ok | not_configured | unreachable | service_bind | unknown_account | ambiguous | bad_password
+    dn: str = ""
+
+
+def ldap_authenticate(*, settings: LdapSettings, account: str, password: str) -> LdapAuthResult:
+    """serCen's ldap_std_dos_pasos: find the account with the service account, then bind as
+    the DN found with ``password``. An empty password is refused before any bind, since many
+    servers take an empty password as an anonymous bind that "succeeds"."""
+    if not password:
+        return LdapAuthResult(ok=False, reason="bad_password")
+    lookup = ldap_find_user(settings=settings, account=account)
+    if not lookup.ok:
+        return LdapAuthResult(ok=False, reason=lookup.reason)
+    connection = _connection(settings, user=lookup.dn, password=password)
+    try:
+        if _bind(connection, settings):
+            return LdapAuthResult(ok=True, reason="ok", dn=lookup.dn)
+        return LdapAuthResult(ok=False, reason="bad_password", dn=lookup.dn)
+    except (LDAPException, OSError) as exc:
+        logger.info("ldap.bind_failed server=%s error=%s", settings.server_uri, type(exc).__name__)
+        return LdapAuthResult(ok=False, reason="unreachable", dn=lookup.dn)
     finally:
         connection.unbind()

@@ -43,6 +43,8 @@ class PortalUser(models.Model):
         TOTP = "totp", _("TOTP")
 
     AUDIT_SECRET_FIELDS = ("password", "totp_secret", "totp_pending_secret")
+    # The TOTP replay guard moves on every login: bookkeeping, not a change to audit.
+    AUDIT_SKIP_FIELDS = ("created_at", "updated_at", "totp_last_step")
 
     account = models.CharField(_("cuenta"), max_length=64, validators=[account_validator])
     name = models.CharField(_("nombre"), max_length=150)
@@ -65,6 +67,10 @@ class PortalUser(models.Model):
     )
     totp_confirmed_at = models.DateTimeField(
         _("TOTP activado"), null=True, blank=True, editable=False
+    )
+    # The last TOTP time step accepted: a code of this step or an older one is refused.
+    totp_last_step = models.BigIntegerField(
+        _("último paso TOTP usado"), null=True, blank=True, editable=False
     )
     # NULL, not "", for "no login number": the unique constraint must allow many users without one.
     login_number = models.CharField(  # noqa: DJ001

@@ -21,6 +21,9 @@ from portal.exceptions import ServiceConflict
 from portal.updates import apply_fields
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
 from users.selectors import ldap_settings_get
+from webfon.passwords import password_policy_errors
+from webfon.selectors import webfon_policy_get
+from webfon.services import webfon_sessions_end_for_user
 
 USER_FIELDS = frozenset(
     {
@@ -39,7 +42,6 @@ USER_FIELDS = frozenset(
 LDAP_FIELDS = frozenset(
     {"server_uri", "use_starttls", "base_dn", "bind_dn", "bind_password", "user_filter", "timeout"}
 )
-PASSWORD_MIN_LENGTH = 8
 TOTP_ISSUER = "VIVAit Call"
 
 
@@ -123,15 +125,19 @@ def _check_user_cross_rows(user: PortalUser) -> None:
 
 
 def _check_password(password: str, *, account: str) -> None:
-    if len(password) < PASSWORD_MIN_LENGTH:
-        raise ValidationError(
-            {
-                "password": _(
-                    "La contraseña de %(account)s debe tener al menos %(min)d caracteres."
-                )
-                % {"account": account, "min": PASSWORD_MIN_LENGTH}
-            }
-        )
+    """The webfon password policy (General > Política de acceso webfon)."""
+    policy = webfon_policy_get()
+    errors = password_policy_errors(
+        password,
+        account=account,
+        min_length=policy.password_min_length,
+        require_digits=policy.password_require_digits,
+        require_upper=policy.password_require_upper,
+        require_lower=policy.password_require_lower,
+        require_special=policy.password_require_special,
+    )
+    if errors:
+        raise ValidationError({"password": errors})
 
 
 @transaction.atomic
@@ -191,6 +197,12 @@ def portal_user_update(*, actor: Actor, user: PortalUser, **data: Any) -> Portal
     audit_record(
         actor=actor, action="user.update", instance=user, before=before, after=audit_snapshot(user)
     )
+    # A disabled user, or one whose mobility extension changed, is logged out at once and
+    # the extensions their sessions held go back (to the pool).
+    if "validation" in changed and user.validation == PortalUser.Validation.DISABLED:
+        webfon_sessions_end_for_user(actor=actor, user=user, reason="disabled")
+    elif changed & {"pool", "webfon_extension"}:
+        webfon_sessions_end_for_user(actor=actor, user=user, reason="reassigned")
     if changed & {"pool", "webfon_extension"}:
         push_request_webrtc_nodes(reason="user.update", actor=actor)
     return user
@@ -260,12 +272,15 @@ def portal_user_totp_confirm(*, actor: Actor, user: PortalUser, code: str) -> Po
                 % {"account": user.account}
             }
         )
+    from webfon.secondfactor import totp_matching_step
+
     code = (code or "").strip()
-    if not (
-        code.isdigit()
-        and len(code) == 6
-        and pyotp.TOTP(user.totp_pending_secret).verify(code, valid_window=1)
-    ):
+    step = (
+        totp_matching_step(user.totp_pending_secret, code)
+        if code.isdigit() and len(code) == 6
+        else None
+    )
+    if step is None:
         raise ValidationError(
             {"code": _("El código «%(code)s» no es válido para el alta TOTP.") % {"code": code}}
         )
@@ -273,8 +288,16 @@ def portal_user_totp_confirm(*, actor: Actor, user: PortalUser, code: str) -> Po
     user.totp_secret = user.totp_pending_secret
     user.totp_pending_secret = ""
     user.totp_confirmed_at = timezone.now()
+    # The confirmation code is spent: it cannot log in afterwards.
+    user.totp_last_step = step
     user.save(
-        update_fields=["totp_secret", "totp_pending_secret", "totp_confirmed_at", "updated_at"]
+        update_fields=[
+            "totp_secret",
+            "totp_pending_secret",
+            "totp_confirmed_at",
+            "totp_last_step",
+            "updated_at",
+        ]
     )
     audit_record(
         actor=actor,

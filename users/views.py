@@ -24,7 +24,7 @@ from extensions.models import ExtensionPool
 from portal.actors import Actor
 from portal.ui import ObjectDeleteView, ObjectEditView, ObjectListView, apply_service_errors
 from users import services
-from users.filtersets import PortalUserFilterSet
+from users.filtersets import PortalUserFilterSet, filter_connected
 from users.forms import (
     PortalUserCreateForm,
     PortalUserForm,
@@ -33,6 +33,7 @@ from users.forms import (
     mark_invalid,
 )
 from users.models import PortalUser
+from webfon.selectors import mobility_extension_subquery
 
 # --- list ---------------------------------------------------------------------------------
 
@@ -72,6 +73,12 @@ class PortalUserPageFilterSet(PortalUserFilterSet):
         label=gettext_lazy("Pool de extensiones Webphone"),
         empty_label=gettext_lazy("Todos"),
     )
+    connected = django_filters.ChoiceFilter(
+        method="filter_connected_choice",
+        choices=[("yes", gettext_lazy("Sí")), ("no", gettext_lazy("No"))],
+        label=gettext_lazy("Conectado"),
+        empty_label=gettext_lazy("Todos"),
+    )
     # The shared filter set's yes/no filter is replaced by "access" on this page.
     has_fixed_extension = None
 
@@ -97,6 +104,9 @@ class PortalUserPageFilterSet(PortalUserFilterSet):
             )
         return queryset
 
+    def filter_connected_choice(self, queryset, name, value):
+        return filter_connected(queryset, name, {"yes": True, "no": False}.get(value))
+
     def filter_access(self, queryset, name, value):
         if value == "fixed":
             return queryset.filter(webfon_extension__isnull=False)
@@ -119,6 +129,7 @@ class PortalUserListView(ObjectListView):
         "validation",
         "second_factor",
         ("webfon", gettext_lazy("Extensión webfon fija / pool")),
+        ("mobility_extension", gettext_lazy("Extensión movilidad")),
     ]
     ordering_fields = ["account", "name", "login_number", "email", "validation", "second_factor"]
     default_ordering = ["account"]
@@ -141,16 +152,20 @@ class PortalUserListView(ObjectListView):
     def base_queryset(self):
         # One query for the page whatever its rows; secrets (password hash, TOTP seeds) are
         # never loaded.
-        return PortalUser.objects.select_related("webfon_extension", "pool").only(
-            "account",
-            "name",
-            "login_number",
-            "email",
-            "validation",
-            "second_factor",
-            "totp_confirmed_at",
-            "webfon_extension__number",
-            "pool__name",
+        return (
+            PortalUser.objects.select_related("webfon_extension", "pool")
+            .only(
+                "account",
+                "name",
+                "login_number",
+                "email",
+                "validation",
+                "second_factor",
+                "totp_confirmed_at",
+                "webfon_extension__number",
+                "pool__name",
+            )
+            .annotate(mobility_extension=mobility_extension_subquery())
         )
 
 

@@ -8,6 +8,12 @@ from extensions.api.views import ExtensionPoolViewSet, ExtensionViewSet, Templat
 from licensing.api.views import LicenseCalculateView, LicenseStockView, LicenseSummaryView
 from nodes.api.views import NodeViewSet
 from users.api.views import ExemptNetworkViewSet, LdapSettingsView, LdapTestView, PortalUserViewSet
+from webfon.api.views import (
+    WebfonLoginPinView,
+    WebfonLoginView,
+    WebfonLogoutView,
+    WebfonSessionViewSet,
+)
 
 router = DefaultRouter()
 router.register("extensions", ExtensionViewSet, basename="extension")
@@ -16,6 +22,7 @@ router.register("templates", TemplateViewSet, basename="template")
 router.register("nodes", NodeViewSet, basename="node")
 router.register("users", PortalUserViewSet, basename="portaluser")
 router.register("exempt-networks", ExemptNetworkViewSet, basename="exemptnetwork")
+router.register("webfon/sessions", WebfonSessionViewSet, basename="webfonsession")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api_schema"),
@@ -25,5 +32,8 @@ urlpatterns = [
     path("licensing/summary/", LicenseSummaryView.as_view(), name="license_summary"),
     path("licensing/stock/", LicenseStockView.as_view(), name="licensestock_update"),
     path("licensing/calculate/", LicenseCalculateView.as_view(), name="license_calculate"),
+    path("webfon/login/", WebfonLoginView.as_view(), name="webfon_login"),
+    path("webfon/login/pin/", WebfonLoginPinView.as_view(), name="webfon_login_pin"),
+    path("webfon/logout/", WebfonLogoutView.as_view(), name="webfon_logout"),
     path("", include(router.urls)),
 ]

@@ -9,6 +9,8 @@ class PortalUserSerializer(ServiceModelSerializer):
 
     has_password = serializers.BooleanField(source="has_usable_password", read_only=True)
     totp_enabled = serializers.SerializerMethodField()
+    # Annotated by the viewset's queryset: the extension a live webfon session holds.
+    mobility_extension = serializers.CharField(read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = PortalUser
@@ -24,6 +26,7 @@ class PortalUserSerializer(ServiceModelSerializer):
             "webfon_extension",
             "pool",
             "max_sessions",
+            "mobility_extension",
             "has_password",
             "totp_enabled",
             "created_at",

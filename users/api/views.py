@@ -21,6 +21,7 @@ from users.filtersets import ExemptNetworkFilterSet, PortalUserFilterSet
 from users.ldap import ldap_find_user
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
 from users.selectors import ldap_settings_get, ldap_settings_preview
+from webfon.selectors import mobility_extension_subquery
 
 
 class PortalUserViewSet(ServiceModelViewSet):
@@ -37,6 +38,10 @@ class PortalUserViewSet(ServiceModelViewSet):
     delete_service = services.portal_user_delete
     service_instance_kwarg = "user"
     action_permissions = {"password": ["users.change_portaluser"]}
+
+    def get_queryset(self):
+        # Built per request: "live" compares with the time of this request.
+        return PortalUser.objects.annotate(mobility_extension=mobility_extension_subquery())
 
     @extend_schema(request=PasswordSerializer, responses={204: None})
     @action(detail=True, methods=["post"])

@@ -1,0 +1,88 @@
+from rest_framework import serializers
+
+from webfon.models import WebfonSession
+
+
+class LoginSerializer(serializers.Serializer):
+    account = serializers.CharField(max_length=256, allow_blank=True, trim_whitespace=False)
+    password = serializers.CharField(
+        max_length=1024, allow_blank=True, trim_whitespace=False, write_only=True
+    )
+    application = serializers.RegexField(
+        r"^[A-Za-z0-9._-]{1,32}$", required=False, default="webfon"
+    )
+
+
+class PinSerializer(serializers.Serializer):
+    challenge = serializers.CharField(max_length=256, allow_blank=True, trim_whitespace=False)
+    pin = serializers.CharField(max_length=32, allow_blank=True, write_only=True)
+
+
+class LogoutSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=256, allow_blank=True, write_only=True)
+
+
+class LoginAnswerSerializer(serializers.Serializer):
+    """``ok`` carries token, mobility_extension and expires_at; ``pin_required`` carries
+    challenge and method."""
+
+    status = serializers.ChoiceField(choices=["ok", "pin_required"])
+    token = serializers.CharField(required=False)
+    mobility_extension = serializers.CharField(required=False)
+    expires_at = serializers.DateTimeField(required=False)
+    challenge = serializers.CharField(required=False)
+    method = serializers.ChoiceField(choices=["email", "totp"], required=False)
+
+
+class RefusalSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["refused"])
+    reason = serializers.ChoiceField(
+        choices=[
+            "bad_credentials",
+            "disabled",
+            "no_webfon_extension",
+            "pool_full",
+            "too_many_sessions",
+            "password_expired",
+            "locked",
+            "bad_pin",
+            "challenge_invalid",
+            "invalid_token",
+            "second_factor_unavailable",
+        ]
+    )
+    detail = serializers.CharField()
+    pool = serializers.DictField(required=False)
+    attempts_left = serializers.IntegerField(required=False)
+    sessions = serializers.IntegerField(required=False)
+    max_sessions = serializers.IntegerField(required=False)
+
+
+class LogoutAnswerSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok"])
+
+
+class WebfonSessionSerializer(serializers.ModelSerializer):
+    account = serializers.CharField(source="user.account", read_only=True)
+    mobility_extension = serializers.CharField(source="extension_number", read_only=True)
+    pool = serializers.IntegerField(
+        source="pool_extension.pool_id", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = WebfonSession
+        fields = [
+            "id",
+            "user",
+            "account",
+            "mobility_extension",
+            "pool",
+            "client_ip",
+            "application",
+            "state",
+            "started_at",
+            "expires_at",
+            "ended_at",
+            "end_reason",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,172 @@
+"""``/api/v1/webfon/``: the login API serCen's clients use, and the sessions administrators see."""
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.api.viewsets import request_actor
+from webfon import services
+from webfon.api.serializers import (
+    LoginAnswerSerializer,
+    LoginSerializer,
+    LogoutAnswerSerializer,
+    LogoutSerializer,
+    PinSerializer,
+    RefusalSerializer,
+    WebfonSessionSerializer,
+)
+from webfon.client_ip import client_ip, parse_networks
+from webfon.filtersets import WebfonSessionFilterSet
+from webfon.models import WebfonSession
+
+REFUSALS = {
+    code: OpenApiResponse(RefusalSerializer, description=_("Rechazado, con el motivo en `reason`."))
+    for code in (401, 403, 409)
+}
+
+
+def request_client_ip(request):
+    """The connection's address, or the hop the right-most trusted proxy saw."""
+    return client_ip(
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR"),
+        trusted_proxies=parse_networks(settings.WEBFON_TRUSTED_PROXIES),
+    )
+
+
+def _answer(result: services.LoginResult) -> Response:
+    if result.status == "pin_required":
+        body = {"status": "pin_required", "challenge": result.challenge, "method": result.method}
+    else:
+        body = {
+            "status": "ok",
+            "token": result.token,
+            "mobility_extension": result.mobility_extension,
+            "expires_at": result.expires_at,
+        }
+    return Response(LoginAnswerSerializer(body).data)
+
+
+def _refused(exc: services.LoginRefused) -> Response:
+    return Response(exc.as_dict(), status=exc.status_code)
+
+
+class _PublicView(APIView):
+    """Called by the webfon client itself: no portal account, no CSRF (no session auth)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def client_ip_or_400(self, request):
+        address = request_client_ip(request)
+        if address is None:
+            return None, Response(
+                {"detail": _("No se pudo determinar la dirección IP del cliente.")},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return address, None
+
+
+class WebfonLoginView(_PublicView):
+    @extend_schema(
+        request=LoginSerializer,
+        responses={200: LoginAnswerSerializer, **REFUSALS},
+        summary="Webfon login (password step)",
+    )
+    def post(self, request):
+        params = LoginSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        address, error = self.client_ip_or_400(request)
+        if error:
+            return error
+        try:
+            result = services.webfon_login(
+                account=params.validated_data["account"],
+                password=params.validated_data["password"],
+                client_ip=address,
+                application=params.validated_data["application"],
+            )
+        except services.LoginRefused as exc:
+            return _refused(exc)
+        return _answer(result)
+
+
+class WebfonLoginPinView(_PublicView):
+    @extend_schema(
+        request=PinSerializer,
+        responses={200: LoginAnswerSerializer, **REFUSALS},
+        summary="Webfon login (second factor step)",
+    )
+    def post(self, request):
+        params = PinSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        address, error = self.client_ip_or_400(request)
+        if error:
+            return error
+        try:
+            result = services.webfon_login_pin(
+                challenge=params.validated_data["challenge"],
+                pin=params.validated_data["pin"],
+                client_ip=address,
+            )
+        except services.LoginRefused as exc:
+            return _refused(exc)
+        return _answer(result)
+
+
+class WebfonLogoutView(_PublicView):
+    @extend_schema(
+        request=LogoutSerializer,
+        responses={200: LogoutAnswerSerializer, 401: REFUSALS[401]},
+        summary="Webfon logout (gives the mobility extension back)",
+    )
+    def post(self, request):
+        params = LogoutSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            services.webfon_logout(token=params.validated_data["token"])
+        except services.LoginRefused as exc:
+            return _refused(exc)
+        return Response({"status": "ok"})
+
+
+class WebfonSessionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Who is logged in to webfon, from where, with which extension (administrators).
+    ``DELETE`` forces the logout and gives the extension back."""
+
+    serializer_class = WebfonSessionSerializer
+    filterset_class = WebfonSessionFilterSet
+    search_fields = ["user__account", "extension_number", "client_ip"]
+    ordering_fields = ["started_at", "expires_at", "extension_number"]
+    ordering = ["-started_at", "-id"]
+
+    def get_queryset(self):
+        queryset = WebfonSession.objects.select_related("user", "pool_extension").only(
+            *(f.attname for f in WebfonSession._meta.concrete_fields),
+            "user__account",
+            "pool_extension__pool_id",
+        )
+        if self.action == "list" and "state" not in self.request.query_params:
+            # By default, the sessions in force.
+            queryset = queryset.filter(
+                Q(state=WebfonSession.State.ACTIVE) & Q(expires_at__gt=timezone.now())
+            )
+        return queryset
+
+    def get_required_permissions(self, request) -> list[str]:
+        # Origin addresses and forced logouts are the administrators' business only.
+        return ["webfon.delete_webfonsession"]
+
+    def perform_destroy(self, instance):
+        services.webfon_session_end(actor=request_actor(self.request), session=instance)

@@ -1,0 +1,49 @@
+"""Reads on webfon sessions and the access policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from extensions.models import Extension, ExtensionPool
+from webfon.models import WebfonPolicy, WebfonSession
+
+
+def webfon_policy_get() -> WebfonPolicy:
+    """The single policy row (created by a migration; recreated if missing)."""
+    row, _created = WebfonPolicy.objects.get_or_create(id=WebfonPolicy.SINGLETON_ID)
+    return row
+
+
+def webfon_sessions_live() -> QuerySet[WebfonSession]:
+    """Sessions in force: active and not past their expiry."""
+    return WebfonSession.objects.filter(
+        state=WebfonSession.State.ACTIVE, expires_at__gt=timezone.now()
+    )
+
+
+def mobility_extension_subquery(user_ref: str = "pk") -> Subquery:
+    """The number of the mobility extension a user holds now (its oldest live session), for
+    annotating user lists in the same query."""
+    return Subquery(
+        webfon_sessions_live()
+        .filter(user_id=OuterRef(user_ref))
+        .order_by("started_at", "id")
+        .values("extension_number")[:1]
+    )
+
+
+@dataclass(frozen=True)
+class PoolOccupation:
+    name: str
+    size: int
+    in_use: int
+
+
+def pool_occupation(pool_id: int) -> PoolOccupation:
+    members = Extension.objects.filter(pool_id=pool_id)
+    in_use = webfon_sessions_live().filter(pool_extension__pool_id=pool_id).count()
+    name = ExtensionPool.objects.filter(pk=pool_id).values_list("name", flat=True).first()
+    return PoolOccupation(name=name or "", size=members.count(), in_use=in_use)

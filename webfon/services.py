@@ -1,0 +1,639 @@
+"""Webfon login (what serCen does for VIVAit Call Web, manual §5.2.1-5.2.3, §7.6).
+
+``webfon_login`` checks the password (portal, LDAP or either), asks for a second factor
+unless the client's network is exempt, and opens a session holding the user's mobility
+extension: the fixed one, or a free member of the user's pool taken under
+``SELECT … FOR UPDATE SKIP LOCKED``. Every refusal is a ``LoginRefused`` with a reason code;
+every failed attempt writes a TRUCO_KO line for fail2ban and takes an attempt slot.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import logging
+import random
+import secrets
+import smtplib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from extensions.models import Extension
+from nodes.models import Node
+from portal.actors import Actor
+from portal.audit import audit_record, audit_snapshot
+from users.ldap import ldap_authenticate
+from users.models import PortalUser, SecondFactorExemptNetwork
+from users.selectors import ldap_settings_get
+from webfon import authlog
+from webfon.client_ip import IPAddress, in_networks, parse_networks
+from webfon.models import (
+    CHALLENGE_MAX_SECONDS,
+    LoginChallenge,
+    LoginThrottle,
+    WebfonPolicy,
+    WebfonSession,
+)
+from webfon.passwords import password_expired
+from webfon.secondfactor import (
+    SmtpServer,
+    new_pin,
+    pin_digest,
+    send_pin_email,
+    totp_matching_step,
+)
+from webfon.selectors import pool_occupation, webfon_policy_get
+from webfon.throttle import throttle_acquire, throttle_clear, throttle_failed, throttle_release
+
+logger = logging.getLogger("webfon")
+
+Scope = LoginThrottle.Scope
+State = WebfonSession.State
+EndReason = WebfonSession.EndReason
+# MariaDB/MySQL: 1213 deadlock found, 1205 lock wait timeout. Both roll the statement (or
+# the transaction) back, so running the allocation again is safe.
+RETRYABLE_DB_ERRORS = frozenset({1205, 1213})
+ALLOCATION_ATTEMPTS = 5
+PURGE_BATCH = 500
+# Checked when the account is unknown, so such a refusal takes as long as a wrong password.
+_DUMMY_PASSWORD_HASH: str | None = None
+
+
+# --- results and refusals -------------------------------------------------------------------
+@dataclass
+class LoginResult:
+    """What a login (or its PIN step) answers when it is not refused."""
+
+    status: str  # "ok" | "pin_required"
+    token: str = ""
+    mobility_extension: str = ""
+    expires_at: datetime.datetime | None = None
+    session_id: int | None = None
+    challenge: str = ""
+    method: str = ""
+
+
+REFUSAL_STATUS = {
+    "bad_credentials": 401,
+    "bad_pin": 401,
+    "challenge_invalid": 401,
+    "invalid_token": 401,
+    "disabled": 403,
+    "password_expired": 403,
+    "locked": 403,
+    "no_webfon_extension": 409,
+    "pool_full": 409,
+    "too_many_sessions": 409,
+    "second_factor_unavailable": 409,
+}
+
+
+@dataclass
+class LoginRefused(Exception):
+    """A refused login; ``reason`` is the contract's code, ``extra`` goes into the answer."""
+
+    reason: str
+    detail: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status_code(self) -> int:
+        return REFUSAL_STATUS[self.reason]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": "refused", "reason": self.reason, "detail": self.detail, **self.extra}
+
+
+def _bad_credentials() -> LoginRefused:
+    # One answer for unknown account, wrong password and LDAP down: the log tells them apart.
+    return LoginRefused("bad_credentials", _("Cuenta o contraseña incorrectas."))
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_PASSWORD_HASH
+    if _DUMMY_PASSWORD_HASH is None:
+        _DUMMY_PASSWORD_HASH = make_password(secrets.token_urlsafe(16))
+    return _DUMMY_PASSWORD_HASH
+
+
+def _fail(*, ip: IPAddress, account: str, reason: str, log_reason: str) -> LoginRefused:
+    """Record a failed attempt (fail2ban line, structured event) and build the refusal."""
+    authlog.log_failure(ip=str(ip), reason=log_reason, account=account)
+    logger.info(
+        "webfon.login_failed reason=%s detail=%s account=%s ip=%s",
+        reason,
+        log_reason,
+        authlog.clean(account),
+        ip,
+    )
+    if reason == "bad_credentials":
+        return _bad_credentials()
+    if reason == "disabled":
+        return LoginRefused("disabled", _("El usuario tiene el acceso a webfon deshabilitado."))
+    if reason == "password_expired":
+        return LoginRefused(
+            "password_expired",
+            _("La contraseña ha caducado; pida al administrador una contraseña nueva."),
+        )
+    if reason == "locked":
+        return LoginRefused(
+            "locked",
+            _("Demasiados intentos fallidos; espere unos minutos antes de volver a intentarlo."),
+        )
+    raise ValueError(reason)
+
+
+# --- password check -----------------------------------------------------------------------
+def _check_suite(user: PortalUser, password: str) -> bool:
+    return bool(user.password) and check_password(password, user.password)
+
+
+def _verify_password(user: PortalUser | None, password: str) -> tuple[str, str]:
+    """(outcome, log reason); outcome is ok_suite | ok_ldap | disabled | bad."""
+    if user is None:
+        check_password(password or "x", _dummy_hash())
+        return "bad", "unknown_account"
+    if not password:
+        return "bad", "empty_password"
+    validation = user.validation
+    if validation == PortalUser.Validation.DISABLED:
+        # Only someone who knows the password learns that the account is disabled.
+        if _check_suite(user, password):
+            return "disabled", "disabled"
+        return "bad", "bad_password"
+    if validation in (PortalUser.Validation.SUITE, PortalUser.Validation.BOTH) and _check_suite(
+        user, password
+    ):
+        return "ok_suite", "ok"
+    if validation == PortalUser.Validation.SUITE:
+        return "bad", "bad_password"
+    result = ldap_authenticate(
+        settings=ldap_settings_get(), account=user.account, password=password
+    )
+    if result.ok:
+        return "ok_ldap", "ok"
+    return "bad", f"ldap_{result.reason}"
+
+
+# --- login ----------------------------------------------------------------------------------
+def webfon_login(
+    *, account: str, password: str, client_ip: IPAddress, application: str = "webfon"
+) -> LoginResult:
+    """First step of a webfon login. Raises LoginRefused."""
+    policy = webfon_policy_get()
+    account = account.strip()
+    ip = str(client_ip)
+    window = policy.failure_window_seconds
+    if not throttle_acquire(
+        scope=Scope.IP, value=ip, limit=policy.ip_max_failures, window_seconds=window
+    ):
+        raise _fail(ip=client_ip, account=account, reason="locked", log_reason="ip_locked")
+    if not throttle_acquire(
+        scope=Scope.ACCOUNT, value=account, limit=policy.account_max_failures, window_seconds=window
+    ):
+        throttle_failed(scope=Scope.IP, value=ip)
+        raise _fail(ip=client_ip, account=account, reason="locked", log_reason="account_locked")
+
+    user = PortalUser.objects.filter(account__iexact=account).first() if account else None
+    outcome, log_reason = _verify_password(user, password)
+    if outcome in ("bad", "disabled"):
+        throttle_failed(scope=Scope.IP, value=ip)
+        throttle_failed(scope=Scope.ACCOUNT, value=account)
+        raise _fail(
+            ip=client_ip,
+            account=account,
+            reason="bad_credentials" if outcome == "bad" else "disabled",
+            log_reason=log_reason,
+        )
+    throttle_release(scope=Scope.IP, value=ip)
+    throttle_clear(scope=Scope.ACCOUNT, value=account)
+    assert user is not None
+    if outcome == "ok_suite" and password_expired(
+        user.password_changed_at, validity_days=policy.password_validity_days, now=timezone.now()
+    ):
+        raise _fail(
+            ip=client_ip, account=account, reason="password_expired", log_reason="password_expired"
+        )
+    _precheck_mobility(user)
+    if user.second_factor != PortalUser.SecondFactor.NONE and not _exempt(client_ip):
+        return _challenge_open(
+            user=user, client_ip=client_ip, application=application, policy=policy
+        )
+    return _session_open(
+        user_id=user.pk, client_ip=client_ip, application=application, policy=policy
+    )
+
+
+def _exempt(client_ip: IPAddress) -> bool:
+    networks = parse_networks(SecondFactorExemptNetwork.objects.values_list("network", flat=True))
+    return in_networks(client_ip, networks)
+
+
+def _precheck_mobility(user: PortalUser) -> None:
+    """Refuse before any PIN is sent when the login could not get an extension anyway."""
+    if user.webfon_extension_id is None and user.pool_id is None:
+        raise _no_extension(user)
+    if user.pool_id is not None:
+        # Sessions past their expiry do not count: allocation gives their members back.
+        occupation = pool_occupation(user.pool_id)
+        if occupation.in_use >= occupation.size:
+            raise _pool_full(occupation)
+
+
+def _no_extension(user: PortalUser) -> LoginRefused:
+    return LoginRefused(
+        "no_webfon_extension",
+        _(
+            "El usuario %(account)s no tiene extensión webfon fija ni pool de extensiones: "
+            "no puede entrar en webfon."
+        )
+        % {"account": user.account},
+    )
+
+
+def _pool_full(occupation) -> LoginRefused:
+    return LoginRefused(
+        "pool_full",
+        _("El pool «%(pool)s» está completo: %(in_use)d de %(size)d extensiones en uso.")
+        % {"pool": occupation.name, "in_use": occupation.in_use, "size": occupation.size},
+        extra={
+            "pool": {"name": occupation.name, "size": occupation.size, "in_use": occupation.in_use}
+        },
+    )
+
+
+# --- second factor --------------------------------------------------------------------------
+def _smtp_server() -> SmtpServer | None:
+    """The SMTP settings of the WebRTC node (serCen sends the PIN), else of any node."""
+    node = (
+        Node.objects.exclude(smtp_host="")
+        # WebRTC nodes first ("webrtc" sorts after "corporate"): serCen runs there.
+        .order_by("-kind", "name")
+        .first()
+    )
+    if node is None:
+        return None
+    sender = settings.WEBFON_PIN_SENDER or (
+        node.smtp_user if "@" in node.smtp_user else f"vivaitcall@{node.domain or 'localhost'}"
+    )
+    return SmtpServer(
+        host=node.smtp_host,
+        port=node.smtp_port,
+        use_tls=node.smtps,
+        user=node.smtp_user,
+        password=node.smtp_password,
+        sender=sender,
+    )
+
+
+def _challenge_open(
+    *, user: PortalUser, client_ip: IPAddress, application: str, policy: WebfonPolicy
+) -> LoginResult:
+    key = secrets.token_urlsafe(32)
+    key_digest = _digest(key)
+    now = timezone.now()
+    method = user.second_factor
+    pin = new_pin(policy.pin_length) if method == LoginChallenge.Method.EMAIL else ""
+    lifetime = min(policy.pin_expiry_seconds, CHALLENGE_MAX_SECONDS)
+    with transaction.atomic():
+        # A new login attempt voids the user's earlier pending challenges (and their PINs).
+        LoginChallenge.objects.filter(user=user, consumed_at__isnull=True).update(consumed_at=now)
+        LoginChallenge.objects.create(
+            key_digest=key_digest,
+            user=user,
+            method=method,
+            pin_digest=pin_digest(pin, challenge_digest=key_digest) if pin else "",
+            client_ip=str(client_ip),
+            application=application,
+            max_attempts=policy.pin_max_attempts,
+            created_at=now,
+            expires_at=now + datetime.timedelta(seconds=lifetime),
+        )
+    if pin:
+        server = _smtp_server()
+        try:
+            if server is None:
+                raise smtplib.SMTPException("no node has SMTP settings")
+            send_pin_email(
+                server=server, to=user.email, account=user.account, pin=pin, valid_seconds=lifetime
+            )
+        except (smtplib.SMTPException, OSError) as exc:
+            LoginChallenge.objects.filter(key_digest=key_digest).update(consumed_at=timezone.now())
+            logger.warning("webfon.pin_email_failed user=%s error=%s", user.pk, type(exc).__name__)
+            raise LoginRefused(
+                "second_factor_unavailable",
+                _(
+                    "No se pudo enviar el PIN por correo; inténtelo más tarde o avise al administrador."
+                ),
+            ) from None
+        logger.info("webfon.pin_sent user=%s", user.pk)
+    return LoginResult(status="pin_required", challenge=key, method=method)
+
+
+def webfon_login_pin(*, challenge: str, pin: str, client_ip: IPAddress) -> LoginResult:
+    """Second step: the PIN (e-mail) or code (TOTP) of a pending challenge."""
+    policy = webfon_policy_get()
+    key_digest = _digest(challenge)
+    row = (
+        LoginChallenge.objects.select_related("user").filter(key_digest=key_digest).first()
+        if challenge
+        else None
+    )
+    now = timezone.now()
+    account = row.user.account if row else ""
+    if (
+        row is None
+        or row.consumed_at is not None
+        or row.expires_at <= now
+        or row.client_ip != str(client_ip)
+    ):
+        detail = "challenge_unknown" if row is None else "challenge_expired"
+        if row is not None and row.client_ip != str(client_ip):
+            detail = "challenge_other_ip"
+        authlog.log_failure(ip=str(client_ip), reason=detail, account=account)
+        logger.info("webfon.pin_failed reason=%s ip=%s", detail, client_ip)
+        raise LoginRefused(
+            "challenge_invalid",
+            _("El reto de doble factor no es válido o ha caducado; vuelva a iniciar sesión."),
+        )
+    # Take an attempt: conditional, so racing requests never try more than max_attempts.
+    taken = LoginChallenge.objects.filter(
+        pk=row.pk, consumed_at__isnull=True, expires_at__gt=now, attempts__lt=F("max_attempts")
+    ).update(attempts=F("attempts") + 1)
+    if not taken:
+        authlog.log_failure(ip=str(client_ip), reason="pin_attempts_exceeded", account=account)
+        LoginChallenge.objects.filter(pk=row.pk, consumed_at__isnull=True).update(consumed_at=now)
+        raise LoginRefused(
+            "challenge_invalid",
+            _("Se agotaron los intentos de PIN; vuelva a iniciar sesión."),
+        )
+    if not _pin_matches(row, pin):
+        authlog.log_failure(ip=str(client_ip), reason=f"bad_pin_{row.method}", account=account)
+        logger.info("webfon.pin_failed reason=bad_pin user=%s ip=%s", row.user_id, client_ip)
+        left = max(0, row.max_attempts - row.attempts - 1)
+        if left == 0:
+            LoginChallenge.objects.filter(pk=row.pk, consumed_at__isnull=True).update(
+                consumed_at=timezone.now()
+            )
+        raise LoginRefused(
+            "bad_pin",
+            _("PIN incorrecto; quedan %(left)d intentos.") % {"left": left},
+            extra={"attempts_left": left},
+        )
+    if not LoginChallenge.objects.filter(pk=row.pk, consumed_at__isnull=True).update(
+        consumed_at=timezone.now()
+    ):
+        raise LoginRefused(
+            "challenge_invalid",
+            _("El reto de doble factor ya se usó; vuelva a iniciar sesión."),
+        )
+    return _session_open(
+        user_id=row.user_id, client_ip=client_ip, application=row.application, policy=policy
+    )
+
+
+def _pin_matches(row: LoginChallenge, pin: str) -> bool:
+    pin = (pin or "").strip()
+    if not pin.isdigit() or len(pin) > 10:
+        return False
+    if row.method == LoginChallenge.Method.EMAIL:
+        return hmac.compare_digest(row.pin_digest, pin_digest(pin, challenge_digest=row.key_digest))
+    step = totp_matching_step(row.user.totp_secret, pin)
+    if step is None:
+        return False
+    # Replay guard: the step must be newer than the last one accepted, decided by one
+    # conditional UPDATE so two requests racing with the same code cannot both pass.
+    return bool(
+        PortalUser.objects.filter(pk=row.user_id)
+        .filter(Q(totp_last_step__isnull=True) | Q(totp_last_step__lt=step))
+        .update(totp_last_step=step)
+    )
+
+
+# --- sessions and mobility extensions -------------------------------------------------------
+def _is_retryable(exc: OperationalError) -> bool:
+    code = exc.args[0] if exc.args else None
+    return code in RETRYABLE_DB_ERRORS
+
+
+def _session_open(
+    *, user_id: int, client_ip: IPAddress, application: str, policy: WebfonPolicy
+) -> LoginResult:
+    for attempt in range(1, ALLOCATION_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return _allocate(
+                    user_id=user_id, client_ip=client_ip, application=application, policy=policy
+                )
+        except OperationalError as exc:
+            if not _is_retryable(exc) or attempt == ALLOCATION_ATTEMPTS:
+                raise
+            logger.info(
+                "webfon.allocation_retry user=%s attempt=%s code=%s", user_id, attempt, exc.args[0]
+            )
+        except IntegrityError:
+            # Another session took the same pool member first (unique index): try again.
+            if attempt == ALLOCATION_ATTEMPTS:
+                raise
+            logger.info("webfon.allocation_retry user=%s attempt=%s code=unique", user_id, attempt)
+        time.sleep(random.uniform(0.005, 0.05) * attempt)  # noqa: S311 (jitter, not secrecy)
+    raise AssertionError("unreachable")
+
+
+def _free_pool_member(pool_id: int) -> Extension | None:
+    return (
+        Extension.objects.filter(pool_id=pool_id, pool_session__isnull=True)
+        .order_by("number")
+        .select_for_update(skip_locked=True)
+        .only("id", "number")
+        .first()
+    )
+
+
+def _allocate(
+    *, user_id: int, client_ip: IPAddress, application: str, policy: WebfonPolicy
+) -> LoginResult:
+    """Inside a transaction: lock the user, check its sessions, take an extension."""
+    user = (
+        PortalUser.objects.select_for_update()
+        .select_related("webfon_extension")
+        .only("id", "account", "validation", "max_sessions", "pool_id", "webfon_extension__number")
+        .get(pk=user_id)
+    )
+    if user.validation == PortalUser.Validation.DISABLED:
+        raise LoginRefused("disabled", _("El usuario tiene el acceso a webfon deshabilitado."))
+    now = timezone.now()
+    _sessions_end(
+        WebfonSession.objects.filter(user_id=user_id, state=State.ACTIVE, expires_at__lte=now),
+        reason=EndReason.EXPIRED,
+    )
+    live = WebfonSession.objects.filter(user_id=user_id, state=State.ACTIVE).count()
+    if live >= user.max_sessions:
+        raise LoginRefused(
+            "too_many_sessions",
+            _("El usuario %(account)s ya tiene %(count)d sesiones abiertas (máximo %(max)d).")
+            % {"account": user.account, "count": live, "max": user.max_sessions},
+            extra={"sessions": live, "max_sessions": user.max_sessions},
+        )
+    pool_member = None
+    if user.webfon_extension_id is not None:
+        extension_id, number = user.webfon_extension_id, user.webfon_extension.number
+    elif user.pool_id is not None:
+        pool_member = _free_pool_member(user.pool_id)
+        if pool_member is None and _expire_stale(pool_id=user.pool_id):
+            # Members held by sessions past their expiry go back before refusing.
+            pool_member = _free_pool_member(user.pool_id)
+        if pool_member is None:
+            raise _pool_full(pool_occupation(user.pool_id))
+        extension_id, number = pool_member.pk, pool_member.number
+    else:
+        raise _no_extension(user)
+    token = secrets.token_urlsafe(32)
+    expires_at = now + datetime.timedelta(seconds=policy.token_ttl_seconds)
+    session = WebfonSession.objects.create(
+        user_id=user_id,
+        token_digest=_digest(token),
+        extension_id=extension_id,
+        pool_extension=pool_member,
+        extension_number=number,
+        client_ip=str(client_ip),
+        application=application[:32],
+        started_at=now,
+        expires_at=expires_at,
+    )
+    authlog.log_success(ip=str(client_ip), account=user.account, extension=number)
+    logger.info(
+        "webfon.session_opened session=%s user=%s extension=%s pool=%s",
+        session.pk,
+        user_id,
+        number,
+        user.pool_id,
+    )
+    return LoginResult(
+        status="ok",
+        token=token,
+        mobility_extension=number,
+        expires_at=expires_at,
+        session_id=session.pk,
+    )
+
+
+def _sessions_end(queryset, *, reason: str) -> int:
+    """End the active sessions of ``queryset`` and give their pool members back."""
+    return queryset.filter(state=State.ACTIVE).update(
+        state=State.ENDED, pool_extension=None, ended_at=timezone.now(), end_reason=reason
+    )
+
+
+def _expire_stale(*, pool_id: int | None = None) -> int:
+    stale = WebfonSession.objects.filter(state=State.ACTIVE, expires_at__lte=timezone.now())
+    if pool_id is not None:
+        stale = stale.filter(pool_extension__pool_id=pool_id)
+    return _sessions_end(stale, reason=EndReason.EXPIRED)
+
+
+def webfon_logout(*, token: str) -> None:
+    """End the session of ``token`` and give its extension back."""
+    if not token or not _sessions_end(
+        WebfonSession.objects.filter(token_digest=_digest(token)),
+        reason=EndReason.LOGOUT,
+    ):
+        raise LoginRefused("invalid_token", _("El token no es válido o ya no está en vigor."))
+    logger.info("webfon.session_closed reason=logout")
+
+
+@transaction.atomic
+def webfon_session_end(*, actor: Actor, session: WebfonSession) -> WebfonSession:
+    """Force the logout of one session (an administrator's action, audited)."""
+    before = audit_snapshot(session)
+    _sessions_end(WebfonSession.objects.filter(pk=session.pk), reason=EndReason.FORCED)
+    session.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="webfon_session.end",
+        instance=session,
+        before=before,
+        after=audit_snapshot(session),
+    )
+    logger.info("webfon.session_closed session=%s reason=forced", session.pk)
+    return session
+
+
+def webfon_sessions_end_for_user(*, actor: Actor, user: PortalUser, reason: str) -> int:
+    """End every session of ``user`` (disabled, or its extension changed). Call inside the
+    service transaction that changed the user."""
+    ended = _sessions_end(WebfonSession.objects.filter(user=user), reason=reason)
+    if ended:
+        audit_record(
+            actor=actor,
+            action="webfon_session.end_for_user",
+            instance=user,
+            extra={"sessions": ended, "reason": reason},
+        )
+        logger.info("webfon.sessions_closed user=%s count=%s reason=%s", user.pk, ended, reason)
+    return ended
+
+
+def webfon_sessions_expire() -> int:
+    """End the sessions past their expiry (beat task): their pool members go back."""
+    return _expire_stale()
+
+
+def webfon_sessions_purge(*, batch_size: int = PURGE_BATCH) -> int:
+    """Delete dead tokens as escobaToken.pl does, in small batches: ended more than the
+    retention days ago, or started that long ago and not active; and old challenges."""
+    policy = webfon_policy_get()
+    cutoff = timezone.now() - datetime.timedelta(days=policy.session_retention_days)
+    dead = WebfonSession.objects.filter(
+        Q(ended_at__lt=cutoff) | (Q(started_at__lt=cutoff) & ~Q(state=State.ACTIVE))
+    )
+    deleted = 0
+    while True:
+        ids = list(dead.order_by("id").values_list("id", flat=True)[:batch_size])
+        if not ids:
+            break
+        deleted += WebfonSession.objects.filter(id__in=ids).delete()[0]
+    challenges = LoginChallenge.objects.filter(expires_at__lt=cutoff)
+    while True:
+        ids = list(challenges.order_by("id").values_list("id", flat=True)[:batch_size])
+        if not ids:
+            break
+        LoginChallenge.objects.filter(id__in=ids).delete()
+    logger.info("webfon.sessions_purged count=%s", deleted)
+    return deleted
+
+
+@transaction.atomic
+def webfon_policy_update(*, actor: Actor, **data: Any) -> WebfonPolicy:
+    """Change the access policy."""
+    policy = WebfonPolicy.objects.select_for_update().get(pk=webfon_policy_get().pk)
+    before = audit_snapshot(policy)
+    allowed = {f.name for f in WebfonPolicy._meta.concrete_fields} - {"id", "updated_at"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise ValueError(f"unknown policy fields: {sorted(unknown)}")
+    for name, value in data.items():
+        setattr(policy, name, value)
+    policy.full_clean()
+    policy.save()
+    audit_record(
+        actor=actor,
+        action="webfon_policy.update",
+        instance=policy,
+        before=before,
+        after=audit_snapshot(policy),
+    )
+    return policy
