@@ -34,8 +34,8 @@ except Exception as exc:
 PY
 }
 
-echo "== tests on SQLite (tasks in-process; the real-worker tests need MariaDB + Redis)"
-pytest --create-db -m "not broker" "$@"
+echo "== tests on SQLite (tasks in-process; the real-worker and row-locking tests need MariaDB + Redis)"
+pytest --create-db -m "not broker and not mariadb" "$@"
 
 if servers_up; then
   echo "== tests on MariaDB with the Redis broker"

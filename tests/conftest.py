@@ -1,4 +1,5 @@
 import pytest
+from django.core.servers.basehttp import WSGIServer
 from rest_framework.test import APIClient
 
 from licensing.models import LicenseStock
@@ -6,6 +7,10 @@ from portal.actors import Actor
 from portal.roles import ROLE_ADMIN
 from portal.services import api_token_create
 from tests.factories import NodeFactory, StaffUserFactory
+
+# The live server's listen backlog is 5 by default: the concurrency tests open hundreds of
+# connections at once, which a real server (gunicorn: 2048) would queue, not reset.
+WSGIServer.request_queue_size = 1024
 
 
 @pytest.fixture
