@@ -13,6 +13,7 @@ urlpatterns = [
     path("nodos/", include("nodes.urls")),
     path("usuarios/", include("users.urls")),
     path("ldap/", LdapSettingsView.as_view(), name="ldapsettings_update"),
+    path("webfon/", include("webfon.urls")),
     path("licencias/", include("licensing.urls")),
     path("tokens/", token_views.ApiTokenListView.as_view(), name="apitoken_list"),
     path(

@@ -21,6 +21,7 @@ Not walked here: /api/ (the REST API; tests/api, including the schemathesis run,
 routed; the browser tests under tests/e2e load them).
 """
 
+import datetime
 import re
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ from django.db.models import Q
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
+from django.utils import timezone
 
 from extensions.models import Extension, ExtensionPool, Template
 from nodes.models import Node, Push
@@ -49,6 +51,7 @@ from tests.factories import (
     WebfonExtensionFactory,
 )
 from users.models import PortalUser
+from webfon.models import WebfonSession
 
 pytestmark = pytest.mark.django_db
 
@@ -127,6 +130,14 @@ BUILDERS = {
     PortalUser: lambda tmp_path: PortalUserFactory(),
     Template: lambda tmp_path: Template.objects.create(
         name="Plantilla de pruebas", value="allow=alaw", webfon=False
+    ),
+    WebfonSession: lambda tmp_path: WebfonSession.objects.create(
+        user=PortalUserFactory(),
+        token_digest="0" * 64,
+        extension_number="5000",
+        client_ip="203.0.113.7",
+        started_at=timezone.now(),
+        expires_at=timezone.now() + datetime.timedelta(hours=1),
     ),
     ApiToken: lambda tmp_path: api_token_create(
         actor=Actor.system("tests"), user=StaffUserFactory(role=ROLE_ADMIN), name="CRM"

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from webfon import views
+
+urlpatterns = [
+    path("sesiones/", views.WebfonSessionListView.as_view(), name="webfonsession_list"),
+    path(
+        "sesiones/<int:pk>/cerrar/", views.WebfonSessionEndView.as_view(), name="webfonsession_end"
+    ),
+    path("politica/", views.WebfonPolicyView.as_view(), name="webfonpolicy_update"),
+]
