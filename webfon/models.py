@@ -4,6 +4,7 @@ tokens), the second-factor challenges and the failed-attempt counters."""
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # A challenge (password passed, PIN pending) never lives longer than this (issue #7).
 CHALLENGE_MAX_SECONDS = 600
@@ -171,7 +172,7 @@ class LoginChallenge(models.Model):
     """
 
     class Method(models.TextChoices):
-        EMAIL = "email", _("Email")
+        EMAIL = "email", pgettext_lazy("doble factor", "Email")
         TOTP = "totp", _("TOTP")
 
     key_digest = models.CharField(_("resumen del reto"), max_length=64, editable=False)
