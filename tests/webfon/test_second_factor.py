@@ -53,6 +53,17 @@ def test_email_pin_arrives_and_logs_in(login, webfon_client, email_user, smtp):
     assert (reused.status_code, reused.json()["reason"]) == (401, "challenge_invalid")
 
 
+def test_a_pending_pin_holds_no_pool_member(login, webfon_client, make_user, pool_of, smtp):
+    pool = pool_of(1)
+    waiting = make_user(pool=pool, second_factor="email", email="espera@aytoarga.es")
+    other = make_user(pool=pool)
+    challenge = login(waiting.account).json()["challenge"]
+    # The PIN is never entered: the only member stays free for somebody else.
+    assert login(other.account).status_code == 200
+    late = _pin_step(webfon_client, challenge, smtp.last_pin())
+    assert (late.status_code, late.json()["reason"]) == (409, "pool_full")
+
+
 def test_wrong_pin_then_right_pin(login, webfon_client, email_user, smtp, auth_log):
     challenge = login(email_user.account).json()["challenge"]
     pin = smtp.last_pin()
