@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.api.viewsets import ServiceModelSerializer
@@ -9,8 +10,7 @@ class PortalUserSerializer(ServiceModelSerializer):
 
     has_password = serializers.BooleanField(source="has_usable_password", read_only=True)
     totp_enabled = serializers.SerializerMethodField()
-    # Annotated by the viewset's queryset: the extension a live webfon session holds.
-    mobility_extension = serializers.CharField(read_only=True, allow_null=True, default=None)
+    mobility_extension = serializers.SerializerMethodField()
 
     class Meta:
         model = PortalUser
@@ -38,6 +38,22 @@ class PortalUserSerializer(ServiceModelSerializer):
 
     def get_totp_enabled(self, user: PortalUser) -> bool:
         return user.totp_confirmed_at is not None
+
+    @extend_schema_field({"type": "string", "nullable": True, "readOnly": True})
+    def get_mobility_extension(self, user: PortalUser) -> str | None:
+        """The extension a live webfon session holds: annotated by the list's queryset, looked
+        up for a single row the services hand back (create, update)."""
+        if hasattr(user, "mobility_extension"):
+            return user.mobility_extension
+        from webfon.selectors import webfon_sessions_live
+
+        return (
+            webfon_sessions_live()
+            .filter(user_id=user.pk)
+            .order_by("started_at", "id")
+            .values_list("extension_number", flat=True)
+            .first()
+        )
 
 
 class PasswordSerializer(serializers.Serializer):
