@@ -107,6 +107,7 @@ def start_server(database_name: str, workers: int, threads: int) -> tuple[subpro
     base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
     env["DATABASE_URL"] = f"{base}/{database_name}"
     env["DB_CONN_MAX_AGE"] = "60"
+    env["LOG_LEVEL"] = "WARNING"
     process = subprocess.Popen(  # noqa: S603 (fixed arguments)
         [
             str(Path(sys.executable).parent / "gunicorn"),
