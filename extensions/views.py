@@ -534,11 +534,20 @@ class PoolDeleteView(ObjectDeleteView):
 
 class TemplatePageFilterSet(StyledFilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains", label=gettext_lazy("Nombre"))
-    webfon = django_filters.BooleanFilter(label=gettext_lazy("Para extensiones webfon"))
+    # A yes/no select with "Todas", not the NullBooleanSelect's "Desconocido".
+    webfon = django_filters.ChoiceFilter(
+        choices=[("true", gettext_lazy("Sí")), ("false", gettext_lazy("No"))],
+        method="filter_webfon",
+        label=gettext_lazy("Para extensiones webfon"),
+        empty_label=gettext_lazy("Todas"),
+    )
 
     class Meta:
         model = Template
         fields: list[str] = []
+
+    def filter_webfon(self, queryset, name, value):
+        return queryset.filter(webfon=value == "true")
 
 
 class TemplateListView(ObjectListView):

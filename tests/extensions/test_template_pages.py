@@ -175,3 +175,16 @@ def test_forms_need_a_csrf_token(system):
     assert response.status_code == 403
     assert client.post("/plantillas/nueva/", {"name": "A", "value": "a=1"}).status_code == 403
     assert Template.objects.count() == 1
+
+
+def test_list_filters_by_webfon_with_a_yes_no_select(browser_for):
+    client = browser_for()
+    Template.objects.create(name="Plantilla física", value="allow=alaw", webfon=False)
+    page = client.get("/plantillas/").content.decode()
+    assert "Desconocido" not in page and "Todas" in page
+    only_webfon = client.get("/plantillas/", {"webfon": "true"}).content.decode()
+    assert (
+        "Plantilla física" not in only_webfon and "Plantilla para Extensiones webfon" in only_webfon
+    )
+    physical = client.get("/plantillas/", {"webfon": "false"}).content.decode()
+    assert "Plantilla física" in physical and "Plantilla para Extensiones webfon" not in physical
