@@ -2,11 +2,16 @@
 
 from pathlib import Path
 
+DAEMONS = ("serCen", "janus", "fail2ban")
+
 INIT_SCRIPT = """#!/bin/sh
-# Fake /etc/init.d/{daemon}: records "{daemon} <action>" and fails on demand.
+# Fake /etc/init.d/{daemon}: records "{daemon} <action>" and fails on demand. timeline.log
+# gets "<daemon> <action> start|end <epoch seconds>" around the (optionally slow) action.
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+echo "{daemon} $1 start $(date +%s.%N)" >> "$root/timeline.log"
 if [ -e "$root/slow-{daemon}-$1" ]; then sleep "$(cat "$root/slow-{daemon}-$1")"; fi
 echo "{daemon} $1" >> "$root/calls.log"
+echo "{daemon} $1 end $(date +%s.%N)" >> "$root/timeline.log"
 if [ -e "$root/fail-{daemon}-$1" ]; then echo "{daemon} failed to $1" >&2; exit 1; fi
 echo "{daemon} is running"
 """
@@ -15,13 +20,27 @@ echo "{daemon} is running"
 def make_fake_node(root: Path) -> Path:
     init = root / "etc" / "init.d"
     init.mkdir(parents=True, exist_ok=True)
-    for daemon in ("serCen", "janus"):
+    for daemon in DAEMONS:
         script = init / daemon
         script.write_text(INIT_SCRIPT.format(daemon=daemon))
         script.chmod(0o755)
     (root / "calls.log").touch()
+    (root / "timeline.log").touch()
     return root
 
 
 def calls(root: Path) -> list[str]:
     return (root / "calls.log").read_text().splitlines()
+
+
+def timeline(root: Path) -> list[tuple[str, str, float, float]]:
+    """Every init-script call as (daemon, action, start, end), in the order they started."""
+    started: dict[tuple[str, str], list[float]] = {}
+    spans = []
+    for line in (root / "timeline.log").read_text().splitlines():
+        daemon, action, edge, at = line.split()
+        if edge == "start":
+            started.setdefault((daemon, action), []).append(float(at))
+        else:
+            spans.append((daemon, action, started[(daemon, action)].pop(0), float(at)))
+    return sorted(spans, key=lambda span: span[2])
