@@ -176,7 +176,7 @@ def push_execute(
         transport = open_transport(node)
     except HostKeyMismatch as exc:
         _step(push, "connect", ok=False, detail=str(exc))
-        return _finish(push, Push.Status.FAILED, f"{exc}: envío rechazado")
+        return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
     except TransportError as exc:
         _step(push, "connect", ok=False, detail=str(exc))
         _release(push)

@@ -166,10 +166,18 @@ class SshTransport:
                 look_for_keys=False,
             )
         except paramiko.BadHostKeyException as exc:
-            raise HostKeyMismatch(f"the host key of {host}:{port} changed") from exc
+            raise HostKeyMismatch(
+                f"la clave de host SSH de {host}:{port} ha cambiado: el nodo presenta "
+                f"{exc.key.get_name()} {exc.key.fingerprint}, la registrada es "
+                f"{exc.expected_key.get_name()} {exc.expected_key.fingerprint}. No se envía nada "
+                "hasta que un administrador acepte la nueva clave en los ajustes del nodo"
+            ) from exc
         except paramiko.SSHException as exc:
             if "not found in known_hosts" in str(exc):
-                raise HostKeyMismatch(f"the host key of {host}:{port} changed") from exc
+                raise HostKeyMismatch(
+                    f"la clave de host SSH de {host}:{port} no es la registrada. No se envía "
+                    "nada hasta que un administrador acepte la nueva clave en los ajustes del nodo"
+                ) from exc
             raise TransportError(f"SSH to {host}:{port} failed: {exc}") from exc
         except OSError as exc:
             raise TransportError(f"cannot connect to {host}:{port}: {exc}") from exc

@@ -66,7 +66,7 @@ def test_changed_host_key_refuses_the_push(node, tmp_path):
     Node.objects.filter(pk=node.pk).update(ssh_host_key=other)
     node.refresh_from_db()
     push = run(node, "v2\n")
-    assert push.status == "failed" and "host key" in push.detail
+    assert push.status == "failed" and "clave de host SSH" in push.detail
     assert not (tmp_path / "node/etc/janus/janus.jcfg").exists()
 
 
