@@ -10,8 +10,8 @@ are pushed in parallel, not one after another. Then 1,000 users are created/upda
 through users.services in one transaction, which must leave exactly one new push per
 WebRTC node (requests coalesce) and none for the corporate node.
 
-Runs in a throw-away database (test NAME portal_bench_push), dropped at the end with every
-sshd, worker and temporary directory, even on failure.
+Runs in a throw-away database (test NAME portal_bench_push, or $BENCH_DB_NAME), dropped at the
+end with every sshd, worker and temporary directory, even on failure.
 
     DEBUG=1 .venv/bin/python bench/push_nodes.py [--sizes 10 50] [--restart-seconds 0.2]
         [--pool threads] [--concurrency 25] [--edits 1000] [--timeout 300]
@@ -579,7 +579,10 @@ def main() -> None:
     if not settings.CELERY_BROKER_URL or connection.vendor != "mysql":
         sys.exit("needs DATABASE_URL=mysql://… and CELERY_BROKER_URL=redis://…")
     # A database of its own, so a test run (test_<name>) is never clobbered.
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = "portal_bench_push"
+    # BENCH_DB_NAME lets two people run the bench on one MariaDB at the same time.
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = os.environ.get(
+        "BENCH_DB_NAME", "portal_bench_push"
+    )
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     env = Env(
         workdir=Path(tempfile.mkdtemp(prefix="portal-bench-push-")),

@@ -120,8 +120,10 @@ def worker(queue, tmp_path):
         started.stop()
 
 
-def ssh_node(name: str, ssh_server, root: Path, corporate: Node, **extra) -> Node:
-    make_fake_node(root)
+def ssh_node(
+    name: str, ssh_server, root: Path, corporate: Node, record_timeline: bool = False, **extra
+) -> Node:
+    make_fake_node(root, record_timeline=record_timeline)
     fields = {"ssh_port": ssh_server.port, **extra}
     return NodeFactory(
         name=name,
@@ -389,7 +391,7 @@ def test_two_pushes_at_once_to_one_node_never_overlap(worker, ssh_server, tmp_pa
 
     corporate = NodeFactory(name="corp")
     root = tmp_path / "meet"
-    node = ssh_node("meet", ssh_server, root, corporate)
+    node = ssh_node("meet", ssh_server, root, corporate, record_timeline=True)
     (root / "slow-serCen-restart").write_text("2")
     worker().wait_ready()
     # restart_sercen: each push restarts serCen even when the other already wrote the files.
