@@ -61,7 +61,14 @@ from users.services import portal_user_create, portal_user_update  # noqa: E402
 
 QUEUE = os.environ["CELERY_QUEUE"]
 WORKERS = 2
-EXPECTED_CALLS = ["serCen restart", "serCen status", "janus restart", "janus status"]
+EXPECTED_CALLS = [
+    "serCen restart",
+    "serCen status",
+    "janus restart",
+    "janus status",
+    "fail2ban restart",
+    "fail2ban status",
+]
 SUCCEEDED = "Task nodes.push_node["
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -252,6 +259,9 @@ def ssh_node(name: str, server: SshServer, root: Path, corporate: Node) -> Node:
         sercen_status_command=f"{root}/etc/init.d/serCen status",
         janus_restart_command=f"{root}/etc/init.d/janus restart",
         janus_status_command=f"{root}/etc/init.d/janus status",
+        fail2ban_dir=f"{root}/etc/fail2ban",
+        fail2ban_restart_command=f"{root}/etc/init.d/fail2ban restart",
+        fail2ban_status_command=f"{root}/etc/init.d/fail2ban status",
     )
 
 

@@ -30,7 +30,7 @@ from nodes.transport import (
 
 logger = logging.getLogger("portal.push")
 BACKUP_SUFFIX = ".portal-backup"
-DAEMONS = ("sercen", "janus")
+DAEMONS = ("sercen", "janus", "fail2ban")  # restart order
 _SECRET_LINE = re.compile(r"^(\s*(?:smtp_clave|clave)\s*=\s*).*$")
 
 

@@ -144,6 +144,9 @@ def ssh_node(
         sercen_status_command=f"{root}/etc/init.d/serCen status",
         janus_restart_command=f"{root}/etc/init.d/janus restart",
         janus_status_command=f"{root}/etc/init.d/janus status",
+        fail2ban_dir=f"{root}/etc/fail2ban",
+        fail2ban_restart_command=f"{root}/etc/init.d/fail2ban restart",
+        fail2ban_status_command=f"{root}/etc/init.d/fail2ban status",
         **fields,
     )
 
