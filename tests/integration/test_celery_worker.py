@@ -183,12 +183,14 @@ def test_worker_pushes_then_unchanged_and_an_unreachable_node_fails(worker, ssh_
         "serCen status",
         "janus restart",
         "janus status",
+        "fail2ban restart",
+        "fail2ban status",
     ]
     plugin = (tmp_path / "meet/etc/janus/vivait.plugin.webfon.jcfg").read_text()
     assert 'local_ip = "10.10.0.31"' in plugin
     second = request(good)
     assert wait_for(lambda: finished(second), what="second push").status == "unchanged"
-    assert len(calls(tmp_path / "meet")) == 4
+    assert len(calls(tmp_path / "meet")) == 6
     failed = wait_for(lambda: finished(failing), what="unreachable node")
     assert failed.status == "failed" and "inalcanzable" in failed.detail and failed.attempts == 2
 
@@ -219,7 +221,12 @@ def test_worker_killed_mid_push_leaves_a_whole_file_and_the_push_completes(
     push_sweep.delay()  # what celery beat does every minute
     done = wait_for(lambda: finished(push), what="push taken over after the kill")
     assert done.status == "applied", done.detail
-    assert calls(root)[-2:] == ["janus restart", "janus status"]
+    assert calls(root)[-4:] == [
+        "janus restart",
+        "janus status",
+        "fail2ban restart",
+        "fail2ban status",
+    ]
 
 
 @pytest.fixture
@@ -376,7 +383,7 @@ def test_pool_mode_flip_restarts_only_janus_and_a_failed_status_rolls_back(
     assert push.reasons == ["user.create"]
     assert wait_for(lambda: finished(push), what="pool-mode push").status == "applied"
     assert "colas_limpiar_siempre = true" in plugin.read_text()
-    assert calls(root)[4:] == ["janus restart", "janus status"]
+    assert calls(root)[6:] == ["janus restart", "janus status"]
 
     (root / "fail-janus-status").touch()
     with transaction.atomic():
