@@ -10,8 +10,8 @@ are pushed in parallel, not one after another. Then 1,000 users are created/upda
 through users.services in one transaction, which must leave exactly one new push per
 WebRTC node (requests coalesce) and none for the corporate node.
 
-Runs in a throw-away database (test NAME portal_bench_push), dropped at the end with every
-sshd, worker and temporary directory, even on failure.
+Runs in a throw-away database (test NAME portal_bench_push, or $BENCH_DB_NAME), dropped at the
+end with every sshd, worker and temporary directory, even on failure.
 
     DEBUG=1 .venv/bin/python bench/push_nodes.py [--sizes 10 50] [--restart-seconds 0.2]
         [--pool threads] [--concurrency 25] [--edits 1000] [--timeout 300]
@@ -61,7 +61,14 @@ from users.services import portal_user_create, portal_user_update  # noqa: E402
 
 QUEUE = os.environ["CELERY_QUEUE"]
 WORKERS = 2
-EXPECTED_CALLS = ["serCen restart", "serCen status", "janus restart", "janus status"]
+EXPECTED_CALLS = [
+    "serCen restart",
+    "serCen status",
+    "janus restart",
+    "janus status",
+    "fail2ban restart",
+    "fail2ban status",
+]
 SUCCEEDED = "Task nodes.push_node["
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -252,6 +259,9 @@ def ssh_node(name: str, server: SshServer, root: Path, corporate: Node) -> Node:
         sercen_status_command=f"{root}/etc/init.d/serCen status",
         janus_restart_command=f"{root}/etc/init.d/janus restart",
         janus_status_command=f"{root}/etc/init.d/janus status",
+        fail2ban_dir=f"{root}/etc/fail2ban",
+        fail2ban_restart_command=f"{root}/etc/init.d/fail2ban restart",
+        fail2ban_status_command=f"{root}/etc/init.d/fail2ban status",
     )
 
 
@@ -579,7 +589,10 @@ def main() -> None:
     if not settings.CELERY_BROKER_URL or connection.vendor != "mysql":
         sys.exit("needs DATABASE_URL=mysql://… and CELERY_BROKER_URL=redis://…")
     # A database of its own, so a test run (test_<name>) is never clobbered.
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = "portal_bench_push"
+    # BENCH_DB_NAME lets two people run the bench on one MariaDB at the same time.
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = os.environ.get(
+        "BENCH_DB_NAME", "portal_bench_push"
+    )
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     env = Env(
         workdir=Path(tempfile.mkdtemp(prefix="portal-bench-push-")),

@@ -5,6 +5,7 @@ The renderers themselves are pure (nodes.rendering); this module gathers their i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from django.utils.translation import gettext as _
@@ -18,6 +19,13 @@ from nodes.rendering import (
     render_janus_jcfg,
     render_sercen_conf,
     render_webfon_plugin,
+)
+from nodes.rendering.fail2ban import (
+    render_fail2ban_filter_apache,
+    render_fail2ban_filter_janus,
+    render_fail2ban_filter_sercen,
+    render_fail2ban_jail_sercen,
+    render_fail2ban_jail_vivait,
 )
 
 
@@ -100,4 +108,25 @@ def node_managed_files(node: Node) -> list[ManagedFile]:
         ),
         ManagedFile(node.janus_jcfg_path, "janus", partial(render_janus_jcfg, janus)),
         ManagedFile(node.janus_consola_jcfg_path, "janus", partial(render_janus_jcfg, janus)),
+        *fail2ban_files(node),
+    ]
+
+
+def _whole(text: str) -> Callable[[str | None], str]:
+    """A file the portal owns entirely: whatever is on the node is replaced."""
+    return lambda _existing: text
+
+
+def fail2ban_files(node: Node) -> list[ManagedFile]:
+    """The jails and filters of manual §3.2.8, under the node's fail2ban directory."""
+    base = node.fail2ban_dir.rstrip("/")
+    return [
+        ManagedFile(f"{base}/{path}", "fail2ban", _whole(text))
+        for path, text in (
+            ("jail.d/serCen.conf", render_fail2ban_jail_sercen()),
+            ("jail.d/vivait.conf", render_fail2ban_jail_vivait()),
+            ("filter.d/serCen.conf", render_fail2ban_filter_sercen()),
+            ("filter.d/vivait-janus.conf", render_fail2ban_filter_janus()),
+            ("filter.d/vivait-apache.conf", render_fail2ban_filter_apache()),
+        )
     ]

@@ -28,6 +28,9 @@ SECTIONS = [
             "sercen_status_command",
             "janus_restart_command",
             "janus_status_command",
+            "fail2ban_dir",
+            "fail2ban_restart_command",
+            "fail2ban_status_command",
         ],
     ),
     (

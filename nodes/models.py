@@ -115,6 +115,22 @@ class Node(models.Model):
     janus_status_command = models.CharField(
         _("estado de janus"), max_length=255, blank=True, default="/etc/init.d/janus status"
     )
+    fail2ban_dir = models.CharField(
+        _("directorio de fail2ban"),
+        max_length=255,
+        default="/etc/fail2ban",
+        validators=[absolute_path_validator],
+        help_text=_("Se escriben jail.d/serCen.conf, jail.d/vivait.conf y sus filtros (filter.d)."),
+    )
+    fail2ban_restart_command = models.CharField(
+        _("reinicio de fail2ban"),
+        max_length=255,
+        blank=True,
+        default="/etc/init.d/fail2ban restart",
+    )
+    fail2ban_status_command = models.CharField(
+        _("estado de fail2ban"), max_length=255, blank=True, default="/etc/init.d/fail2ban status"
+    )
 
     # --- vivait.plugin.webfon.jcfg (manual §5.2.4) ---------------------------------------
     corporate_node = models.ForeignKey(

@@ -30,7 +30,7 @@ from nodes.transport import (
 
 logger = logging.getLogger("portal.push")
 BACKUP_SUFFIX = ".portal-backup"
-DAEMONS = ("sercen", "janus")
+DAEMONS = ("sercen", "janus", "fail2ban")  # restart order
 _SECRET_LINE = re.compile(r"^(\s*(?:smtp_clave|clave)\s*=\s*).*$")
 
 
@@ -84,12 +84,13 @@ def open_transport(node: Node) -> NodeTransport:
     )
 
 
-def _step(push: Push, step: str, ok: bool = True, detail: str = "") -> None:
+def _step(push: Push, step: str, ok: bool = True, detail: str = "", **fields) -> None:
+    """Record a step (and any other ``fields`` of the push, in the same UPDATE)."""
     push.steps = [
         *push.steps,
         {"at": timezone.now().isoformat(), "step": step, "ok": ok, "detail": detail[:2000]},
     ]
-    Push.objects.filter(pk=push.pk).update(steps=push.steps)
+    Push.objects.filter(pk=push.pk).update(steps=push.steps, **fields)
     logger.info("push.%s push_id=%s node_id=%s ok=%s", step, push.pk, push.node_id, ok)
 
 
@@ -108,9 +109,8 @@ def push_claim(*, push_id: int, redelivered: bool = False) -> Push | None:
         push = Push.objects.select_related("node").select_for_update().filter(pk=push_id).first()
         if push is None or push.is_finished:
             return None
-        Node.objects.select_for_update().filter(
-            pk=push.node_id
-        ).first()  # serialise claims per node
+        # Serialise claims per node: lock its row, without loading (and decrypting) it again.
+        list(Node.objects.select_for_update().filter(pk=push.node_id).values_list("pk"))
         stale = timezone.now() - running_lease()
         others = Push.objects.filter(
             node_id=push.node_id, status=Push.Status.RUNNING, started_at__gt=stale
@@ -120,10 +120,17 @@ def push_claim(*, push_id: int, redelivered: bool = False) -> Push | None:
         alive = push.status == Push.Status.RUNNING and push.started_at and push.started_at > stale
         if alive and not redelivered:
             return None
+        started_at = timezone.now()
         Push.objects.filter(pk=push.pk).update(
-            status=Push.Status.RUNNING, started_at=timezone.now(), attempts=push.attempts + 1
+            status=Push.Status.RUNNING, started_at=started_at, attempts=push.attempts + 1
         )
-        push.refresh_from_db()
+        # The row is locked: these are what it now holds (refresh_from_db would also drop the
+        # node loaded with it, and load it again).
+        push.status, push.started_at, push.attempts = (
+            Push.Status.RUNNING,
+            started_at,
+            push.attempts + 1,
+        )
         return push
 
 
@@ -176,7 +183,7 @@ def push_execute(
         transport = open_transport(node)
     except HostKeyMismatch as exc:
         _step(push, "connect", ok=False, detail=str(exc))
-        return _finish(push, Push.Status.FAILED, f"{exc}: envío rechazado")
+        return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
     except TransportError as exc:
         _step(push, "connect", ok=False, detail=str(exc))
         _release(push)
@@ -228,8 +235,7 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
     for managed, _old, wanted in changes:
         transport.write_atomic(managed.path, wanted, managed.path + BACKUP_SUFFIX)
         written.append(managed.path)
-        Push.objects.filter(pk=push.pk).update(files_written=written)
-        _step(push, "write", detail=managed.path)
+        _step(push, "write", detail=managed.path, files_written=written)
     ordered = [d for d in DAEMONS if d in daemons]
     failure = _restart_and_check(push, transport, ordered)
     if not failure:

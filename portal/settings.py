@@ -190,8 +190,10 @@ PUSH_RETRY_BASE_SECONDS = env_int("PUSH_RETRY_BASE_SECONDS", 5)
 PUSH_RUNNING_LEASE_SECONDS = env_int("PUSH_RUNNING_LEASE_SECONDS", 600)
 # A push pending longer than this lost its message (broker restarted): the sweep re-sends it.
 PUSH_PENDING_GRACE_SECONDS = env_int("PUSH_PENDING_GRACE_SECONDS", 60)
+# How often celery beat runs the sweep that re-sends lost pushes and takes over dead ones.
+PUSH_SWEEP_SECONDS = env_int("PUSH_SWEEP_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
-    "push-sweep": {"task": "nodes.push_sweep", "schedule": 60.0},
+    "push-sweep": {"task": "nodes.push_sweep", "schedule": float(PUSH_SWEEP_SECONDS)},
     # Expired webfon sessions give their pool extensions back within a minute.
     "webfon-sessions-expire": {"task": "webfon.sessions_expire", "schedule": 60.0},
     # escobaToken.pl: dead tokens are deleted, in small batches.

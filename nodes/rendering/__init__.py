@@ -11,6 +11,14 @@ settings; quotes, backslashes and other control characters are escaped, so any o
 reads back unchanged through :func:`parse_libconfig`.
 """
 
+from nodes.rendering.fail2ban import (
+    JailTimes,
+    render_fail2ban_filter_apache,
+    render_fail2ban_filter_janus,
+    render_fail2ban_filter_sercen,
+    render_fail2ban_jail_sercen,
+    render_fail2ban_jail_vivait,
+)
 from nodes.rendering.inputs import JanusConfig, SerCenConfig, WebfonPluginConfig
 from nodes.rendering.janus import render_janus_jcfg
 from nodes.rendering.libconfig import LibconfigError, parse_libconfig
@@ -18,11 +26,17 @@ from nodes.rendering.sercen import render_sercen_conf
 from nodes.rendering.webfon import render_webfon_plugin
 
 __all__ = [
+    "JailTimes",
     "JanusConfig",
     "LibconfigError",
     "SerCenConfig",
     "WebfonPluginConfig",
     "parse_libconfig",
+    "render_fail2ban_filter_apache",
+    "render_fail2ban_filter_janus",
+    "render_fail2ban_filter_sercen",
+    "render_fail2ban_jail_sercen",
+    "render_fail2ban_jail_vivait",
     "render_janus_jcfg",
     "render_sercen_conf",
     "render_webfon_plugin",

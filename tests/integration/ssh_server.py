@@ -83,6 +83,18 @@ class SshServer:
                     raise RuntimeError("sshd did not listen within 15 s") from None
                 time.sleep(0.1)
 
+    def replace_host_key(self) -> str:
+        """Give the server a new host key (a reinstalled node, or a man in the middle) and
+        restart it on the same port; answers the new key as "<type> <base64>"."""
+        self.stop()
+        for name in ("host_key", "host_key.pub"):
+            (self.directory / name).unlink()
+        _keygen(self.directory / "host_key")
+        public = (self.directory / "host_key.pub").read_text().split()
+        self.host_key = f"{public[0]} {public[1]}"
+        self.start()
+        return self.host_key
+
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.directory, ignore_errors=True)

@@ -4,6 +4,7 @@ Run in the suite's MariaDB + Redis pass (marker "broker"); the SQLite pass runs 
 in-process and cannot share its in-memory database with a worker process.
 """
 
+import itertools
 import os
 import signal
 import subprocess
@@ -20,16 +21,20 @@ from nodes.models import Node, Push
 from nodes.services import push_request
 from portal.celery import app
 from tests.factories import NodeFactory
-from tests.nodes.fake_node import calls, make_fake_node
+from tests.nodes.fake_node import calls, make_fake_node, timeline
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 ROOT = Path(__file__).resolve().parents[2]
 
 
 class Worker:
-    def __init__(self, queue: str):
+    """A `celery worker` process on the test's queue and database, logging to a file.
+
+    ``broker_url`` points it at another broker than the suite's; ``env`` overrides settings."""
+
+    def __init__(self, queue: str, log: Path, broker_url: str = "", env: dict | None = None):
         db = settings.DATABASES["default"]
-        env = {
+        environment = {
             **os.environ,
             "DATABASE_URL": f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}",
             "CELERY_QUEUE": queue,
@@ -37,7 +42,12 @@ class Worker:
             "PUSH_RETRY_BASE_SECONDS": "1",
             "PUSH_RUNNING_LEASE_SECONDS": "3",
             "PUSH_PENDING_GRACE_SECONDS": "1",
+            **({"CELERY_BROKER_URL": broker_url} if broker_url else {}),
+            **(env or {}),
         }
+        self.log = log
+        # A file, not a pipe: nobody reads a pipe, and a full one would block the worker.
+        self.handle = open(log, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -50,6 +60,9 @@ class Worker:
                 queue,
                 "-c",
                 "2",
+                # Reserve no more than it runs: what is not running stays queued in Redis.
+                "--prefetch-multiplier",
+                "1",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
@@ -57,11 +70,17 @@ class Worker:
                 "INFO",
             ],
             cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
+            env=environment,
+            stdout=self.handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        wait_for(lambda: " ready." in self.text(), timeout, what="the worker to be ready")
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -75,6 +94,7 @@ class Worker:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self.handle.close()
 
 
 @pytest.fixture
@@ -87,11 +107,11 @@ def queue():
 
 
 @pytest.fixture
-def worker(queue):
+def worker(queue, tmp_path):
     workers = []
 
-    def start() -> Worker:
-        started = Worker(queue)
+    def start(**options) -> Worker:
+        started = Worker(queue, tmp_path / f"worker{len(workers) + 1}.log", **options)
         workers.append(started)
         return started
 
@@ -100,8 +120,10 @@ def worker(queue):
         started.stop()
 
 
-def ssh_node(name: str, ssh_server, root: Path, corporate: Node, **extra) -> Node:
-    make_fake_node(root)
+def ssh_node(
+    name: str, ssh_server, root: Path, corporate: Node, record_timeline: bool = False, **extra
+) -> Node:
+    make_fake_node(root, record_timeline=record_timeline)
     fields = {"ssh_port": ssh_server.port, **extra}
     return NodeFactory(
         name=name,
@@ -122,6 +144,9 @@ def ssh_node(name: str, ssh_server, root: Path, corporate: Node, **extra) -> Nod
         sercen_status_command=f"{root}/etc/init.d/serCen status",
         janus_restart_command=f"{root}/etc/init.d/janus restart",
         janus_status_command=f"{root}/etc/init.d/janus status",
+        fail2ban_dir=f"{root}/etc/fail2ban",
+        fail2ban_restart_command=f"{root}/etc/init.d/fail2ban restart",
+        fail2ban_status_command=f"{root}/etc/init.d/fail2ban status",
         **fields,
     )
 
@@ -158,12 +183,14 @@ def test_worker_pushes_then_unchanged_and_an_unreachable_node_fails(worker, ssh_
         "serCen status",
         "janus restart",
         "janus status",
+        "fail2ban restart",
+        "fail2ban status",
     ]
     plugin = (tmp_path / "meet/etc/janus/vivait.plugin.webfon.jcfg").read_text()
     assert 'local_ip = "10.10.0.31"' in plugin
     second = request(good)
     assert wait_for(lambda: finished(second), what="second push").status == "unchanged"
-    assert len(calls(tmp_path / "meet")) == 4
+    assert len(calls(tmp_path / "meet")) == 6
     failed = wait_for(lambda: finished(failing), what="unreachable node")
     assert failed.status == "failed" and "inalcanzable" in failed.detail and failed.attempts == 2
 
@@ -194,32 +221,143 @@ def test_worker_killed_mid_push_leaves_a_whole_file_and_the_push_completes(
     push_sweep.delay()  # what celery beat does every minute
     done = wait_for(lambda: finished(push), what="push taken over after the kill")
     assert done.status == "applied", done.detail
-    assert calls(root)[-2:] == ["janus restart", "janus status"]
+    assert calls(root)[-4:] == [
+        "janus restart",
+        "janus status",
+        "fail2ban restart",
+        "fail2ban status",
+    ]
 
 
-def test_pushes_lost_with_the_broker_are_sent_again(worker, queue, ssh_server, tmp_path, settings):
-    """Redis runs without persistence: a restart drops queued messages. The sweep re-sends
-    every push still pending, so each node ends with what the database says."""
+@pytest.fixture
+def private_redis():
+    """A redis-server of this test's own (never the shared one), which the test process
+    publishes to; the test may kill it and start it again on the same port."""
+    from tests.integration.redis_server import start_redis_server
+
+    server = start_redis_server()
+    previous = app.conf.broker_url
+
+    def publish_to(url: str) -> None:
+        app.conf.broker_url = url
+        app._pool = None  # connection pools are built from the URL on first use
+        app.amqp._producer_pool = None
+
+    publish_to(server.url)
+    yield server
+    publish_to(previous)
+    server.cleanup()
+
+
+@pytest.fixture
+def beat(queue, tmp_path):
+    """`celery beat` sending nodes.push_sweep every PUSH_SWEEP_SECONDS, as in production."""
+    processes = []
+
+    def start(broker_url: str, every: int = 2) -> subprocess.Popen:
+        log = open(tmp_path / "beat.log", "w")  # noqa: SIM115 - closed below
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "beat",
+                "-s",
+                str(tmp_path / "beat-schedule"),
+                "-l",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "CELERY_BROKER_URL": broker_url,
+                "CELERY_QUEUE": queue,
+                "PUSH_SWEEP_SECONDS": str(every),
+            },
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        processes.append((process, log))
+        return process
+
+    yield start
+    for process, log in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        log.close()
+
+
+def running_janus_restart(push: Push) -> bool:
+    push.refresh_from_db()
+    return push.status == "running" and any(s["step"] == "sercen.status" for s in push.steps)
+
+
+def test_redis_restarted_while_pushes_are_queued(
+    worker, beat, queue, private_redis, ssh_server, tmp_path
+):
+    """Redis runs without persistence: killed and started again it comes back empty, losing
+    the queued messages and those the worker had taken. Celery beat's sweep re-sends every
+    push still pending, so each node ends with exactly the files the database says."""
     import redis
 
-    from nodes.tasks import push_sweep
+    from nodes.config_files import node_managed_files
+    from nodes.push import push_preview
+    from portal.actors import Actor
+    from tests.factories import PoolFactory
+    from users.services import portal_user_create
 
     corporate = NodeFactory(name="corp")
-    nodes = [ssh_node(f"meet{i}", ssh_server, tmp_path / f"meet{i}", corporate) for i in range(3)]
-    pushes = [request(node) for node in nodes]  # queued, no worker yet
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    assert client.llen(queue) == 3
-    client.delete(queue)  # what a restart of a Redis without persistence does
-    worker()
-    time.sleep(1.5)  # past the pending grace period the worker was given (1 s)
-    push_sweep.delay()
-    for push in pushes:
-        assert wait_for(lambda push=push: finished(push), what="re-sent push").status == "applied"
-    for i in range(3):
-        assert (
-            'server_name = "labmeet.mdnova.local"'
-            in (tmp_path / f"meet{i}/etc/janus/janus.jcfg").read_text()
+    roots = [tmp_path / f"meet{i}" for i in range(4)]
+    nodes = [ssh_node(f"meet{i}", ssh_server, root, corporate) for i, root in enumerate(roots)]
+    for root in roots[:2]:  # the two pushes the worker runs while Redis goes away
+        (root / "slow-janus-restart").write_text("6")
+    client = redis.Redis.from_url(private_redis.url)
+    # A lease longer than the slow pushes: the sweep must not take over a live push.
+    started = worker(broker_url=private_redis.url, env={"PUSH_RUNNING_LEASE_SECONDS": "120"})
+    beat(private_redis.url, every=2)
+    started.wait_ready()
+    running = [request(node) for node in nodes[:2]]
+    for push in running:
+        wait_for(lambda push=push: running_janus_restart(push), what="a push restarting janus")
+    queued = [request(node) for node in nodes[2:]]
+    # Both worker slots are busy (prefetch 1, late acks): these two wait in Redis.
+    wait_for(lambda: client.llen(queue) == 2, what="two pushes queued in Redis")
+
+    private_redis.kill()
+    # While Redis is down, a change every WebRTC node depends on: it joins the queued pushes
+    # and creates new ones for the nodes being pushed, whose messages cannot be sent.
+    with transaction.atomic():
+        portal_user_create(
+            actor=Actor.system("tests"), account="ana", name="Ana", pool=PoolFactory()
         )
+    private_redis.start()
+    assert client.llen(queue) == 0  # nothing survived the restart
+
+    # The beat's sweep re-sends what is pending; the worker reconnects and runs it all.
+    for push in running + queued:
+        done = wait_for(lambda push=push: finished(push), timeout=120, what="push")
+        assert done.status == "applied", done.detail
+    later = list(Push.objects.filter(node__in=nodes[:2]).exclude(pk__in=[p.pk for p in running]))
+    assert len(later) == 2
+    for push in later:
+        done = wait_for(lambda push=push: finished(push), timeout=120, what="later push")
+        assert done.status == "applied", done.detail
+    assert all(p.reasons == ["test", "user.create"] for p in queued if finished(p))
+    for node, root in zip(nodes, roots, strict=True):
+        node.refresh_from_db()
+        previews = push_preview(node=node, files_for=node_managed_files)
+        assert [p.path for p in previews if p.changed] == [], node.name
+        plugin = (root / "etc/janus/vivait.plugin.webfon.jcfg").read_text()
+        assert "colas_limpiar_siempre = true" in plugin
+    assert "Sending due task push-sweep (nodes.push_sweep)" in (tmp_path / "beat.log").read_text()
 
 
 def test_pool_mode_flip_restarts_only_janus_and_a_failed_status_rolls_back(
@@ -245,7 +383,7 @@ def test_pool_mode_flip_restarts_only_janus_and_a_failed_status_rolls_back(
     assert push.reasons == ["user.create"]
     assert wait_for(lambda: finished(push), what="pool-mode push").status == "applied"
     assert "colas_limpiar_siempre = true" in plugin.read_text()
-    assert calls(root)[4:] == ["janus restart", "janus status"]
+    assert calls(root)[6:] == ["janus restart", "janus status"]
 
     (root / "fail-janus-status").touch()
     with transaction.atomic():
@@ -254,3 +392,72 @@ def test_pool_mode_flip_restarts_only_janus_and_a_failed_status_rolls_back(
     done = wait_for(lambda: finished(push), what="failing push")
     assert done.status == "rolled_back" and "janus status" in done.detail
     assert "colas_limpiar_siempre = true" in plugin.read_text()  # the previous file is back
+
+
+def test_two_pushes_at_once_to_one_node_never_overlap(worker, ssh_server, tmp_path):
+    """Two pushes of one node dispatched together reach the worker's two slots at the same
+    moment; the per-node lock runs them one after the other (the init scripts' timeline)."""
+    from nodes.tasks import push_node
+
+    corporate = NodeFactory(name="corp")
+    root = tmp_path / "meet"
+    node = ssh_node("meet", ssh_server, root, corporate, record_timeline=True)
+    (root / "slow-serCen-restart").write_text("2")
+    worker().wait_ready()
+    # restart_sercen: each push restarts serCen even when the other already wrote the files.
+    pushes = [
+        Push.objects.create(node=node, reasons=[f"test {i}"], restart_sercen=True) for i in range(2)
+    ]
+    for push in pushes:
+        push_node.delay(push.pk)
+    for push in pushes:
+        assert wait_for(lambda push=push: finished(push), what="push").status == "applied"
+    first, second = sorted(pushes, key=lambda push: push.started_at)
+    assert second.started_at >= first.finished_at, "the second push started before the first ended"
+    edges = [line.split() for line in (root / "timeline.log").read_text().splitlines()]
+    depth = 0
+    for _daemon, _action, edge, _at in edges:
+        depth += 1 if edge == "start" else -1
+        assert depth <= 1, f"two init-script calls ran at once: {edges}"
+    spans = timeline(root)
+    assert [(d, a) for d, a, _s, _e in spans].count(("serCen", "restart")) == 2
+    assert all(end <= start for (*_, end), (_d, _a, start, _) in itertools.pairwise(spans))
+
+
+def test_changed_host_key_refuses_the_push_until_an_administrator_accepts_it(worker, tmp_path):
+    from nodes.services import node_update
+    from portal.actors import Actor
+    from tests.integration.ssh_server import start_ssh_server
+
+    server = start_ssh_server()  # its own sshd: this test changes its host key
+    try:
+        corporate = NodeFactory(name="corp")
+        root = tmp_path / "meet"
+        node = ssh_node("meet", server, root, corporate)
+        janus = root / "etc/janus/janus.jcfg"
+        worker()
+        first = request(node)
+        assert wait_for(lambda: finished(first), what="first push").status == "applied"
+        before, calls_before = janus.read_text(), calls(root)
+        old_key = server.host_key
+
+        new_key = server.replace_host_key()  # the node was reinstalled, or someone is in between
+        actor = Actor.system("tests")
+        with transaction.atomic():
+            node_update(actor=actor, node=node, domain="otro.mdnova.local")
+        push = Push.objects.filter(node=node).order_by("-id").first()
+        refused = wait_for(lambda: finished(push), what="refused push")
+        assert refused.status == "failed" and refused.attempts == 1  # never retried
+        assert "clave de host SSH" in refused.detail and "administrador" in refused.detail
+        assert janus.read_text() == before and calls(root) == calls_before  # untouched
+        node.refresh_from_db()
+        assert node.ssh_host_key == old_key  # not silently re-recorded
+
+        with transaction.atomic():  # the administrator checks and accepts the new key
+            node_update(actor=actor, node=node, ssh_host_key=new_key)
+        push = Push.objects.filter(node=node).order_by("-id").first()
+        assert push.pk != refused.pk
+        assert wait_for(lambda: finished(push), what="accepted push").status == "applied"
+        assert 'server_name = "otro.mdnova.local"' in janus.read_text()
+    finally:
+        server.cleanup()

@@ -66,7 +66,7 @@ def test_changed_host_key_refuses_the_push(node, tmp_path):
     Node.objects.filter(pk=node.pk).update(ssh_host_key=other)
     node.refresh_from_db()
     push = run(node, "v2\n")
-    assert push.status == "failed" and "host key" in push.detail
+    assert push.status == "failed" and "clave de host SSH" in push.detail
     assert not (tmp_path / "node/etc/janus/janus.jcfg").exists()
 
 
@@ -88,3 +88,34 @@ def test_unreachable_node_raises_for_retry_and_is_pending_again(node):
         push_execute(push_id=push.pk, files_for=lambda _n: [])
     push.refresh_from_db()
     assert push.status == "pending" and push.attempts == 1
+
+
+def test_ssh_transport_uses_cheap_algorithms_no_nagle_and_hard_linked_backups(ssh_server, tmp_path):
+    import socket
+
+    from nodes.transport import SshTransport
+
+    transport = SshTransport(
+        host="127.0.0.1",
+        port=ssh_server.port,
+        user=ssh_server.user,
+        private_key=ssh_server.private_key,
+        host_key=ssh_server.host_key,
+    )
+    try:
+        ssh = transport.client.get_transport()
+        assert ssh.local_cipher == ssh.remote_cipher == "aes128-gcm@openssh.com"
+        assert ssh.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        target = tmp_path / "deep/er/file.conf"
+        transport.write_atomic(str(target), "v1\n", f"{target}.bak")  # parents made over SFTP
+        target.chmod(0o640)
+        old_inode = target.stat().st_ino
+        transport.write_atomic(str(target), "v2\n", f"{target}.bak")
+        backup = tmp_path / "deep/er/file.conf.bak"
+        assert backup.read_text() == "v1\n" and backup.stat().st_ino == old_inode
+        assert target.read_text() == "v2\n" and target.stat().st_mode & 0o777 == 0o640
+        assert not list(target.parent.glob("*tmp*"))
+        transport.restore(str(target), f"{target}.bak")
+        assert target.read_text() == "v1\n" and backup.read_text() == "v1\n"
+    finally:
+        transport.close()

@@ -2,26 +2,52 @@
 
 from pathlib import Path
 
+DAEMONS = ("serCen", "janus", "fail2ban")
+
 INIT_SCRIPT = """#!/bin/sh
-# Fake /etc/init.d/{daemon}: records "{daemon} <action>" and fails on demand.
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-if [ -e "$root/slow-{daemon}-$1" ]; then sleep "$(cat "$root/slow-{daemon}-$1")"; fi
+# Fake /etc/init.d/{daemon}: records "{daemon} <action>" in calls.log and fails on demand.
+# Shell built-ins only (no dirname, cat): the bench runs thousands of these.
+root="${{0%/etc/init.d/*}}"
+if [ -e "$root/timeline.log" ]; then
+    echo "{daemon} $1 start $(date +%s.%N)" >> "$root/timeline.log"
+fi
+if [ -e "$root/slow-{daemon}-$1" ]; then read -r pause < "$root/slow-{daemon}-$1"; sleep "$pause"; fi
 echo "{daemon} $1" >> "$root/calls.log"
+if [ -e "$root/timeline.log" ]; then
+    echo "{daemon} $1 end $(date +%s.%N)" >> "$root/timeline.log"
+fi
 if [ -e "$root/fail-{daemon}-$1" ]; then echo "{daemon} failed to $1" >&2; exit 1; fi
 echo "{daemon} is running"
 """
 
 
-def make_fake_node(root: Path) -> Path:
+def make_fake_node(root: Path, *, record_timeline: bool = False) -> Path:
+    """The tree under ``root``; with ``record_timeline`` the scripts also write timeline.log
+    (start and end time of every call, two more processes per call)."""
     init = root / "etc" / "init.d"
     init.mkdir(parents=True, exist_ok=True)
-    for daemon in ("serCen", "janus"):
+    for daemon in DAEMONS:
         script = init / daemon
         script.write_text(INIT_SCRIPT.format(daemon=daemon))
         script.chmod(0o755)
     (root / "calls.log").touch()
+    if record_timeline:
+        (root / "timeline.log").touch()
     return root
 
 
 def calls(root: Path) -> list[str]:
     return (root / "calls.log").read_text().splitlines()
+
+
+def timeline(root: Path) -> list[tuple[str, str, float, float]]:
+    """Every init-script call as (daemon, action, start, end), in the order they started."""
+    started: dict[tuple[str, str], list[float]] = {}
+    spans = []
+    for line in (root / "timeline.log").read_text().splitlines():
+        daemon, action, edge, at = line.split()
+        if edge == "start":
+            started.setdefault((daemon, action), []).append(float(at))
+        else:
+            spans.append((daemon, action, started[(daemon, action)].pop(0), float(at)))
+    return sorted(spans, key=lambda span: span[2])

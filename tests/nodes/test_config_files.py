@@ -38,7 +38,11 @@ def node(tmp_path, corporate, actor):
 
 
 def rendered(node) -> dict[str, dict]:
-    return {f.path: parse_libconfig(f.render(None)) for f in node_managed_files(node)}
+    return {
+        f.path: parse_libconfig(f.render(None))
+        for f in node_managed_files(node)
+        if f.daemon != "fail2ban"  # INI files, tested in test_fail2ban
+    }
 
 
 def test_files_follow_the_database(node, corporate, actor):
@@ -69,7 +73,14 @@ def test_changing_a_users_pool_mode_pushes_and_restarts_only_janus(node, tmp_pat
     push_execute(push_id=first.pk, files_for=node_managed_files)
     first.refresh_from_db()
     assert first.status == "applied", first.detail
-    assert calls(root) == ["serCen restart", "serCen status", "janus restart", "janus status"]
+    assert calls(root) == [
+        "serCen restart",
+        "serCen status",
+        "janus restart",
+        "janus status",
+        "fail2ban restart",
+        "fail2ban status",
+    ]
 
     user = PortalUserFactory(webfon_extension=WebfonExtensionFactory())
     portal_user_update(actor=actor, user=user, webfon_extension=None, pool=PoolFactory())
@@ -80,7 +91,7 @@ def test_changing_a_users_pool_mode_pushes_and_restarts_only_janus(node, tmp_pat
     assert second.status == "applied"
     assert "-        colas_limpiar_siempre = false" in second.diff
     assert "+        colas_limpiar_siempre = true" in second.diff
-    assert calls(root)[4:] == ["janus restart", "janus status"]
+    assert calls(root)[6:] == ["janus restart", "janus status"]
 
 
 def test_a_webrtc_node_without_local_ip_fails_with_a_reason(node):

@@ -72,6 +72,8 @@ def test_push_button_runs_a_push_and_history_shows_it(
         "serCen status",
         "janus restart",
         "janus status",
+        "fail2ban restart",
+        "fail2ban status",
     ]
     page = client.get(f"/nodos/{node.pk}/").content.decode()
     assert "Aplicado" in page and "manual" in page

@@ -35,6 +35,8 @@ WEBRTC = {
     "sercen_status_command": "",
     "janus_restart_command": "",
     "janus_status_command": "",
+    "fail2ban_restart_command": "",
+    "fail2ban_status_command": "",
 }
 PHYSICAL = range(1001, 1101)  # 100 hard extensions, one user each (login number = extension)
 FIXED_WEBFON = range(7001, 7006)  # 5 users with a fixed webfon extension
