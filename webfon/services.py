@@ -143,11 +143,6 @@ def _fail(*, ip: IPAddress, account: str, reason: str, log_reason: str) -> Login
         return _bad_credentials()
     if reason == "disabled":
         return LoginRefused("disabled", _("El usuario tiene el acceso a webfon deshabilitado."))
-    if reason == "password_expired":
-        return LoginRefused(
-            "password_expired",
-            _("La contraseña ha caducado; pida al administrador una contraseña nueva."),
-        )
     if reason == "locked":
         return LoginRefused(
             "locked",
@@ -218,20 +213,26 @@ def webfon_login(
             reason="bad_credentials" if outcome == "bad" else "disabled",
             log_reason=log_reason,
         )
+    # The password passed: its slots go back. The account's failures are cleared only once
+    # the whole login (second factor included) succeeds, so wrong PINs keep counting.
     throttle_release(scope=Scope.IP, value=ip)
-    throttle_clear(scope=Scope.ACCOUNT, value=account)
+    throttle_release(scope=Scope.ACCOUNT, value=account)
     assert user is not None
     if outcome == "ok_suite" and password_expired(
         user.password_changed_at, validity_days=policy.password_validity_days, now=timezone.now()
     ):
-        raise _fail(
-            ip=client_ip, account=account, reason="password_expired", log_reason="password_expired"
+        # The right password: not an attack, so no TRUCO_KO line for fail2ban.
+        logger.info("webfon.login_refused reason=password_expired user=%s ip=%s", user.pk, ip)
+        raise LoginRefused(
+            "password_expired",
+            _("La contraseña ha caducado; pida al administrador una contraseña nueva."),
         )
     _precheck_mobility(user)
     if user.second_factor != PortalUser.SecondFactor.NONE and not _exempt(client_ip):
         return _challenge_open(
             user=user, client_ip=client_ip, application=application, policy=policy
         )
+    throttle_clear(scope=Scope.ACCOUNT, value=account)
     return _session_open(
         user_id=user.pk, client_ip=client_ip, application=application, policy=policy
     )
@@ -384,6 +385,15 @@ def webfon_login_pin(*, challenge: str, pin: str, client_ip: IPAddress) -> Login
         authlog.log_failure(ip=str(client_ip), reason=f"bad_pin_{row.method}", account=account)
         logger.info("webfon.pin_failed reason=bad_pin user=%s ip=%s", row.user_id, client_ip)
         left = max(0, row.max_attempts - row.attempts - 1)
+        # A wrong PIN is a failed attempt of the account too: otherwise each new password
+        # login would bring a fresh set of PIN guesses. Over the limit, the account locks.
+        if not throttle_acquire(
+            scope=Scope.ACCOUNT,
+            value=account,
+            limit=policy.account_max_failures,
+            window_seconds=policy.failure_window_seconds,
+        ):
+            left = 0
         if left == 0:
             LoginChallenge.objects.filter(pk=row.pk, consumed_at__isnull=True).update(
                 consumed_at=timezone.now()
@@ -400,6 +410,7 @@ def webfon_login_pin(*, challenge: str, pin: str, client_ip: IPAddress) -> Login
             "challenge_invalid",
             _("El reto de doble factor ya se usó; vuelva a iniciar sesión."),
         )
+    throttle_clear(scope=Scope.ACCOUNT, value=account)
     return _session_open(
         user_id=row.user_id, client_ip=client_ip, application=row.application, policy=policy
     )

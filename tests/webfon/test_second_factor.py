@@ -194,3 +194,16 @@ def test_totp_enrolment_code_cannot_log_in(login, webfon_client, make_user):
     PortalUser.objects.filter(pk=user.pk).update(second_factor="totp")
     challenge = login(user.account).json()["challenge"]
     assert _pin_step(webfon_client, challenge, code).json()["reason"] == "bad_pin"
+
+
+def test_wrong_pins_count_against_the_account(login, webfon_client, email_user, smtp):
+    """A fresh password login must not bring a fresh set of PIN guesses for ever."""
+    WebfonPolicy.objects.update(account_max_failures=4, pin_max_attempts=3)
+    for _ in range(2):
+        challenge = login(email_user.account).json()["challenge"]
+        pin = smtp.last_pin()
+        wrong = "000000" if pin != "000000" else "111111"
+        answers = [_pin_step(webfon_client, challenge, wrong).json() for _ in range(3)]
+        assert all(a["reason"] in ("bad_pin", "challenge_invalid") for a in answers)
+    locked = login(email_user.account)
+    assert (locked.status_code, locked.json()["reason"]) == (403, "locked")
