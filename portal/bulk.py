@@ -97,23 +97,23 @@ def bulk_insert(
             [value.pk if isinstance(value, models.Model) else value for value in values]
         )
 
-    # Database values: a copy of the common ones per row, the varying ones prepared in place.
-    template = [shared_db.get(field.attname) for field in columns]
-    column_of = {field.attname: index for index, field in enumerate(columns)}
-    slots = [(column_of[field.attname], field) for field in row_fields]
+    # Database values of the varying columns, row by row; the common ones were prepared once.
     shared_chars = sum(len(str(value)) + 4 for value in shared_db.values())
     prepared: list[list[Any]] = []
     sizes: list[int] = []
     for values in row_python:
-        params = template.copy()
-        size = shared_chars
-        for (column, field), value in zip(slots, values, strict=True):
-            params[column] = db_value = field.get_db_prep_save(value, connection=connection)
-            size += len(str(db_value)) + 4
+        params = [
+            field.get_db_prep_save(value, connection=connection)
+            for field, value in zip(row_fields, values, strict=True)
+        ]
         prepared.append(params)
-        sizes.append(size)
+        sizes.append(shared_chars + sum(len(str(value)) + 4 for value in params))
 
-    pks = _insert(model, columns, prepared, sizes, connection, using)
+    shared_columns = [field for field in columns if field.attname not in varying]
+    shared_values = [shared_db[field.attname] for field in shared_columns]
+    pks = _insert(
+        model, row_fields, shared_columns, shared_values, prepared, sizes, connection, using
+    )
 
     # Instances as if loaded from the database, built positionally (the fast path of
     # Model.__init__) from the Python values.
@@ -138,25 +138,36 @@ def bulk_insert(
 
 def _insert(
     model: type[models.Model],
-    columns: list[models.Field],
+    row_columns: list[models.Field],
+    shared_columns: list[models.Field],
+    shared_values: list[Any],
     prepared: list[list[Any]],
     sizes: list[int],
     connection,
     using: str,
 ) -> list[Any]:
-    """Run the INSERTs in chunks the database accepts; answer the new primary keys if known."""
+    """Run the INSERTs in chunks the database accepts; answer the new primary keys if known.
+
+    The columns of each row are its own values then the common ones. On MySQL/MariaDB the
+    common values are escaped once by the driver and written into the statement: as
+    parameters the driver would escape each of them again for every row.
+    """
     opts = model._meta
     ops = connection.ops
     qn = ops.quote_name
-    returning = connection.features.can_return_rows_from_bulk_insert
+    columns = row_columns + shared_columns
     head = f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(field.column) for field in columns)}) "
-    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    returning_sql = ""
-    if returning:
-        returning_sql, _params = ops.return_insert_columns([opts.pk])
+    returning = connection.features.can_return_rows_from_bulk_insert
+    returning_sql = ops.return_insert_columns([opts.pk])[0] if returning else ""
     per_batch = max(ops.bulk_batch_size(columns, prepared), 1)
     pks: list[Any] = []
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+        inlined = _mogrify(connection, cursor, shared_values)
+        if inlined is None:
+            row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+            prepared = [params + shared_values for params in prepared]
+        else:
+            row_sql = "(" + ", ".join(["%s"] * len(row_columns) + [inlined]) + ")"
         start = 0
         while start < len(prepared):
             end, chars = start, len(head)
@@ -165,12 +176,23 @@ def _insert(
                     break
                 chars += sizes[end]
                 end += 1
-            chunk = prepared[start:end]
-            sql = head + "VALUES " + ", ".join([placeholder] * len(chunk))
+            sql = head + "VALUES " + ", ".join([row_sql] * (end - start))
             if returning_sql:
                 sql += " " + returning_sql
-            cursor.execute(sql, [value for params in chunk for value in params])
+            cursor.execute(sql, [value for params in prepared[start:end] for value in params])
             if returning:
                 pks.extend(row[0] for row in ops.fetch_returned_insert_rows(cursor))
             start = end
     return pks
+
+
+def _mogrify(connection, cursor, values: list[Any]) -> str | None:
+    """``values`` as SQL text escaped by the MySQL driver itself (its public ``mogrify``, what
+    ``execute`` does to parameters), ready to be written into a statement that still goes
+    through "%" formatting; None on other databases or without common values."""
+    if connection.vendor != "mysql" or not values or not hasattr(cursor, "mogrify"):
+        return None
+    text = cursor.mogrify(", ".join(["%s"] * len(values)), values)
+    if isinstance(text, bytes):
+        text = text.decode(connection.connection.encoding)
+    return text.replace("%", "%%")

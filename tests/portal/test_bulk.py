@@ -73,3 +73,16 @@ def test_unknown_fields_and_unsaved_relations_are_refused():
     with pytest.raises(ValueError):
         bulk_insert(Extension, shared=_shared(pool), rows=[{"number": "1"}, {"site": "x"}])
     assert bulk_insert(Extension, shared=_shared(pool), rows=[]) == []
+
+
+def test_common_values_with_quotes_and_percent_signs_are_stored_as_given():
+    pool = PoolFactory()
+    site = "Sede 100% 'Norte' \\ %s %(x)s"
+    created = bulk_insert(
+        Extension,
+        shared={**_shared(pool), "site": site, "department": "Dpto «ñ»"},
+        rows=[{"number": "700"}, {"number": "701"}],
+    )
+    assert {e.site for e in created} == {site}
+    stored = Extension.objects.filter(pk__in=[e.pk for e in created])
+    assert set(stored.values_list("site", "department")) == {(site, "Dpto «ñ»")}
