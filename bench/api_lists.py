@@ -10,7 +10,7 @@ take turns, so a busy machine slows them alike), their ratio (goal <= 4), the mi
 the process CPU time (steadier figures on a busy machine) and the SQL queries per request.
 Runs on MariaDB by default (DATABASE_URL=mysql://root:@127.0.0.1:3306/test).
 
-    DEBUG=1 .venv/bin/python bench/api_lists.py [--rows 10000] [--repeat 30]
+    DEBUG=1 [BENCH_DB_SUFFIX=me] .venv/bin/python bench/api_lists.py [--rows 10000] [--repeat 30]
 """
 
 import argparse
@@ -273,7 +273,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
     # A database of its own, so a test run (test_<name>) is never clobbered.
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = "portal_bench_api"
+    # BENCH_DB_SUFFIX keeps benches run at the same time by several people apart.
+    suffix = os.environ.get("BENCH_DB_SUFFIX", "")
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = "portal_bench_api" + (
+        f"_{suffix}" if suffix else ""
+    )
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
         run(args.rows, args.repeat)

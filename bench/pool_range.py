@@ -4,7 +4,7 @@ Prints, for each size, the SQL queries the service ran (they must not grow with 
 range) and the wall time, plus seconds per 1,000 extensions. Runs on MariaDB by default
 (DATABASE_URL=mysql://root:@127.0.0.1:3306/test) in a throw-away test database.
 
-    DEBUG=1 .venv/bin/python bench/pool_range.py [--sizes 100 10000] [--repeat 3]
+    DEBUG=1 [BENCH_DB_SUFFIX=me] .venv/bin/python bench/pool_range.py [--sizes 100 10000] [--repeat 3]
 """
 
 import argparse
@@ -68,7 +68,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     # A database of its own, so a test run (test_<name>) is never clobbered.
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = "portal_bench"
+    # BENCH_DB_SUFFIX keeps benches run at the same time by several people apart.
+    suffix = os.environ.get("BENCH_DB_SUFFIX", "")
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = "portal_bench" + (
+        f"_{suffix}" if suffix else ""
+    )
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
         run(args.sizes, args.repeat)

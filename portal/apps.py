@@ -21,7 +21,10 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.apps import apps
 
+        from portal.auth_backends import connect_signals
         from portal.roles import PORTAL_APPS
+
+        connect_signals()
 
         # Sent last for the last portal app, when every permission has been created.
         post_migrate.connect(

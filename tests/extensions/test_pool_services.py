@@ -223,3 +223,48 @@ def test_pool_delete_releases_members(actor):
     assert AuditEntry.objects.get(action="pool.delete").changes["released_members"] == [
         member.number
     ]
+
+
+def test_range_saves_what_the_instances_say(actor, licences):
+    """The rows read back equal the returned instances: ids, profile, decrypted secret, dates."""
+    pool = PoolFactory()
+    created = pool_create_range(actor=actor, pool=pool, first="0098", last="0103")
+    assert [e.number for e in created] == ["0098", "0099", "0100", "0101", "0102", "0103"]
+    stored = {e.pk: e for e in Extension.objects.filter(pool=pool)}
+    assert set(stored) == {e.pk for e in created}
+    for extension in created:
+        row = stored[extension.pk]
+        assert extension._state.adding is False
+        for field in Extension._meta.concrete_fields:
+            assert getattr(row, field.attname) == getattr(extension, field.attname), field.name
+        assert len(extension.registration_secret) == 20
+        assert extension.created_at is not None and extension.updated_at is not None
+
+
+def test_range_runs_a_constant_number_of_queries(actor, licences):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    pool = PoolFactory()
+    with CaptureQueriesContext(connection) as small:
+        pool_create_range(actor=actor, pool=pool, first="7101", last="7105")
+    with CaptureQueriesContext(connection) as large:
+        # Crosses a change of length (99999 -> 100000): still one query per check.
+        pool_create_range(actor=actor, pool=pool, first="99990", last="100049")
+    assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_range_taken_numbers_found_across_lengths(actor, licences):
+    pool = PoolFactory()
+    PhysicalExtensionFactory(number="99995")
+    WebfonExtensionFactory(number="100003")
+    WebfonExtensionFactory(number="1000030")  # same prefix, longer: outside the range
+    PortalUserFactory(account="ana", login_number="100001")
+    with pytest.raises(ServiceConflict) as exc:
+        pool_create_range(actor=actor, pool=pool, first="99990", last="100010")
+    message = exc.value.message_dict["number"][0]
+    assert "99995" in message and "100003" in message and "1000030" not in message
+    Extension.objects.filter(number__in=["99995", "100003"]).delete()
+    with pytest.raises(ServiceConflict) as exc:
+        pool_create_range(actor=actor, pool=pool, first="99990", last="100010")
+    assert "100001 (ana)" in exc.value.message_dict["number"][0]
