@@ -59,6 +59,18 @@ class BootstrapFormMixin:
                 css = "form-control"
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
 
+    def add_error(self, field, error) -> None:
+        """Every error, from the form or from a service, outlines its field in red and is
+        announced by screen readers with the field."""
+        super().add_error(field, error)
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                if "is-invalid" not in attrs.get("class", ""):
+                    attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+                attrs["aria-invalid"] = "true"
+                attrs["aria-describedby"] = f"{self[name].auto_id}_error"
+
 
 class ServiceModelForm(BootstrapFormMixin, forms.ModelForm):
     """A ModelForm that checks types and formats only; the service checks the rest.
