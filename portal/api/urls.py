@@ -12,6 +12,7 @@ from webfon.api.views import (
     WebfonLoginPinView,
     WebfonLoginView,
     WebfonLogoutView,
+    WebfonPolicyView,
     WebfonSessionViewSet,
 )
 
@@ -35,5 +36,6 @@ urlpatterns = [
     path("webfon/login/", WebfonLoginView.as_view(), name="webfon_login"),
     path("webfon/login/pin/", WebfonLoginPinView.as_view(), name="webfon_login_pin"),
     path("webfon/logout/", WebfonLogoutView.as_view(), name="webfon_logout"),
+    path("webfon/policy/", WebfonPolicyView.as_view(), name="webfonpolicy_detail"),
     path("", include(router.urls)),
 ]

@@ -304,3 +304,15 @@ def test_bad_input_is_a_400_naming_the_field(webfon_client):
     response = webfon_client.post(LOGIN, {"password": "x"})
     assert response.status_code == 400
     assert "account" in response.json()
+
+
+def test_policy_api(api, client_for):
+    assert api.get("/api/v1/webfon/policy/").json()["password_validity_days"] == 90
+    bad = api.patch("/api/v1/webfon/policy/", {"pin_expiry_seconds": 3600})
+    assert bad.status_code == 400 and "pin_expiry_seconds" in bad.json()
+    ok = api.patch("/api/v1/webfon/policy/", {"password_min_length": 12})
+    assert ok.status_code == 200 and ok.json()["password_min_length"] == 12
+    assert WebfonPolicy.objects.get().password_min_length == 12
+    operator = client_for(ROLE_OPERATOR)
+    assert operator.get("/api/v1/webfon/policy/").status_code == 200
+    assert operator.patch("/api/v1/webfon/policy/", {"pin_length": 8}).status_code == 403

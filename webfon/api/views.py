@@ -5,11 +5,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api.permissions import model_permissions
 from portal.api.viewsets import request_actor
 from webfon import services
 from webfon.api.serializers import (
@@ -19,11 +20,13 @@ from webfon.api.serializers import (
     LogoutSerializer,
     PinSerializer,
     RefusalSerializer,
+    WebfonPolicySerializer,
     WebfonSessionSerializer,
 )
 from webfon.client_ip import client_ip, parse_networks
 from webfon.filtersets import WebfonSessionFilterSet
-from webfon.models import WebfonSession
+from webfon.models import WebfonPolicy, WebfonSession
+from webfon.selectors import webfon_policy_get
 
 REFUSALS = {
     code: OpenApiResponse(RefusalSerializer, description=_("Rechazado, con el motivo en `reason`."))
@@ -170,3 +173,21 @@ class WebfonSessionViewSet(
 
     def perform_destroy(self, instance):
         services.webfon_session_end(actor=request_actor(self.request), session=instance)
+
+
+class WebfonPolicyView(generics.RetrieveUpdateAPIView):
+    """The single webfon access policy object (password rules, PIN, tokens, lockout)."""
+
+    serializer_class = WebfonPolicySerializer
+    queryset = WebfonPolicy.objects.all()
+
+    def get_required_permissions(self, request) -> list[str]:
+        return model_permissions(WebfonPolicy, request.method)
+
+    def get_object(self) -> WebfonPolicy:
+        return webfon_policy_get()
+
+    def perform_update(self, serializer) -> None:
+        serializer.instance = services.webfon_policy_update(
+            actor=request_actor(self.request), **serializer.validated_data
+        )
