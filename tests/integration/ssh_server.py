@@ -29,6 +29,9 @@ PermitRootLogin prohibit-password
 StrictModes no
 UsePAM no
 Subsystem sftp internal-sftp
+# The portal reads the daemons' supervision ports on the node's loopback through
+# direct-tcpip channels (what "ssh -L" opens).
+AllowTcpForwarding local
 LogLevel ERROR
 """
 
