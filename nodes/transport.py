@@ -223,7 +223,13 @@ class SshTransport:
         self.seen_host_key = ""
         self._directories: set[str] = set()
         if host_key:
-            key = parse_host_key(host_key)
+            try:
+                key = parse_host_key(host_key)
+            except (ValueError, paramiko.SSHException, paramiko.pkey.UnknownKeyType) as exc:
+                raise HostKeyMismatch(
+                    f"la clave de host SSH registrada para {host}:{port} no se puede leer "
+                    f"({exc!r}); corríjala en los ajustes del nodo"
+                ) from exc
             name = host if port == 22 else f"[{host}]:{port}"
             self.client.get_host_keys().add(name, key.get_name(), key)
         else:

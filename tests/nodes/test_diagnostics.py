@@ -165,6 +165,17 @@ def test_unreachable_node_is_a_message(tmp_path):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("host_key", ["foo AAAA", "ssh-ed25519 no-base64!", "ssh-ed25519"])
+def test_unreadable_host_key_is_a_message(host_key, sercen):
+    node = WebrtcNodeFactory(address="127.0.0.1", ssh_port=sercen.port, ssh_host_key=host_key)
+    response = browser().get(f"/nodos/{node.pk}/diagnostico/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="supervision-error"' in html and "no se puede leer" in html
+    assert sercen.connections == 0
+
+
+@pytest.mark.django_db
 def test_corporate_node_has_no_supervision_ports():
     node = NodeFactory()
     html = browser().get(f"/nodos/{node.pk}/diagnostico/").content.decode()
