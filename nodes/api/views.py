@@ -5,11 +5,10 @@ from rest_framework.response import Response
 
 from nodes import services
 from nodes.api.serializers import NodeDiagnosticsSerializer, NodeSerializer
-from nodes.diagnostics import node_supervision
+from nodes.diagnostics import NodeDiagnostics, node_supervision
 from nodes.filtersets import NodeFilterSet
 from nodes.models import Node
 from portal.api.viewsets import ServiceModelViewSet
-from portal.exceptions import ServiceConflict
 
 
 class NodeViewSet(ServiceModelViewSet):
@@ -32,14 +31,16 @@ class NodeViewSet(ServiceModelViewSet):
     def diagnostics(self, request, pk=None):
         """serCen's and vivait-webfon's supervision answers, read on the node now through its
         SSH connection. An unreachable node or a closed port is reported in ``error``
-        (still 200); a corporate node has no supervision ports (409)."""
+        (still 200), and so is a corporate node, which has no supervision ports."""
         node = self.get_object()
-        if node.kind != Node.Kind.WEBRTC:
-            raise ServiceConflict(
-                _("«%(node)s» no es un nodo Webrtc: no ejecuta serCen ni vivait-webfon.")
-                % {"node": node.name}
+        if node.kind == Node.Kind.WEBRTC:
+            result = node_supervision(node=node)
+        else:
+            result = NodeDiagnostics(
+                services=[],
+                error=_("«%(node)s» no es un nodo Webrtc: no ejecuta serCen ni vivait-webfon.")
+                % {"node": node.name},
             )
-        result = node_supervision(node=node)
         data = {
             "node": node.pk,
             "ok": result.ok,

@@ -222,7 +222,9 @@ def test_api_diagnostics_roles_and_corporate_nodes(client_for, tmp_path):
     assert client_for(ROLE_SALES).get(f"/api/v1/nodes/{node.pk}/diagnostics/").status_code == 403
     corporate = NodeFactory()
     response = client_for(ROLE_ADMIN).get(f"/api/v1/nodes/{corporate.pk}/diagnostics/")
-    assert response.status_code == 409
+    assert response.status_code == 200
+    assert response.json()["services"] == [] and response.json()["ok"] is False
+    assert "no es un nodo Webrtc" in response.json()["error"]
     assert client_for(ROLE_ADMIN).get("/api/v1/nodes/999999/diagnostics/").status_code == 404
 
 
