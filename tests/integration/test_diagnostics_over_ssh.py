@@ -94,3 +94,24 @@ def test_stopped_sshd_is_a_message(node):
     response = client.get(f"/nodos/{node.pk}/diagnostico/")
     assert response.status_code == 200
     assert "No se pudo conectar con el nodo:" in response.content.decode()
+
+
+def test_the_ports_are_read_through_sshd_not_directly(node):
+    """A node whose sshd forbids forwarding answers nothing, though the port is open here:
+    the portal goes through the SSH connection, never straight to the port."""
+    from tests.integration.ssh_server import start_ssh_server
+
+    strict = start_ssh_server(forwarding="no")
+    try:
+        with SupervisionServer(reference("sercen-status.txt")) as sercen:
+            node.ssh_port = strict.port
+            node.ssh_host_key = strict.host_key
+            node.ssh_private_key = strict.private_key
+            node.sercen_supervision_port = sercen.port
+            node.save()
+            result = node_supervision(node=node)
+            assert sercen.connections == 0
+    finally:
+        strict.cleanup()
+    assert result.error == ""
+    assert "on the node: Administratively prohibited" in result.services[0].error
