@@ -1,7 +1,9 @@
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext_lazy as _
 
-from nodes.models import Node
-from portal.ui import ServiceModelForm
+from nodes.models import Node, hostname_validator
+from portal.ui import BootstrapFormMixin, ServiceModelForm
 
 SECTIONS = [
     ("Nodo", ["name", "kind", "address", "domain", "transport", "description"]),
@@ -33,6 +35,7 @@ SECTIONS = [
             "fail2ban_status_command",
         ],
     ),
+    ("Supervisión", ["sercen_supervision_port", "webfon_supervision_port"]),
     (
         "Webfon (vivait.plugin.webfon.jcfg)",
         [
@@ -113,3 +116,18 @@ class NodeForm(ServiceModelForm):
 
     def sections(self):
         return [(title, [self[name] for name in names]) for title, names in SECTIONS]
+
+
+class SmtpTestForm(BootstrapFormMixin, forms.Form):
+    """ "Probar SMTP": where the test e-mail goes (manual §5.1.1)."""
+
+    to = forms.EmailField(label=_("Enviar a"), max_length=254)
+
+
+class PortCheckForm(BootstrapFormMixin, forms.Form):
+    """ "Comprobar puerto": a host and TCP port reached from the portal (manual §5.1.2)."""
+
+    host = forms.CharField(label=_("Host"), max_length=253, validators=[hostname_validator])
+    port = forms.IntegerField(
+        label=_("Puerto"), validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )

@@ -132,6 +132,20 @@ class Node(models.Model):
         _("estado de fail2ban"), max_length=255, blank=True, default="/etc/init.d/fail2ban status"
     )
 
+    # --- supervision ports of the daemons, on the node's loopback (manual §5.2.1, §5.2.3) ---
+    sercen_supervision_port = models.PositiveIntegerField(
+        _("puerto de supervisión de serCen"),
+        default=1125,
+        validators=port_validators,
+        help_text=_("En 127.0.0.1 del nodo; se consulta a través de la conexión SSH."),
+    )
+    webfon_supervision_port = models.PositiveIntegerField(
+        _("puerto de supervisión de vivait-webfon"),
+        default=1122,
+        validators=port_validators,
+        help_text=_("En 127.0.0.1 del nodo; se consulta a través de la conexión SSH."),
+    )
+
     # --- vivait.plugin.webfon.jcfg (manual §5.2.4) ---------------------------------------
     corporate_node = models.ForeignKey(
         "self",

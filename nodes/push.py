@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from nodes.models import Node, Push
 from nodes.transport import (
+    CONNECT_TIMEOUT,
     HostKeyMismatch,
     LocalTransport,
     NodeTransport,
@@ -69,7 +70,7 @@ def unified_diff(path: str, old: str | None, new: str) -> str:
     )
 
 
-def open_transport(node: Node) -> NodeTransport:
+def open_transport(node: Node, *, connect_timeout: int = CONNECT_TIMEOUT) -> NodeTransport:
     if node.transport == Node.Transport.LOCAL:
         root = node.local_root or str(Path(settings.VAR_DIR) / "nodes" / node.name)
         Path(root).mkdir(parents=True, exist_ok=True)
@@ -81,6 +82,7 @@ def open_transport(node: Node) -> NodeTransport:
         private_key=node.ssh_private_key,
         password=node.ssh_password,
         host_key=node.ssh_host_key,
+        connect_timeout=connect_timeout,
     )
 
 

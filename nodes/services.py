@@ -3,9 +3,11 @@
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from nodes.diagnostics import PortCheckResult, SmtpTestResult, port_check, smtp_test_send
 from nodes.models import Node, Push
 from portal.actors import Actor
 from portal.audit import audit_record, audit_snapshot
@@ -176,3 +178,67 @@ def push_request_webrtc_nodes(
         requested_by=actor.label,
         restart_sercen=restart_sercen,
     )
+
+
+# --- diagnostics (manual §5.1.1-5.1.2) ------------------------------------------------------
+
+
+def node_smtp_sender(node: Node) -> str:
+    """The From address serCen's mails carry (as the webfon PIN e-mails)."""
+    return settings.WEBFON_PIN_SENDER or (
+        node.smtp_user if "@" in node.smtp_user else f"vivaitcall@{node.domain or 'localhost'}"
+    )
+
+
+def node_smtp_test(*, actor: Actor, node: Node, to: str) -> SmtpTestResult:
+    """Send a test e-mail to ``to`` through the node's SMTP settings and answer what the
+    server said. Audited (server, recipient, outcome; never the password)."""
+    if not node.smtp_host:
+        result = SmtpTestResult(
+            ok=False,
+            transcript=[],
+            error=_("El nodo «%(node)s» no tiene servidor SMTP.") % {"node": node.name},
+        )
+    else:
+        result = smtp_test_send(
+            host=node.smtp_host,
+            port=node.smtp_port,
+            use_tls=node.smtps,
+            user=node.smtp_user,
+            password=node.smtp_password,
+            sender=node_smtp_sender(node),
+            to=to,
+        )
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="node.smtp_test",
+            instance=node,
+            extra={
+                "server": f"{node.smtp_host}:{node.smtp_port}",
+                "smtps": node.smtps,
+                "user": node.smtp_user,
+                "to": to,
+                "ok": result.ok,
+                "error": result.error[:500],
+            },
+        )
+    return result
+
+
+def node_port_check(*, actor: Actor, node: Node, host: str, port: int) -> PortCheckResult:
+    """Whether host:port answers a TCP connection from the portal. Audited."""
+    result = port_check(host=host, port=port)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="node.port_check",
+            instance=node,
+            extra={
+                "host": host,
+                "port": port,
+                "open": result.open,
+                "error": result.error[:500],
+            },
+        )
+    return result

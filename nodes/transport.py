@@ -15,6 +15,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +25,8 @@ import paramiko
 
 CONNECT_TIMEOUT = 10
 COMMAND_TIMEOUT = 60
+QUERY_TIMEOUT = 5  # seconds to read a daemon's supervision answer
+QUERY_MAX_BYTES = 64 * 1024
 
 
 class TransportError(Exception):
@@ -50,7 +53,39 @@ class NodeTransport(Protocol):
     def write_atomic(self, path: str, content: str, backup_path: str) -> None: ...
     def restore(self, path: str, backup_path: str) -> None: ...
     def run(self, command: str) -> CommandResult: ...
+    def query_port(self, port: int, *, timeout: float = QUERY_TIMEOUT) -> str: ...
     def close(self) -> None: ...
+
+
+class _Readable(Protocol):
+    def settimeout(self, timeout: float) -> None: ...
+    def recv(self, size: int) -> bytes: ...
+
+
+def read_answer(stream: _Readable, *, timeout: float, limit: int = QUERY_MAX_BYTES) -> bytes:
+    """What a daemon writes on connection (as ``nc localhost <port>`` shows it), up to EOF.
+
+    A daemon that keeps the connection open after answering is cut at ``timeout`` with the
+    text received so far; one that says nothing within ``timeout`` raises TimeoutError."""
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        stream.settimeout(remaining)
+        try:
+            chunk = stream.recv(min(4096, limit - size))
+        except TimeoutError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if not chunks:
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    return b"".join(chunks)
 
 
 def _temp_name(path: str) -> str:
@@ -124,6 +159,14 @@ class LocalTransport:
             return CommandResult(returncode=127, stdout="", stderr=str(exc))
         return CommandResult(done.returncode, done.stdout, done.stderr)
 
+    def query_port(self, port: int, *, timeout: float = QUERY_TIMEOUT) -> str:
+        """The answer of a TCP port on 127.0.0.1: a local node runs on this machine."""
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+                return read_answer(sock, timeout=timeout).decode(errors="replace")
+        except OSError as exc:  # refused, timed out (TimeoutError is an OSError)
+            raise TransportError(f"127.0.0.1:{port}: {exc}") from exc
+
     def close(self) -> None:
         pass
 
@@ -180,7 +223,13 @@ class SshTransport:
         self.seen_host_key = ""
         self._directories: set[str] = set()
         if host_key:
-            key = parse_host_key(host_key)
+            try:
+                key = parse_host_key(host_key)
+            except (ValueError, paramiko.SSHException, paramiko.pkey.UnknownKeyType) as exc:
+                raise HostKeyMismatch(
+                    f"la clave de host SSH registrada para {host}:{port} no se puede leer "
+                    f"({exc!r}); corríjala en los ajustes del nodo"
+                ) from exc
             name = host if port == 22 else f"[{host}]:{port}"
             self.client.get_host_keys().add(name, key.get_name(), key)
         else:
@@ -321,6 +370,30 @@ class SshTransport:
             return CommandResult(stdout.channel.recv_exit_status(), out, err)
         except (OSError, paramiko.SSHException) as exc:
             raise TransportError(f"{command!r} failed on the node: {exc!r}") from exc
+
+    def query_port(self, port: int, *, timeout: float = QUERY_TIMEOUT) -> str:
+        """The answer of a TCP port on the node's own 127.0.0.1, through this SSH connection
+        (a direct-tcpip channel, as ``ssh -L`` opens: the port need not be reachable from
+        outside the node). Needs ``AllowTcpForwarding`` yes or local in the node's sshd."""
+        try:
+            channel = self.client.get_transport().open_channel(
+                "direct-tcpip",
+                dest_addr=("127.0.0.1", port),
+                src_addr=("127.0.0.1", 0),
+                timeout=timeout,
+            )
+        except paramiko.ChannelException as exc:
+            # sshd's answer: "Connect failed" (nothing listens) or "Administratively
+            # prohibited" (forwarding disabled).
+            raise TransportError(f"127.0.0.1:{port} on the node: {exc.text}") from exc
+        except (OSError, paramiko.SSHException) as exc:
+            raise TransportError(f"127.0.0.1:{port} on the node: {exc}") from exc
+        try:
+            return read_answer(channel, timeout=timeout).decode(errors="replace")
+        except (OSError, paramiko.SSHException) as exc:
+            raise TransportError(f"127.0.0.1:{port} on the node: {exc}") from exc
+        finally:
+            channel.close()
 
     def close(self) -> None:
         self.client.close()

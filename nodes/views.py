@@ -7,12 +7,14 @@ from django.views.generic import DetailView, View
 
 from nodes import services
 from nodes.config_files import node_managed_files
+from nodes.diagnostics import node_supervision
 from nodes.filtersets import NodeFilterSet
-from nodes.forms import NodeForm
+from nodes.forms import NodeForm, PortCheckForm, SmtpTestForm
 from nodes.models import Node, Push
 from nodes.push import push_preview
 from nodes.selectors import node_pushes
 from nodes.transport import TransportError
+from portal.actors import Actor
 from portal.ui import ObjectDeleteView, ObjectEditView, ObjectListView, RoleRequiredMixin
 
 
@@ -41,6 +43,7 @@ class NodeEditView(ObjectEditView):
         if self.object is not None:
             context["pushes"] = node_pushes(node=self.object)
             context["can_push"] = self.request.user.has_perm("nodes.change_node")
+            context["can_diagnose"] = self.request.user.has_perm("nodes.view_node")
         return context
 
 
@@ -91,3 +94,77 @@ class PushDetailView(RoleRequiredMixin, DetailView):
     model = Push
     template_name = "nodes/push_detail.html"
     context_object_name = "push"
+
+
+class NodeDiagnosticsView(RoleRequiredMixin, DetailView):
+    """ "Diagnóstico": serCen's and vivait-webfon's supervision answers, read on the node now
+    (manual §5.2.1, §5.2.3), and the SMTP and port tools of manual §5.1.1-5.1.2."""
+
+    permission_required = "nodes.view_node"
+    model = Node
+    template_name = "nodes/node_diagnostics.html"
+    context_object_name = "node"
+    query_node = True  # the tool views show their result without reading the node again
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        node = self.object
+        can_run = self.request.user.has_perm("nodes.change_node")
+        context["can_run_tools"] = can_run
+        if can_run:
+            context.setdefault("smtp_form", SmtpTestForm())
+            context.setdefault(
+                "port_form",
+                PortCheckForm(initial={"host": node.smtp_host, "port": node.smtp_port}),
+            )
+        if self.query_node and node.kind == Node.Kind.WEBRTC:
+            context["diagnostics"] = node_supervision(node=node)
+        return context
+
+
+class _NodeToolView(NodeDiagnosticsView):
+    """A diagnostics tool: POST only, administrators only; the page shows its result."""
+
+    permission_required = "nodes.change_node"
+    http_method_names = ["post"]
+    query_node = False
+    form_class: type = SmtpTestForm
+    form_name = ""
+
+    def run(self, form):
+        raise NotImplementedError
+
+    def post(self, request, pk: int):
+        self.object = get_object_or_404(Node, pk=pk)
+        form = self.form_class(request.POST)
+        context = {self.form_name: form}
+        if form.is_valid():
+            context[f"{self.form_name}_result"] = self.run(form)
+        return self.render_to_response(self.get_context_data(**context))
+
+
+class NodeSmtpTestView(_NodeToolView):
+    """ "Probar SMTP": a test e-mail through the node's SMTP settings."""
+
+    form_class = SmtpTestForm
+    form_name = "smtp_form"
+
+    def run(self, form):
+        return services.node_smtp_test(
+            actor=Actor.for_user(self.request.user), node=self.object, to=form.cleaned_data["to"]
+        )
+
+
+class NodePortCheckView(_NodeToolView):
+    """ "Comprobar puerto": whether host:port answers from the portal."""
+
+    form_class = PortCheckForm
+    form_name = "port_form"
+
+    def run(self, form):
+        return services.node_port_check(
+            actor=Actor.for_user(self.request.user),
+            node=self.object,
+            host=form.cleaned_data["host"],
+            port=form.cleaned_data["port"],
+        )

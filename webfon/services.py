@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F, Q
@@ -29,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from extensions.models import Extension
 from nodes.models import Node
+from nodes.services import node_smtp_sender
 from portal.actors import Actor
 from portal.audit import audit_record, audit_snapshot
 from users.ldap import ldap_authenticate
@@ -287,9 +287,7 @@ def _smtp_server() -> SmtpServer | None:
     )
     if node is None:
         return None
-    sender = settings.WEBFON_PIN_SENDER or (
-        node.smtp_user if "@" in node.smtp_user else f"vivaitcall@{node.domain or 'localhost'}"
-    )
+    sender = node_smtp_sender(node)
     return SmtpServer(
         host=node.smtp_host,
         port=node.smtp_port,

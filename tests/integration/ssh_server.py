@@ -29,6 +29,9 @@ PermitRootLogin prohibit-password
 StrictModes no
 UsePAM no
 Subsystem sftp internal-sftp
+# The portal reads the daemons' supervision ports on the node's loopback through
+# direct-tcpip channels (what "ssh -L" opens).
+AllowTcpForwarding {forwarding}
 LogLevel ERROR
 """
 
@@ -100,7 +103,8 @@ class SshServer:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start_ssh_server() -> SshServer:
+def start_ssh_server(*, forwarding: str = "local") -> SshServer:
+    """``forwarding``: sshd's AllowTcpForwarding ("no" refuses direct-tcpip channels)."""
     directory = Path(tempfile.mkdtemp(prefix="portal-sshd-"))
     os.chmod(directory, 0o700)
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege separation dir
@@ -108,7 +112,9 @@ def start_ssh_server() -> SshServer:
     _keygen(directory / "client_key")
     shutil.copy(directory / "client_key.pub", directory / "authorized_keys")
     port = free_port()
-    (directory / "sshd_config").write_text(CONFIG.format(port=port, dir=directory))
+    (directory / "sshd_config").write_text(
+        CONFIG.format(port=port, dir=directory, forwarding=forwarding)
+    )
     host_pub = (directory / "host_key.pub").read_text().split()
     server = SshServer(
         port=port,

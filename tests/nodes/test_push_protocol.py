@@ -133,3 +133,16 @@ def test_a_running_push_of_a_dead_worker_is_taken_over_after_its_lease(node, set
     push.refresh_from_db()
     assert push.status == "applied" and push.attempts == 2
     assert calls(tmp_path / "node") == ["janus restart", "janus status"]
+
+
+def test_an_unreadable_recorded_host_key_fails_the_push_without_connecting(tmp_path):
+    root = tmp_path / "node"
+    node = WebrtcNodeFactory(
+        address="127.0.0.1",
+        ssh_port=9,  # never dialled: the key is read before connecting
+        ssh_host_key="foo AAAA",
+        fail2ban_dir=f"{root}/etc/fail2ban",
+    )
+    push = run(node, {f"{root}/etc/janus/janus.jcfg": "x\n"})
+    assert push.status == "failed"
+    assert "la clave de host SSH registrada para 127.0.0.1:9 no se puede leer" in push.detail

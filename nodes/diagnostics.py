@@ -1,0 +1,272 @@
+"""Diagnostics of a node (manual §5.1 and §5.2): the supervision answers of serCen (port 1125)
+and vivait-webfon (port 1122), a test e-mail through the node's SMTP settings and a TCP port
+check. Parsing is pure; the network steps all have timeouts and never raise past here."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from django.utils.translation import gettext as _
+
+from nodes.models import Node
+from nodes.push import open_transport
+from nodes.transport import TransportError
+
+SMTP_TIMEOUT_SECONDS = 10
+PORT_CHECK_TIMEOUT_SECONDS = 5
+BANNER_WAIT_SECONDS = 1.5
+SUPERVISION_CONNECT_TIMEOUT = 5
+
+
+# --- supervision answers ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One ``key=value`` of a supervision line, e.g. ("sis", "ver", "00.01.04.1")."""
+
+    module: str
+    key: str
+    value: str
+
+
+# A key=value pair (the value quoted with '…' or up to the next blank), or a bare word.
+_TOKEN = re.compile(r"(?P<key>[^\s=']+)=(?P<value>'[^']*'|[^\s']*)|(?P<word>'[^']*'|\S+)")
+
+
+def _logical_lines(text: str) -> list[str]:
+    """Lines of the answer, each beginning with the program's name ("serCen",
+    "vivait-webfon"); a line that does not (a wrapped copy, as in the manual) continues the
+    previous one."""
+    lines: list[str] = []
+    program = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        first = line.split(maxsplit=1)[0]
+        if not program:
+            program = first
+        if first == program or not lines:
+            lines.append(line)
+        else:
+            lines[-1] = f"{lines[-1]} {line}"
+    return lines
+
+
+def _clean(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        value = value[1:-1]
+    return " ".join(value.split())
+
+
+def parse_supervision(text: str) -> list[StatusRow]:
+    """The rows of a daemon's supervision answer (``nc localhost 1125`` / ``1122``).
+
+    Each line is ``<program> <module> key=value key='quoted value' …``. A word without ``=``
+    belongs to the value before it (``uptime=1009 (0d 0h 16m 49s)``, ``ultError=00000000
+    000000``); one before any pair is shown with an empty key. Nothing is dropped."""
+    rows: list[StatusRow] = []
+    for line in _logical_lines(text):
+        parts = line.split(maxsplit=2)
+        module = parts[1] if len(parts) > 1 else ""
+        rest = parts[2] if len(parts) > 2 else ""
+        line_rows: list[list[str]] = []
+        for match in _TOKEN.finditer(rest):
+            if match.group("key") is not None:
+                line_rows.append([match.group("key"), match.group("value")])
+            elif line_rows:
+                line_rows[-1][1] = f"{line_rows[-1][1]} {match.group('word')}"
+            else:
+                line_rows.append(["", match.group("word")])
+        if not line_rows:
+            line_rows.append(["", ""])
+        rows.extend(StatusRow(module, key, _clean(value)) for key, value in line_rows)
+    return rows
+
+
+@dataclass
+class ServiceStatus:
+    """What one daemon's supervision port answered, or why it could not be read."""
+
+    service: str
+    port: int
+    rows: list[StatusRow] = field(default_factory=list)
+    raw: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass
+class NodeDiagnostics:
+    services: list[ServiceStatus]
+    error: str = ""  # the node itself could not be reached
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and all(service.ok for service in self.services)
+
+
+def node_supervision(*, node: Node) -> NodeDiagnostics:
+    """serCen's and vivait-webfon's supervision answers, read on the node's loopback through
+    one connection (SSH, or this machine for a local node). Never raises: a node that cannot be
+    reached, or a port that does not answer, comes back as an error message."""
+    services = [
+        ServiceStatus("serCen", node.sercen_supervision_port),
+        ServiceStatus("vivait-webfon", node.webfon_supervision_port),
+    ]
+    if node.transport == Node.Transport.SSH and not node.ssh_host_key:
+        # A read must not trust a key on first use (a password would go to whoever answers).
+        return NodeDiagnostics(
+            services,
+            error=_(
+                "La clave de host SSH del nodo aún no está registrada: envíe la configuración "
+                "una vez o escríbala en los ajustes del nodo."
+            ),
+        )
+    try:
+        transport = open_transport(node, connect_timeout=SUPERVISION_CONNECT_TIMEOUT)
+    except (TransportError, ValueError) as exc:
+        return NodeDiagnostics(services, error=str(exc))
+    try:
+        for service in services:
+            try:
+                service.raw = transport.query_port(service.port)
+            except TransportError as exc:
+                service.error = str(exc)
+                continue
+            service.rows = parse_supervision(service.raw)
+    finally:
+        transport.close()
+    return NodeDiagnostics(services)
+
+
+# --- SMTP test send (manual §5.1.1) -------------------------------------------------------------
+
+
+@dataclass
+class SmtpTestResult:
+    """The exchange with the server, as ``curl -v`` shows it: ("<", reply) and (">", command)."""
+
+    ok: bool
+    transcript: list[tuple[str, str]]
+    error: str = ""
+
+
+def _reply(code: int, message: bytes | str) -> str:
+    text = message.decode(errors="replace") if isinstance(message, bytes) else message
+    return f"{code} {' / '.join(text.splitlines())}".strip()
+
+
+def smtp_test_send(
+    *,
+    host: str,
+    port: int,
+    use_tls: bool,
+    user: str,
+    password: str,
+    sender: str,
+    to: str,
+    timeout: float = SMTP_TIMEOUT_SECONDS,
+) -> SmtpTestResult:
+    """Send the manual's test message step by step and record every reply; never raises.
+
+    SMTPS when ``use_tls``; otherwise STARTTLS when the server offers it. Certificates are
+    verified (unlike the manual's ``curl --insecure``): a failure says so."""
+    transcript: list[tuple[str, str]] = []
+
+    def step(command: str, code: int, message: bytes | str, expected: tuple[int, ...]) -> None:
+        if command:
+            transcript.append((">", command))
+        transcript.append(("<", _reply(code, message)))
+        if code not in expected:
+            raise smtplib.SMTPResponseException(code, message)
+
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = f"Pruebas de correo para '{to}' desde '{sender}'"
+    message["Message-ID"] = make_msgid(domain=host or None)
+    message.set_content(
+        "Esto es un mensaje de pruebas:\n"
+        f"Desde: {sender}\nPara: {to}\nUrl: smtp{'s' if use_tls else ''}://{host}:{port}\n"
+        f"Usuario: {user}\n"
+    )
+    context = ssl.create_default_context()
+    client: smtplib.SMTP = (
+        smtplib.SMTP_SSL(timeout=timeout, context=context)
+        if use_tls
+        else smtplib.SMTP(timeout=timeout)
+    )
+    try:
+        transcript.append(("*", f"{host}:{port}{' (SMTPS)' if use_tls else ''}"))
+        code, banner = client.connect(host, port)
+        step("", code, banner, (220,))
+        step("EHLO", *client.ehlo(), (250,))
+        if not use_tls and client.has_extn("starttls"):
+            step("STARTTLS", *client.starttls(context=context), (220,))
+            step("EHLO", *client.ehlo(), (250,))
+        if user:
+            transcript.append((">", f"AUTH {user} ********"))
+            code, reply = client.login(user, password)
+            transcript.append(("<", _reply(code, reply)))
+        step(f"MAIL FROM:<{sender}>", *client.mail(sender), (250,))
+        step(f"RCPT TO:<{to}>", *client.rcpt(to), (250, 251))
+        step("DATA", *client.data(message.as_bytes(policy=policy.SMTP)), (250,))
+        # The message is accepted; how the server says goodbye does not change that.
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            transcript.append((">", "QUIT"))
+            transcript.append(("<", _reply(*client.quit())))
+        return SmtpTestResult(ok=True, transcript=transcript)
+    except smtplib.SMTPResponseException as exc:
+        error = _reply(exc.smtp_code, exc.smtp_error)
+    except smtplib.SMTPException as exc:
+        error = str(exc) or type(exc).__name__
+    except (OSError, ssl.SSLError) as exc:  # refused, unreachable, timed out, bad certificate
+        error = str(exc) or type(exc).__name__
+    except ValueError as exc:  # an address smtplib cannot encode
+        error = str(exc)
+    with contextlib.suppress(OSError):
+        client.close()
+    return SmtpTestResult(ok=False, transcript=transcript, error=error)
+
+
+# --- port check (manual §5.1.2) ---------------------------------------------------------------
+
+
+@dataclass
+class PortCheckResult:
+    host: str
+    port: int
+    open: bool
+    banner: str = ""
+    error: str = ""
+
+
+def port_check(
+    *, host: str, port: int, timeout: float = PORT_CHECK_TIMEOUT_SECONDS
+) -> PortCheckResult:
+    """Whether a TCP connection to host:port succeeds (``nc host port -nv``), with what the
+    server says first, if anything, within a moment (an SMTP server's 220 greeting)."""
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:
+        return PortCheckResult(host, port, open=False, error=str(exc) or type(exc).__name__)
+    with sock:
+        sock.settimeout(BANNER_WAIT_SECONDS)
+        try:
+            banner = sock.recv(1024).decode(errors="replace").strip()
+        except OSError:
+            banner = ""
+    return PortCheckResult(host, port, open=True, banner=banner)
