@@ -268,6 +268,8 @@ class FilePreview:
     daemon: str
     diff: str
     changed: bool
+    # The rendered file, password values masked (it is shown, never written from here).
+    content: str = ""
 
 
 def push_preview(
@@ -286,6 +288,7 @@ def push_preview(
                     managed.daemon,
                     unified_diff(managed.path, current, wanted),
                     wanted != current,
+                    "".join(mask_secrets(wanted)),
                 )
             )
         return previews

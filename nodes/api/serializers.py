@@ -1,6 +1,7 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from nodes.models import Node
+from nodes.models import Node, Push
 from portal.api.viewsets import ServiceModelSerializer
 
 
@@ -42,3 +43,62 @@ class NodeDiagnosticsSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     error = serializers.CharField(help_text="why the node could not be reached; empty if it was")
     services = ServiceStatusSerializer(many=True)
+
+
+# The API's names of push states (the contract of issue #6) for the model's.
+PUSH_API_STATUS = {
+    Push.Status.PENDING: "queued",
+    Push.Status.RUNNING: "running",
+    Push.Status.APPLIED: "succeeded",
+    Push.Status.UNCHANGED: "unchanged",
+    Push.Status.FAILED: "failed",
+    Push.Status.ROLLED_BACK: "rolled_back",
+}
+
+
+class PushSerializer(serializers.ModelSerializer):
+    """One push of a node's configuration: who asked, when, its state, diff and steps."""
+
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Push
+        fields = [
+            "id",
+            "node",
+            "status",
+            "reasons",
+            "restart_sercen",
+            "requested_by",
+            "requested_at",
+            "started_at",
+            "finished_at",
+            "attempts",
+            "files_written",
+            "restarts_pending",
+            "diff",
+            "detail",
+            "steps",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        {"type": "string", "enum": list(PUSH_API_STATUS.values()), "readOnly": True}
+    )
+    def get_status(self, push: Push) -> str:
+        return PUSH_API_STATUS[push.status]
+
+
+class FilePreviewSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    daemon = serializers.CharField()
+    changed = serializers.BooleanField()
+    diff = serializers.CharField(allow_blank=True)
+    content = serializers.CharField(allow_blank=True, help_text="Password values are masked.")
+
+
+class NodePreviewSerializer(serializers.Serializer):
+    node = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    error = serializers.CharField(allow_blank=True)
+    files = FilePreviewSerializer(many=True)

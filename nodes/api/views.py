@@ -1,14 +1,24 @@
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from nodes import services
-from nodes.api.serializers import NodeDiagnosticsSerializer, NodeSerializer
+from nodes.api.serializers import (
+    NodeDiagnosticsSerializer,
+    NodePreviewSerializer,
+    NodeSerializer,
+    PushSerializer,
+)
+from nodes.config_files import node_managed_files
 from nodes.diagnostics import NodeDiagnostics, node_supervision
-from nodes.filtersets import NodeFilterSet
-from nodes.models import Node
-from portal.api.viewsets import ServiceModelViewSet
+from nodes.filtersets import NodeFilterSet, PushFilterSet
+from nodes.models import Node, Push
+from nodes.push import push_preview
+from nodes.transport import TransportError
+from portal.api.permissions import model_permissions
+from portal.api.viewsets import LIST_FILTER_BACKENDS, ServiceModelViewSet, request_actor
 
 
 class NodeViewSet(ServiceModelViewSet):
@@ -24,7 +34,37 @@ class NodeViewSet(ServiceModelViewSet):
     update_service = services.node_update
     delete_service = services.node_delete
     service_instance_kwarg = "node"
-    action_permissions = {"diagnostics": ["nodes.view_node"]}
+    action_permissions = {
+        "diagnostics": ["nodes.view_node"],
+        "preview": ["nodes.change_node"],
+        "push": ["nodes.change_node"],
+    }
+
+    @extend_schema(request=None, responses=NodePreviewSerializer)
+    @action(detail=True, methods=["get"])
+    def preview(self, request, pk=None):
+        """The files the portal would write on the node and their diff against what is there
+        now, read from the node; nothing is changed. An unreachable node is reported in
+        ``error`` (still 200)."""
+        node = self.get_object()
+        try:
+            files = push_preview(node=node, files_for=node_managed_files)
+            error = ""
+        except (TransportError, ValueError) as exc:
+            files, error = [], str(exc)
+        data = {"node": node.pk, "ok": not error, "error": error, "files": [vars(f) for f in files]}
+        return Response(NodePreviewSerializer(data).data)
+
+    @extend_schema(request=None, responses={202: PushSerializer})
+    @action(detail=True, methods=["post"])
+    def push(self, request, pk=None):
+        """ "Aplicar": push the node's configuration now (joins a push already queued)."""
+        node = self.get_object()
+        queued = services.push_request(
+            node=node, reason="manual", requested_by=request_actor(request).label
+        )
+        queued.refresh_from_db()
+        return Response(PushSerializer(queued).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=NodeDiagnosticsSerializer)
     @action(detail=True, methods=["get"])
@@ -58,3 +98,18 @@ class NodeViewSet(ServiceModelViewSet):
             ],
         }
         return Response(NodeDiagnosticsSerializer(data).data)
+
+
+class PushViewSet(viewsets.ReadOnlyModelViewSet):
+    """The push history of every node, newest first; ``status`` is one of queued, running,
+    succeeded, unchanged, failed, rolled_back."""
+
+    queryset = Push.objects.all()
+    serializer_class = PushSerializer
+    filter_backends = LIST_FILTER_BACKENDS
+    filterset_class = PushFilterSet
+    ordering_fields = ["requested_at", "finished_at"]
+    ordering = ["-requested_at", "-id"]
+
+    def get_required_permissions(self, request) -> list[str]:
+        return model_permissions(Push, request.method)

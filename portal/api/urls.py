@@ -6,7 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from extensions.api.views import ExtensionPoolViewSet, ExtensionViewSet, TemplateViewSet
 from licensing.api.views import LicenseCalculateView, LicenseStockView, LicenseSummaryView
-from nodes.api.views import NodeViewSet
+from nodes.api.views import NodeViewSet, PushViewSet
 from users.api.views import ExemptNetworkViewSet, LdapSettingsView, LdapTestView, PortalUserViewSet
 from webfon.api.views import (
     WebfonLoginPinView,
@@ -21,6 +21,7 @@ router.register("extensions", ExtensionViewSet, basename="extension")
 router.register("pools", ExtensionPoolViewSet, basename="pool")
 router.register("templates", TemplateViewSet, basename="template")
 router.register("nodes", NodeViewSet, basename="node")
+router.register("pushes", PushViewSet, basename="push")
 router.register("users", PortalUserViewSet, basename="portaluser")
 router.register("exempt-networks", ExemptNetworkViewSet, basename="exemptnetwork")
 router.register("webfon/sessions", WebfonSessionViewSet, basename="webfonsession")

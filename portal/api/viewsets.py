@@ -149,6 +149,10 @@ class QueryFilterBackend(DjangoFilterBackend):
         return super().filter_queryset(request, queryset, view)
 
 
+# Filtering (one FilterSet for pages and API), ``search`` and ``ordering`` on every list.
+LIST_FILTER_BACKENDS = [QueryFilterBackend, filters.SearchFilter, filters.OrderingFilter]
+
+
 class ServiceModelViewSet(viewsets.ModelViewSet):
     """CRUD over a model where create / update / destroy call the app's services.
 
@@ -162,7 +166,7 @@ class ServiceModelViewSet(viewsets.ModelViewSet):
     delete_service: Callable[..., Any] | None = None
     service_instance_kwarg: str = ""
     action_permissions: dict[str, list[str]] = {}
-    filter_backends = [QueryFilterBackend, filters.SearchFilter, filters.OrderingFilter]
+    filter_backends = LIST_FILTER_BACKENDS
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def get_required_permissions(self, request) -> list[str]:

@@ -317,3 +317,15 @@ def test_policy_api(api, client_for):
     operator = client_for(ROLE_OPERATOR)
     assert operator.get("/api/v1/webfon/policy/").status_code == 200
     assert operator.patch("/api/v1/webfon/policy/", {"pin_length": 8}).status_code == 403
+
+
+def test_sessions_api_filters_and_searches(api, login, make_user):
+    first, second = make_user(), make_user()
+    login(first.account)
+    login(second.account, REMOTE_ADDR="198.51.100.20")
+    by_account = api.get("/api/v1/webfon/sessions/", {"account": first.account}).json()
+    assert [row["account"] for row in by_account["results"]] == [first.account]
+    by_ip = api.get("/api/v1/webfon/sessions/", {"search": "198.51.100.20"}).json()
+    assert [row["account"] for row in by_ip["results"]] == [second.account]
+    ordered = api.get("/api/v1/webfon/sessions/", {"ordering": "started_at"}).json()
+    assert [row["account"] for row in ordered["results"]] == [first.account, second.account]

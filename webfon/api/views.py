@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.permissions import model_permissions
-from portal.api.viewsets import request_actor
+from portal.api.viewsets import LIST_FILTER_BACKENDS, request_actor
 from webfon import services
 from webfon.api.serializers import (
     LoginAnswerSerializer,
@@ -149,6 +149,7 @@ class WebfonSessionViewSet(
     ``DELETE`` forces the logout and gives the extension back."""
 
     serializer_class = WebfonSessionSerializer
+    filter_backends = LIST_FILTER_BACKENDS
     filterset_class = WebfonSessionFilterSet
     search_fields = ["user__account", "extension_number", "client_ip"]
     ordering_fields = ["started_at", "expires_at", "extension_number"]

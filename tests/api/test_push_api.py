@@ -1,0 +1,79 @@
+"""GET /api/v1/nodes/{id}/preview/, POST /api/v1/nodes/{id}/push/, /api/v1/pushes/ (issue #6)."""
+
+import pytest
+
+from nodes.models import Push
+from portal.roles import ROLE_OPERATOR, ROLE_SALES
+from tests.nodes.fake_node import make_fake_node
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def node(tmp_path, corporate, actor, django_capture_on_commit_callbacks):
+    from nodes.services import node_create
+
+    root = make_fake_node(tmp_path / "node")
+    with django_capture_on_commit_callbacks(execute=False):
+        node = node_create(
+            actor=actor,
+            name="meet",
+            kind="webrtc",
+            domain="labmeet.mdnova.local",
+            local_ip="10.10.0.31",
+            corporate_node=corporate,
+            transport="local",
+            local_root=str(root),
+            mysql_password="clave-mysql-secreta",
+            janus_restart_command="/etc/init.d/janus restart",
+            janus_status_command="/etc/init.d/janus status",
+            sercen_restart_command="/etc/init.d/serCen restart",
+            sercen_status_command="/etc/init.d/serCen status",
+        )
+    Push.objects.all().delete()
+    return node
+
+
+def test_preview_lists_rendered_files_and_diffs_without_writing(api, node, tmp_path):
+    before = {p: p.read_bytes() for p in (tmp_path / "node").rglob("*") if p.is_file()}
+    data = api.get(f"/api/v1/nodes/{node.pk}/preview/").json()
+    assert data["ok"] and data["error"] == ""
+    files = {f["path"]: f for f in data["files"]}
+    plugin = files["/etc/janus/vivait.plugin.webfon.jcfg"]
+    assert plugin["changed"] and plugin["diff"].startswith("---")
+    assert f"local_nodo_id = {node.corporate_node_id}" in plugin["content"]
+    assert any("labmeet.mdnova.local" in f["content"] for f in data["files"])
+    assert "clave-mysql-secreta" not in str(data)
+    after = {p: p.read_bytes() for p in (tmp_path / "node").rglob("*") if p.is_file()}
+    assert after == before
+    assert not Push.objects.exists()
+
+
+def test_push_answers_the_push_and_the_history_shows_it(
+    api, node, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = api.post(f"/api/v1/nodes/{node.pk}/push/")
+    assert first.status_code == 202
+    push_id = first.json()["id"]
+    # Tasks run in-process here, so the push has already finished.
+    detail = api.get(f"/api/v1/pushes/{push_id}/").json()
+    assert detail["status"] == "succeeded" and detail["node"] == node.pk
+    assert detail["requested_by"].startswith("token:")
+    assert detail["files_written"] and detail["steps"]
+    with django_capture_on_commit_callbacks(execute=True):
+        second = api.post(f"/api/v1/nodes/{node.pk}/push/").json()
+    assert api.get(f"/api/v1/pushes/{second['id']}/").json()["status"] == "unchanged"
+    listed = api.get("/api/v1/pushes/", {"node": node.pk, "status": "succeeded"}).json()
+    assert [p["id"] for p in listed["results"]] == [push_id]
+    assert api.get("/api/v1/pushes/", {"status": "queued"}).json()["count"] == 0
+    assert api.get(f"/api/v1/nodes/{node.pk}/preview/").json()["files"][0]["changed"] is False
+
+
+def test_roles(client_for, node):
+    operator = client_for(ROLE_OPERATOR)
+    assert operator.get("/api/v1/pushes/").status_code == 200
+    assert operator.post(f"/api/v1/nodes/{node.pk}/push/").status_code == 403
+    assert operator.get(f"/api/v1/nodes/{node.pk}/preview/").status_code == 403
+    assert client_for(ROLE_SALES).get("/api/v1/pushes/").status_code == 403
+    assert not Push.objects.exists()
