@@ -615,6 +615,16 @@ def webfon_sessions_purge(*, batch_size: int = PURGE_BATCH) -> int:
         if not ids:
             break
         deleted += WebfonSession.objects.filter(id__in=ids).delete()[0]
+    # Counters of windows long over (every attempted account name and address leaves one).
+    stale_window = timezone.now() - datetime.timedelta(
+        seconds=max(policy.failure_window_seconds, 86400)
+    )
+    stale = LoginThrottle.objects.filter(window_started_at__lt=stale_window)
+    while True:
+        ids = list(stale.order_by("id").values_list("id", flat=True)[:batch_size])
+        if not ids:
+            break
+        LoginThrottle.objects.filter(id__in=ids).delete()
     challenges = LoginChallenge.objects.filter(expires_at__lt=cutoff)
     while True:
         ids = list(challenges.order_by("id").values_list("id", flat=True)[:batch_size])

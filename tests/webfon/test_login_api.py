@@ -297,7 +297,14 @@ def test_purge_deletes_dead_tokens_in_batches(make_user, login):
     )
     WebfonSession.objects.filter(id=ids[4]).update(started_at=old)
     WebfonSession.objects.filter(id=ids[5]).update(state="ended", ended_at=timezone.now())
+    login("nadie", "mal")
+    login("otro", "mal")
+    LoginThrottle.objects.filter(key="nadie").update(
+        window_started_at=timezone.now() - datetime.timedelta(days=2)
+    )
     assert webfon_sessions_purge(batch_size=2) == 4
+    assert not LoginThrottle.objects.filter(key="nadie").exists()
+    assert LoginThrottle.objects.filter(key="otro").exists()
     assert sorted(WebfonSession.objects.values_list("id", flat=True)) == [ids[4], ids[5], ids[6]]
 
 
