@@ -63,3 +63,23 @@ def test_wrong_password_does_not_log_in(client):
     response = client.post("/login/", {"username": "admin", "password": "incorrecta"})
     assert response.status_code == 200
     assert "_auth_user_id" not in client.session
+
+
+def test_seed_demo_prints_a_webfon_login_that_works(capsys):
+    import io
+    import re
+
+    from rest_framework.test import APIClient
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    account, password = re.search(r"cuenta (\S+), contraseña (\S+)", out.getvalue()).groups()
+    answer = APIClient(REMOTE_ADDR="172.25.2.119").post(
+        "/api/v1/webfon/login/", {"account": account, "password": password}
+    )
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["mobility_extension"]
+    # Run again: the password is not replaced or printed a second time.
+    again = io.StringIO()
+    call_command("seed_demo", stdout=again)
+    assert "contraseña" not in again.getvalue()

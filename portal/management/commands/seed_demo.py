@@ -1,5 +1,7 @@
 """A demo installation like the manual's examples (§7.3, example 3), idempotent."""
 
+import secrets
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -18,7 +20,7 @@ from nodes.models import Node
 from nodes.services import node_create
 from portal.actors import Actor
 from users.models import PortalUser
-from users.services import portal_user_create
+from users.services import portal_user_create, portal_user_set_password
 
 CORPORATE = {"name": "VC-corp-zonaejemplo", "kind": Node.Kind.CORPORATE, "address": "10.133.133.10"}
 WEBRTC = {
@@ -55,14 +57,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            self._seed()
+            webfon_login = self._seed()
         except ValidationError as exc:
             # Everything is in one transaction: a refusal leaves the database as it was.
             raise CommandError(" ".join(exc.messages)) from None
         self.stdout.write(self.style.SUCCESS(self._summary()))
+        if webfon_login:
+            account, password = webfon_login
+            # Shown once, like demo_admin's: only its hash is kept.
+            self.stdout.write(
+                f"Webfon (POST /api/v1/webfon/login/): cuenta {account}, contraseña {password}"
+            )
 
     @transaction.atomic
-    def _seed(self) -> None:
+    def _seed(self) -> tuple[str, str] | None:
         actor = Actor.system("seed_demo")
         if license_stock_get().stock < STOCK:
             license_stock_set(actor=actor, stock=STOCK)
@@ -119,6 +127,13 @@ class Command(BaseCommand):
             physical = Extension.objects.get(number=login)
             if physical.owner_id is None:
                 extension_update(actor=actor, extension=physical, owner=user)
+        # One demo user gets a portal password, so a webfon login can be tried at once.
+        demo = PortalUser.objects.filter(login_number=str(PHYSICAL[0])).first()
+        if demo is not None and not demo.password:
+            password = secrets.token_urlsafe(12)
+            portal_user_set_password(actor=actor, user=demo, password=password)
+            return demo.account, password
+        return None
 
     def _node(self, actor: Actor, spec: dict) -> Node:
         node = Node.objects.filter(name=spec["name"]).first()
