@@ -8,7 +8,6 @@ ventas gets 403, anonymous users go to the login page.
 from typing import Any
 
 import django_filters
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
@@ -39,6 +38,7 @@ from portal.ui import (
     ObjectEditView,
     ObjectListView,
     RoleRequiredMixin,
+    StyledFilterSet,
     apply_service_errors,
     model_perm,
 )
@@ -60,23 +60,6 @@ def remap_errors(exc: ValidationError, mapping: dict[str, str]) -> ValidationErr
     for field, field_messages in exc.message_dict.items():
         errors.setdefault(mapping.get(field, field), []).extend(field_messages)
     return ValidationError(errors)
-
-
-class StyledFilterSet(django_filters.FilterSet):
-    """A FilterSet whose form widgets carry Bootstrap's small classes."""
-
-    @property
-    def form(self):
-        form = super().form
-        if not getattr(form, "_styled", False):
-            for field in form.fields.values():
-                widget = field.widget
-                if isinstance(widget, forms.Select):
-                    widget.attrs["class"] = "form-select form-select-sm"
-                else:
-                    widget.attrs["class"] = "form-control form-control-sm"
-            form._styled = True
-        return form
 
 
 # --- extensions ---------------------------------------------------------------------------

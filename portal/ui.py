@@ -7,6 +7,7 @@ it names, nothing is saved, and the user's input stays in the form.
 from collections.abc import Callable
 from typing import Any
 
+import django_filters
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
@@ -256,3 +257,20 @@ class ObjectDeleteView(RoleRequiredMixin, TemplateView):
         else:
             messages.success(request, _("«%(object)s» borrado.") % {"object": label})
         return HttpResponseRedirect(reverse(self.success_url_name))
+
+
+class StyledFilterSet(django_filters.FilterSet):
+    """A FilterSet whose form widgets carry Bootstrap's small classes."""
+
+    @property
+    def form(self):
+        form = super().form
+        if not getattr(form, "_styled", False):
+            for field in form.fields.values():
+                widget = field.widget
+                if isinstance(widget, forms.Select):
+                    widget.attrs["class"] = "form-select form-select-sm"
+                else:
+                    widget.attrs["class"] = "form-control form-control-sm"
+            form._styled = True
+        return form

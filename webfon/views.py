@@ -1,7 +1,9 @@
 """General > Sesiones webfon and Política de acceso webfon."""
 
+import django_filters
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -11,9 +13,8 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from portal.actors import Actor
-from portal.ui import ObjectListView, RoleRequiredMixin, apply_service_errors
+from portal.ui import ObjectListView, RoleRequiredMixin, StyledFilterSet, apply_service_errors
 from webfon import services
-from webfon.filtersets import WebfonSessionFilterSet
 from webfon.forms import WebfonPolicyForm
 from webfon.models import WebfonSession
 from webfon.selectors import webfon_policy_get, webfon_sessions_live
@@ -22,11 +23,30 @@ from webfon.selectors import webfon_policy_get, webfon_sessions_live
 SESSIONS_PERMISSION = "webfon.delete_webfonsession"
 
 
+class WebfonSessionPageFilterSet(StyledFilterSet):
+    """One search box: account, extension or origin address."""
+
+    q = django_filters.CharFilter(method="search", label=gettext_lazy("Buscar"))
+
+    class Meta:
+        model = WebfonSession
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        for word in value.split():
+            queryset = queryset.filter(
+                Q(user__account__icontains=word)
+                | Q(extension_number__startswith=word)
+                | Q(client_ip__startswith=word)
+            )
+        return queryset
+
+
 class WebfonSessionListView(ObjectListView):
     """The webfon sessions in force: user, mobility extension, origin, expiry."""
 
     model = WebfonSession
-    filterset_class = WebfonSessionFilterSet
+    filterset_class = WebfonSessionPageFilterSet
     template_name = "webfon/webfonsession_list.html"
     columns = [
         ("account", gettext_lazy("Usuario")),

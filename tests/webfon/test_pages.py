@@ -85,3 +85,14 @@ def test_policy_page_saves_and_refuses_out_of_range_values(browser_as):
     assert "600" in bad.content.decode()
     assert WebfonPolicy.objects.get().pin_expiry_seconds == 600
     assert browser_as(ROLE_OPERATOR).post("/webfon/politica/", data).status_code == 403
+
+
+def test_sessions_page_searches(browser_as, login, make_user):
+    first, second = make_user(account="ana"), make_user(account="bruno")
+    login(first.account)
+    login(second.account, REMOTE_ADDR="198.51.100.30")
+    admin = browser_as(ROLE_ADMIN)
+    page = admin.get("/webfon/sesiones/", {"q": "198.51.100"}).content.decode()
+    assert ">bruno<" in page and ">ana<" not in page
+    page = admin.get("/webfon/sesiones/", {"q": "ana"}).content.decode()
+    assert ">ana<" in page and ">bruno<" not in page
