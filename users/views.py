@@ -87,6 +87,9 @@ class PortalUserPageFilterSet(PortalUserFilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # "Conectado" is declared by the shared filter set, so it would come first; the
+        # search box leads, as on every list page.
+        self.filters.move_to_end("connected")
         for field in self.form.fields.values():
             if isinstance(field.widget, forms.Select):
                 field.widget.attrs["class"] = "form-select form-select-sm"

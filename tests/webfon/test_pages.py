@@ -31,6 +31,9 @@ def test_users_list_shows_the_mobility_extension_and_filters_connected(
     page = browser_as(ROLE_OPERATOR).get("/usuarios/")
     html = page.content.decode()
     assert "Extensión movilidad" in html
+    # The search box leads the filters; "Conectado" comes last.
+    names = list(page.context["filterset"].form.fields)
+    assert names[0] == "q" and names[-1] == "connected"
     assert f'<span class="badge text-bg-success">{number}</span>' in html
     only = browser_as(ROLE_OPERATOR).get("/usuarios/", {"connected": "yes"}).content.decode()
     assert connected.account in only and idle.account not in only
