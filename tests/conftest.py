@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 from django.core.servers.basehttp import WSGIServer
 from rest_framework.test import APIClient
@@ -7,6 +9,7 @@ from portal.actors import Actor
 from portal.roles import ROLE_ADMIN
 from portal.services import api_token_create
 from tests.factories import NodeFactory, StaffUserFactory
+from webfon.authlog import SerCenFormatter
 
 # The live server's listen backlog is 5 by default: the concurrency tests open hundreds of
 # connections at once, which a real server (gunicorn: 2048) would queue, not reset.
@@ -62,3 +65,16 @@ def client_for(db):
 @pytest.fixture
 def api(client_for):
     return client_for(ROLE_ADMIN)
+
+
+@pytest.fixture
+def auth_log(tmp_path):
+    """The TRUCO_KO lines (webfon login log) written during the test, in a file of their own."""
+    path = tmp_path / "serCen.log"
+    handler = logging.FileHandler(path)
+    handler.setFormatter(SerCenFormatter())
+    logger = logging.getLogger("webfon.auth")
+    logger.addHandler(handler)
+    yield path
+    logger.removeHandler(handler)
+    handler.close()

@@ -10,7 +10,6 @@ every failed attempt writes a TRUCO_KO line for fail2ban and takes an attempt sl
 from __future__ import annotations
 
 import datetime
-import hashlib
 import hmac
 import logging
 import random
@@ -31,6 +30,7 @@ from nodes.models import Node
 from nodes.services import node_smtp_sender
 from portal.actors import Actor
 from portal.audit import audit_record, audit_snapshot
+from portal.tokens import token_digest
 from users.ldap import ldap_authenticate
 from users.models import PortalUser, SecondFactorExemptNetwork
 from users.selectors import ldap_settings_get
@@ -116,10 +116,6 @@ class LoginRefused(Exception):
 def _bad_credentials() -> LoginRefused:
     # One answer for unknown account, wrong password and LDAP down: the log tells them apart.
     return LoginRefused("bad_credentials", _("Cuenta o contraseña incorrectas."))
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _dummy_hash() -> str:
@@ -302,7 +298,7 @@ def _challenge_open(
     *, user: PortalUser, client_ip: IPAddress, application: str, policy: WebfonPolicy
 ) -> LoginResult:
     key = secrets.token_urlsafe(32)
-    key_digest = _digest(key)
+    key_digest = token_digest(key)
     now = timezone.now()
     method = user.second_factor
     pin = new_pin(policy.pin_length) if method == LoginChallenge.Method.EMAIL else ""
@@ -345,7 +341,7 @@ def _challenge_open(
 def webfon_login_pin(*, challenge: str, pin: str, client_ip: IPAddress) -> LoginResult:
     """Second step: the PIN (e-mail) or code (TOTP) of a pending challenge."""
     policy = webfon_policy_get()
-    key_digest = _digest(challenge)
+    key_digest = token_digest(challenge)
     row = (
         LoginChallenge.objects.select_related("user").filter(key_digest=key_digest).first()
         if challenge
@@ -514,7 +510,7 @@ def _allocate(
     expires_at = now + datetime.timedelta(seconds=policy.token_ttl_seconds)
     session = WebfonSession.objects.create(
         user_id=user_id,
-        token_digest=_digest(token),
+        token_digest=token_digest(token),
         extension_id=extension_id,
         pool_extension=pool_member,
         extension_number=number,
@@ -557,7 +553,7 @@ def _expire_stale(*, pool_id: int | None = None) -> int:
 def webfon_logout(*, token: str) -> None:
     """End the session of ``token`` and give its extension back."""
     if not token or not _sessions_end(
-        WebfonSession.objects.filter(token_digest=_digest(token)),
+        WebfonSession.objects.filter(token_digest=token_digest(token)),
         reason=EndReason.LOGOUT,
     ):
         raise LoginRefused("invalid_token", _("El token no es válido o ya no está en vigor."))

@@ -50,21 +50,6 @@ def login():
     return _login
 
 
-@pytest.fixture
-def auth_log(tmp_path):
-    import logging
-
-    from webfon.authlog import SerCenFormatter
-
-    path = tmp_path / "serCen.log"
-    handler = logging.FileHandler(path)
-    handler.setFormatter(SerCenFormatter())
-    logging.getLogger("webfon.auth").addHandler(handler)
-    yield path
-    logging.getLogger("webfon.auth").removeHandler(handler)
-    handler.close()
-
-
 def test_ldap_right_password_of_a_user_in_a_nested_ou(configured, webfon_user, login, ldap_server):
     webfon_user("vivait", "ldap")
     response = login("vivait", ldap_server.users["vivait"].password)

@@ -1,12 +1,9 @@
-import logging
-
 import pytest
 from rest_framework.test import APIClient
 
 from portal.actors import Actor
 from tests.factories import PoolFactory, PortalUserFactory, WebfonExtensionFactory
 from users.services import portal_user_set_password
-from webfon.authlog import SerCenFormatter
 
 PASSWORD = "Clave-Portal-1"
 
@@ -52,16 +49,3 @@ def pool_of(db, licences):
         return pool
 
     return _pool
-
-
-@pytest.fixture
-def auth_log(tmp_path):
-    """The TRUCO_KO lines written during the test, in a file of their own."""
-    path = tmp_path / "serCen.log"
-    handler = logging.FileHandler(path)
-    handler.setFormatter(SerCenFormatter())
-    logger = logging.getLogger("webfon.auth")
-    logger.addHandler(handler)
-    yield path
-    logger.removeHandler(handler)
-    handler.close()
