@@ -297,6 +297,8 @@ class Push(models.Model):
     finished_at = models.DateTimeField(_("terminado"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("intentos"), default=0)
     files_written = models.JSONField(_("ficheros escritos"), default=list, blank=True)
+    # Recorded before the first write: what a worker killed mid-push may have written.
+    files_pending = models.JSONField(_("ficheros por escribir"), default=list, blank=True)
     restarts_pending = models.JSONField(_("reinicios pendientes"), default=list, blank=True)
     diff = models.TextField(_("diferencias"), blank=True)
     detail = models.TextField(_("detalle"), blank=True)

@@ -87,13 +87,43 @@ def open_transport(node: Node, *, connect_timeout: int = CONNECT_TIMEOUT) -> Nod
 
 
 def _step(push: Push, step: str, ok: bool = True, detail: str = "", **fields) -> None:
-    """Record a step (and any other ``fields`` of the push, in the same UPDATE)."""
-    push.steps = [
-        *push.steps,
-        {"at": timezone.now().isoformat(), "step": step, "ok": ok, "detail": detail[:2000]},
-    ]
-    Push.objects.filter(pk=push.pk).update(steps=push.steps, **fields)
-    logger.info("push.%s push_id=%s node_id=%s ok=%s", step, push.pk, push.node_id, ok)
+    """Record a step. It reaches the database with ``fields`` (state the push relies on, written
+    at once), else with the next such write or before the next remote command (see
+    :func:`_flush_before_command`): the history shows progress live without one UPDATE per file.
+    """
+    _pending_steps(push).append(
+        {"at": timezone.now().isoformat(), "step": step, "ok": ok, "detail": detail[:2000]}
+    )
+    logger.debug("push.%s push_id=%s node_id=%s ok=%s", step, push.pk, push.node_id, ok)
+    if not ok:
+        logger.warning(
+            "push.step_failed push_id=%s node_id=%s step=%s", push.pk, push.node_id, step
+        )
+    if fields:
+        _save(push, **fields)
+
+
+def _flush_before_command(push: Push) -> None:
+    """A daemon command may take seconds: what happened so far is shown while it runs."""
+    if _pending_steps(push):
+        _save(push)
+
+
+def _pending_steps(push: Push) -> list[dict]:
+    if not hasattr(push, "_steps_pending"):
+        push._steps_pending = []
+    return push._steps_pending
+
+
+def _save(push: Push, **fields) -> None:
+    """One UPDATE with the steps recorded since the last one and ``fields``."""
+    pending = _pending_steps(push)
+    if pending:
+        push.steps = [*push.steps, *pending]
+        pending.clear()
+        fields["steps"] = push.steps
+    if fields:
+        Push.objects.filter(pk=push.pk).update(**fields)
 
 
 class NodeBusy(Exception):
@@ -126,6 +156,12 @@ def push_claim(*, push_id: int, redelivered: bool = False) -> Push | None:
         Push.objects.filter(pk=push.pk).update(
             status=Push.Status.RUNNING, started_at=started_at, attempts=push.attempts + 1
         )
+        logger.info(
+            "push.started push_id=%s node_id=%s attempt=%s",
+            push.pk,
+            push.node_id,
+            push.attempts + 1,
+        )
         # The row is locked: these are what it now holds (refresh_from_db would also drop the
         # node loaded with it, and load it again).
         push.status, push.started_at, push.attempts = (
@@ -137,8 +173,13 @@ def push_claim(*, push_id: int, redelivered: bool = False) -> Push | None:
 
 
 def _finish(push: Push, status: str, detail: str = "") -> str:
-    Push.objects.filter(pk=push.pk).update(
-        status=status, finished_at=timezone.now(), detail=detail[:10000], restarts_pending=[]
+    _save(
+        push,
+        status=status,
+        finished_at=timezone.now(),
+        detail=detail[:10000],
+        restarts_pending=[],
+        files_pending=[],
     )
     logger.info("push.finished push_id=%s node_id=%s status=%s", push.pk, push.node_id, status)
     return status
@@ -146,6 +187,7 @@ def _finish(push: Push, status: str, detail: str = "") -> str:
 
 def _release(push: Push) -> None:
     """Back to pending so the retry can claim it again (files written so far are recorded)."""
+    _save(push)
     Push.objects.filter(pk=push.pk, status=Push.Status.RUNNING).update(status=Push.Status.PENDING)
 
 
@@ -165,6 +207,7 @@ def _restart_and_check(push: Push, transport: NodeTransport, daemons: list[str])
             if not command:
                 _step(push, f"{daemon}.{kind}", detail="sin orden configurada")
                 continue
+            _flush_before_command(push)
             result = transport.run(command)
             output = (result.stdout + result.stderr).strip()
             _step(push, f"{daemon}.{kind}", ok=result.ok, detail=f"$ {command}\n{output}")
@@ -219,6 +262,11 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
         wanted = managed.render(current)
         if wanted != current:
             changes.append((managed, current, wanted))
+    changed_paths = {m.path for m, _old, _new in changes}
+    # A worker killed while writing: the files it had announced that now hold what the portal
+    # wants are the ones it wrote (each rename is atomic), so a rollback must restore them too.
+    written = [*push.files_written]
+    written += [p for p in push.files_pending if p not in changed_paths and p not in written]
     daemons = set(push.restarts_pending)
     if push.restart_sercen:
         daemons.add("sercen")
@@ -227,17 +275,24 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
         return _finish(push, Push.Status.UNCHANGED, "sin cambios")
     diff = "".join(unified_diff(m.path, old, new) for m, old, new in changes)
     daemons |= {m.daemon for m, _old, _new in changes}
-    written = [*push.files_written]
-    # Record what must be restarted before touching files: a worker killed after writing
-    # leaves this behind, and the re-run restarts the daemons even though files now match.
-    Push.objects.filter(pk=push.pk).update(diff=diff or push.diff, restarts_pending=sorted(daemons))
+    # Record what will be written and restarted before touching any file: a worker killed
+    # after writing leaves this behind, and the re-run restarts the daemons even though the
+    # files now match.
+    push.files_pending = [*written, *(m.path for m, _o, _n in changes if m.path not in written)]
+    push.restarts_pending = sorted(daemons)
     _step(
-        push, "compare", detail=", ".join(m.path for m, _o, _n in changes) or "reinicio solicitado"
+        push,
+        "compare",
+        detail=", ".join(m.path for m, _o, _n in changes) or "reinicio solicitado",
+        diff=diff or push.diff,
+        files_pending=push.files_pending,
+        restarts_pending=push.restarts_pending,
     )
     for managed, _old, wanted in changes:
         transport.write_atomic(managed.path, wanted, managed.path + BACKUP_SUFFIX)
         written.append(managed.path)
-        _step(push, "write", detail=managed.path, files_written=written)
+        _step(push, "write", detail=managed.path)
+    _save(push, files_written=written)
     ordered = [d for d in DAEMONS if d in daemons]
     failure = _restart_and_check(push, transport, ordered)
     if not failure:

@@ -95,6 +95,32 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------------------
+
+
+def _mysql_tls_options(host: str, mode: str, ca: str) -> dict:
+    """PyMySQL's TLS options for DB_TLS (auto, disabled, preferred, required) and DB_TLS_CA.
+
+    PyMySQL on its own negotiates TLS whenever the server offers it, building a new SSL context
+    (the whole system CA store, ~35 ms of CPU) for every connection: a Celery worker opening one
+    per task spends more on that than on the push. "auto" keeps that behaviour for a remote
+    server and turns TLS off for one on this machine (socket or loopback), where it protects
+    nothing. A CA file makes TLS required and verifies the server's certificate against it.
+    """
+    if ca:
+        return {"ssl": {"ca": ca}}
+    if mode == "auto":
+        mode = "disabled" if host in {"", "localhost", "127.0.0.1", "::1"} else "preferred"
+    if mode == "disabled":
+        return {"ssl_disabled": True}
+    if mode == "preferred":
+        return {}
+    if mode == "required":
+        raise ImproperlyConfigured("DB_TLS=required needs DB_TLS_CA, the CA file to verify with")
+    raise ImproperlyConfigured(
+        f"DB_TLS={mode!r}: expected auto, disabled, preferred or required (with DB_TLS_CA)"
+    )
+
+
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
 if _db["ENGINE"] == "django.db.backends.mysql":
@@ -105,6 +131,9 @@ if _db["ENGINE"] == "django.db.backends.mysql":
         "charset": "utf8mb4",
         "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
         "isolation_level": "read committed",
+        **_mysql_tls_options(
+            _db.get("HOST") or "", env_str("DB_TLS", "auto"), env_str("DB_TLS_CA")
+        ),
     }
     _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -260,6 +289,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Three INFO lines per SSH connection; the push logs its own events.
+        "paramiko": {"level": "WARNING"},
         "webfon.auth": {"handlers": ["webfon_auth"], "level": "INFO", "propagate": False},
     },
 }

@@ -390,16 +390,27 @@ class Editor:
         return self._doc
 
     @property
-    def text(self) -> str:
-        return self.doc.text
+    def settings(self) -> list[Setting]:
+        """The settings of the text as it stands: pending value replacements never change
+        which settings exist, so this needs no re-parse."""
+        return self._doc.settings
 
-    def _flush(self) -> None:
-        if not self._pending:
-            return
+    @property
+    def text(self) -> str:
+        """The edited text (the caller parses it back to verify it: no parse here)."""
+        return self._applied() if self._pending else self._doc.text
+
+    def _applied(self) -> str:
         text = self._doc.text
         for start in sorted(self._pending, reverse=True):
             setting, literal = self._pending[start]
             text = text[:start] + literal + text[setting.value_end :]
+        return text
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        text = self._applied()
         self._pending.clear()
         self._doc = Document(text)
 

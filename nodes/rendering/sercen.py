@@ -109,7 +109,7 @@ def render_sercen_conf(config: SerCenConfig, existing: str | None = None) -> str
         )
     extra = [
         setting
-        for setting in editor.doc.settings
+        for setting in editor.settings
         if setting.named_path
         and _F1FACTOR_RE.fullmatch(setting.name)
         and setting.name not in values

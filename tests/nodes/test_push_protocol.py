@@ -146,3 +146,52 @@ def test_an_unreadable_recorded_host_key_fails_the_push_without_connecting(tmp_p
     push = run(node, {f"{root}/etc/janus/janus.jcfg": "x\n"})
     assert push.status == "failed"
     assert "la clave de host SSH registrada para 127.0.0.1:9 no se puede leer" in push.detail
+
+
+def test_a_rollback_after_a_dead_worker_restores_the_files_it_had_written(node, tmp_path):
+    """The dead worker announced two files (files_pending), wrote the first (new content, the
+    old one kept as its backup) and died. The re-run writes the second; janus then fails its
+    status check, and the rollback puts back both old files, not only the one it wrote."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    root = tmp_path / "node"
+    first, second = "/etc/janus/janus.jcfg", "/etc/janus/janus.consola.jcfg"
+    (root / "etc/janus").mkdir(parents=True)
+    (root / "etc/janus/janus.jcfg").write_text("new first\n")  # written by the dead worker
+    (root / "etc/janus/janus.jcfg.portal-backup").write_text("old first\n")
+    (root / "etc/janus/janus.consola.jcfg").write_text("old second\n")  # not yet written
+    push = Push.objects.create(
+        node=node,
+        reasons=["x"],
+        status="running",
+        started_at=timezone.now() - timedelta(hours=1),
+        attempts=1,
+        files_pending=[first, second],
+        restarts_pending=["janus"],
+    )
+    (root / "fail-janus-status").touch()
+    push_execute(push_id=push.pk, files_for=files({first: "new first\n", second: "new second\n"}))
+    push.refresh_from_db()
+    assert push.status == "rolled_back", push.detail
+    assert (root / "etc/janus/janus.jcfg").read_text() == "old first\n"
+    assert (root / "etc/janus/janus.consola.jcfg").read_text() == "old second\n"
+    assert [s["detail"] for s in push.steps if s["step"] == "restore"] == [first, second]
+
+
+def test_steps_are_saved_in_a_few_updates_not_one_per_file(node, django_assert_max_num_queries):
+    """Nine files and two daemons: the steps reach the database with the state the push needs
+    (compare, files written, finish) and before each daemon command, not after every file."""
+    rendered = {f"/etc/janus/extra{i}.jcfg": f"k = {i}\n" for i in range(8)}
+    rendered["/etc/MDtel/serCen.conf"] = "a = 1\n"
+    push = Push.objects.create(node=node, reasons=["test"])
+    # claim 5 (+ savepoint on SQLite), compare 1, files written 1, before 3 of 4 commands 3,
+    # finish 1
+    with django_assert_max_num_queries(13):
+        push_execute(push_id=push.pk, files_for=files(rendered))
+    push.refresh_from_db()
+    assert push.status == "applied"
+    steps = [s["step"] for s in push.steps]
+    assert steps.count("write") == 9
+    assert steps[-4:] == ["sercen.restart", "sercen.status", "janus.restart", "janus.status"]
