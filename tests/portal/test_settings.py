@@ -100,3 +100,30 @@ def test_celery_runs_in_process_without_a_broker_and_uses_it_when_set():
 def test_var_files_are_not_tracked(name):
     ignored = (ROOT / ".gitignore").read_text().splitlines()
     assert "var/" in ignored
+
+
+@pytest.mark.parametrize(
+    ("host", "mode", "ca", "expected"),
+    [
+        ("127.0.0.1", "auto", "", {"ssl_disabled": True}),
+        ("", "auto", "", {"ssl_disabled": True}),  # the server's socket
+        ("db.example.com", "auto", "", {}),  # PyMySQL's preferred: TLS when offered
+        ("db.example.com", "disabled", "", {"ssl_disabled": True}),
+        ("127.0.0.1", "preferred", "", {}),
+        ("db.example.com", "auto", "/etc/ssl/db-ca.pem", {"ssl": {"ca": "/etc/ssl/db-ca.pem"}}),
+    ],
+)
+def test_database_tls_options(host, mode, ca, expected):
+    from portal.settings import _mysql_tls_options
+
+    assert _mysql_tls_options(host, mode, ca) == expected
+
+
+@pytest.mark.parametrize(("mode", "message"), [("required", "needs DB_TLS_CA"), ("yes", "'yes'")])
+def test_database_tls_refuses_what_it_cannot_do(mode, message):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from portal.settings import _mysql_tls_options
+
+    with pytest.raises(ImproperlyConfigured, match=message):
+        _mysql_tls_options("db.example.com", mode, "")
