@@ -1,8 +1,10 @@
 """Filters shared by the list pages and the API."""
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 
 from nodes.models import Node, Push
+from portal.ui import StyledFilterSet
 
 
 class NodeFilterSet(django_filters.FilterSet):
@@ -11,17 +13,18 @@ class NodeFilterSet(django_filters.FilterSet):
         fields = {"name": ["exact", "icontains"], "kind": ["exact"], "transport": ["exact"]}
 
 
-class PushFilterSet(django_filters.FilterSet):
-    """Pushes by node and by state, under the API's state names."""
+class PushFilterSet(StyledFilterSet):
+    """Pushes by node and by state; the states go by the API's names (queued, succeeded…)."""
 
     status = django_filters.ChoiceFilter(
+        label=_("Estado"),
         choices=[
-            ("queued", "queued"),
-            ("running", "running"),
-            ("succeeded", "succeeded"),
-            ("unchanged", "unchanged"),
-            ("failed", "failed"),
-            ("rolled_back", "rolled_back"),
+            ("queued", _("Pendiente")),
+            ("running", _("En curso")),
+            ("succeeded", _("Aplicado")),
+            ("unchanged", _("Sin cambios")),
+            ("failed", _("Fallido")),
+            ("rolled_back", _("Revertido")),
         ],
         method="filter_status",
     )

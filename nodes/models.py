@@ -331,3 +331,22 @@ class Push(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @property
+    def progress(self) -> int:
+        """Per cent done, read from the steps: connecting and comparing are the first 20 %, the
+        file writes and daemon commands planned at the compare step the remaining 80 %."""
+        if self.is_finished:
+            return 100
+        if self.status == self.Status.PENDING:
+            return 0
+        steps = self.steps or []
+        compares = [i for i, step in enumerate(steps) if step.get("step") == "compare"]
+        if not compares:
+            return 10 if any(step.get("step") == "connect" for step in steps) else 5
+        planned = steps[compares[-1]].get("plan") or 0
+        done = len(steps) - compares[-1] - 1
+        if not planned:
+            return 95
+        # A rollback adds steps beyond the plan: the bar waits at 99 % for the outcome.
+        return min(20 + 80 * done // planned, 99)

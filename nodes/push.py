@@ -86,14 +86,17 @@ def open_transport(node: Node, *, connect_timeout: int = CONNECT_TIMEOUT) -> Nod
     )
 
 
-def _step(push: Push, step: str, ok: bool = True, detail: str = "", **fields) -> None:
+def _step(
+    push: Push, step: str, ok: bool = True, detail: str = "", plan: int | None = None, **fields
+) -> None:
     """Record a step. It reaches the database with ``fields`` (state the push relies on, written
     at once), else with the next such write or before the next remote command (see
     :func:`_flush_before_command`): the history shows progress live without one UPDATE per file.
     """
-    _pending_steps(push).append(
-        {"at": timezone.now().isoformat(), "step": step, "ok": ok, "detail": detail[:2000]}
-    )
+    record = {"at": timezone.now().isoformat(), "step": step, "ok": ok, "detail": detail[:2000]}
+    if plan is not None:
+        record["plan"] = plan  # how many steps follow, for the progress bar
+    _pending_steps(push).append(record)
     logger.debug("push.%s push_id=%s node_id=%s ok=%s", step, push.pk, push.node_id, ok)
     if not ok:
         logger.warning(
@@ -280,10 +283,12 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
     # files now match.
     push.files_pending = [*written, *(m.path for m, _o, _n in changes if m.path not in written)]
     push.restarts_pending = sorted(daemons)
+    ordered = [d for d in DAEMONS if d in daemons]
     _step(
         push,
         "compare",
         detail=", ".join(m.path for m, _o, _n in changes) or "reinicio solicitado",
+        plan=len(changes) + 2 * len(ordered),
         diff=diff or push.diff,
         files_pending=push.files_pending,
         restarts_pending=push.restarts_pending,
@@ -293,7 +298,6 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
         written.append(managed.path)
         _step(push, "write", detail=managed.path)
     _save(push, files_written=written)
-    ordered = [d for d in DAEMONS if d in daemons]
     failure = _restart_and_check(push, transport, ordered)
     if not failure:
         return _finish(push, Push.Status.APPLIED)

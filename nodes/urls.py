@@ -12,5 +12,7 @@ urlpatterns = [
     path("<int:pk>/diagnostico/", views.NodeDiagnosticsView.as_view(), name="node_diagnostics"),
     path("<int:pk>/diagnostico/smtp/", views.NodeSmtpTestView.as_view(), name="node_smtp_test"),
     path("<int:pk>/diagnostico/puerto/", views.NodePortCheckView.as_view(), name="node_port_check"),
+    path("envios/", views.PushListView.as_view(), name="push_list"),
     path("envios/<int:pk>/", views.PushDetailView.as_view(), name="push_detail"),
+    path("envios/<int:pk>/progreso/", views.PushProgressView.as_view(), name="push_progress"),
 ]

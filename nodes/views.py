@@ -3,12 +3,13 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, View
 
 from nodes import services
 from nodes.config_files import node_managed_files
 from nodes.diagnostics import node_supervision
-from nodes.filtersets import NodeFilterSet
+from nodes.filtersets import NodeFilterSet, PushFilterSet
 from nodes.forms import NodeForm, PortCheckForm, SmtpTestForm
 from nodes.models import Node, Push
 from nodes.push import push_preview
@@ -55,7 +56,7 @@ class NodeDeleteView(ObjectDeleteView):
 
 
 class NodePushView(RoleRequiredMixin, View):
-    """ "Enviar configuración": request a push of this node now."""
+    """ "Aplicar": request a push of this node now."""
 
     permission_required = "nodes.change_node"
 
@@ -71,7 +72,7 @@ class NodePushView(RoleRequiredMixin, View):
 
 
 class NodePreviewView(RoleRequiredMixin, DetailView):
-    """ "Ver cambios": the diff between the node's files and what the portal would write."""
+    """ "Vista previa": the diff between the node's files and what the portal would write."""
 
     permission_required = "nodes.change_node"
     model = Node
@@ -87,13 +88,47 @@ class NodePreviewView(RoleRequiredMixin, DetailView):
         return context
 
 
-class PushDetailView(RoleRequiredMixin, DetailView):
-    """One push: status, reasons, diff and every step."""
+class PushListView(ObjectListView):
+    """ "Historial de envíos": every push to every node, newest first; the bars of the pushes
+    still queued or running follow them live."""
 
-    permission_required = "nodes.view_node"
+    model = Push
+    filterset_class = PushFilterSet
+    template_name = "nodes/push_list.html"
+    columns = [
+        ("pk", "#"),
+        "node",
+        "requested_by",
+        "requested_at",
+        ("progress", gettext_lazy("Estado y progreso")),
+        "detail",
+    ]
+    ordering_fields = ["requested_at"]
+    default_ordering = ["-requested_at", "-id"]
+
+    def base_queryset(self):
+        return Push.objects.select_related("node").defer("diff", "steps")
+
+
+class PushDetailView(RoleRequiredMixin, DetailView):
+    """One push: status, reasons, diff and every step, followed live while it runs."""
+
+    permission_required = "nodes.view_push"
     model = Push
     template_name = "nodes/push_detail.html"
     context_object_name = "push"
+
+
+class PushProgressView(PushDetailView):
+    """The live part of a push (state, bar and, on the push's page, its steps), which the
+    history and the push's page fetch again every second until the push has finished."""
+
+    template_name = "nodes/push_progress.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["row"] = self.request.GET.get("vista") == "fila"
+        return context
 
 
 class NodeDiagnosticsView(RoleRequiredMixin, DetailView):

@@ -60,6 +60,9 @@ class PushSerializer(serializers.ModelSerializer):
     """One push of a node's configuration: who asked, when, its state, diff and steps."""
 
     status = serializers.SerializerMethodField()
+    progress = serializers.IntegerField(
+        read_only=True, help_text="Per cent done (100 once finished), as the history's bar shows."
+    )
 
     class Meta:
         model = Push
@@ -67,6 +70,7 @@ class PushSerializer(serializers.ModelSerializer):
             "id",
             "node",
             "status",
+            "progress",
             "reasons",
             "restart_sercen",
             "requested_by",

@@ -98,3 +98,66 @@ def test_operador_sees_history_but_cannot_push_or_preview(node):
     assert client.post(f"/nodos/{node.pk}/enviar/").status_code == 403
     assert client.get(f"/nodos/{node.pk}/cambios/").status_code == 403
     assert Push.objects.count() == 1
+
+
+def test_history_lists_every_push_with_who_and_its_bar(node, corporate):
+    from tests.factories import WebrtcNodeFactory
+
+    other = WebrtcNodeFactory(name="meet2")
+    done = Push.objects.create(
+        node=node, reasons=["manual"], requested_by="ana", status="applied", detail=""
+    )
+    running = Push.objects.create(
+        node=other,
+        reasons=["user.update"],
+        requested_by="",
+        status="running",
+        steps=[
+            {"at": "2026-11-23T10:00:00", "step": "connect", "ok": True, "detail": ""},
+            {"at": "2026-11-23T10:00:01", "step": "compare", "ok": True, "detail": "", "plan": 4},
+            {"at": "2026-11-23T10:00:02", "step": "write", "ok": True, "detail": "/x"},
+        ],
+    )
+    page = logged_in(ROLE_OPERATOR).get("/nodos/envios/").content.decode()
+    assert page.index(f"push-progress-{running.pk}") < page.index(f"push-progress-{done.pk}")
+    assert "ana" in page and "user.update" in page and "meet2" in page
+    # The running push's bar polls its progress; the finished one's does not.
+    assert f'hx-get="/nodos/envios/{running.pk}/progreso/?vista=fila"' in page
+    assert f"/nodos/envios/{done.pk}/progreso/" not in page
+    assert 'aria-valuenow="40"' in page  # 20 % + 80 % of 1 in 4 planned steps
+    assert 'aria-valuenow="100"' in page
+    only_running = logged_in().get("/nodos/envios/?status=running").content.decode()
+    assert f"push-progress-{running.pk}" in only_running
+    assert f"push-progress-{done.pk}" not in only_running
+    by_node = logged_in().get(f"/nodos/envios/?node={node.pk}").content.decode()
+    assert f"push-progress-{done.pk}" in by_node
+    assert f"push-progress-{running.pk}" not in by_node
+
+
+def test_progress_fragment_follows_the_push_until_it_finishes(node):
+    push = Push.objects.create(node=node, reasons=["x"])
+    client = logged_in(ROLE_OPERATOR)
+    queued = client.get(f"/nodos/envios/{push.pk}/progreso/").content.decode()
+    assert 'aria-valuenow="0"' in queued and "hx-trigger" in queued
+    assert "espera a un trabajador" in queued
+    Push.objects.filter(pk=push.pk).update(
+        status="running",
+        steps=[{"at": "2026-11-23T10:00:00", "step": "connect", "ok": True, "detail": ""}],
+    )
+    running = client.get(f"/nodos/envios/{push.pk}/progreso/").content.decode()
+    assert 'aria-valuenow="10"' in running and "hx-trigger" in running and "connect" in running
+    Push.objects.filter(pk=push.pk).update(status="rolled_back", detail="janus status → 1")
+    finished = client.get(f"/nodos/envios/{push.pk}/progreso/?vista=fila").content.decode()
+    assert 'aria-valuenow="100"' in finished and "hx-trigger" not in finished
+    assert "Revertido" in finished and "janus status" not in finished  # the row shows no steps
+
+
+def test_history_page_queries_do_not_grow_with_pushes(node, django_assert_max_num_queries):
+    client = logged_in()
+    Push.objects.bulk_create(Push(node=node, reasons=["x"], status="applied") for _ in range(5))
+    client.get("/nodos/envios/")  # warm the permission cache
+    with django_assert_max_num_queries(8) as few:
+        client.get("/nodos/envios/")
+    Push.objects.bulk_create(Push(node=node, reasons=["x"], status="applied") for _ in range(45))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get("/nodos/envios/")

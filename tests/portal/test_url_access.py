@@ -115,7 +115,7 @@ def model_of(route: Route):
 
 
 def local_node(tmp_path) -> Node:
-    # Local transport: "Ver cambios" reads files under tmp_path instead of dialling SSH.
+    # Local transport: "Vista previa" reads files under tmp_path instead of dialling SSH.
     return NodeFactory(transport=Node.Transport.LOCAL, local_root=str(tmp_path / "node"))
 
 
