@@ -394,6 +394,21 @@ def print_rounds(rounds: list[Round]) -> None:
             f"{r.label}: the bench's own processes used {ours / r.nodes:.2f} CPU s per push; "
             f"{r.nodes} pushes need ≥ {ours / cpus:.2f} s of wall time on {cpus} idle CPUs"
         )
+    print()
+    print(
+        "Per push, in CPU milliseconds (portal side: what the portal's machine spends; node side:"
+    )
+    print(
+        "the simulated nodes' sshd and init scripts, which share this machine's CPUs here but run"
+    )
+    print("on each node in an installation):")
+    for r in rounds[1:]:
+        c = r.cpu
+        print(
+            f"{r.label:>8}: portal side {1000 * (c['workers'] + c['mariadb']) / r.nodes:5.1f} "
+            f"(workers {1000 * c['workers'] / r.nodes:5.1f}, MariaDB "
+            f"{1000 * c['mariadb'] / r.nodes:4.1f}); node side {1000 * c['sshd'] / r.nodes:5.1f}"
+        )
 
 
 def user_edits(env: Env, corporate: Node, edits: int, timeout: float) -> None:
