@@ -42,9 +42,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _keygen(path: Path) -> None:
+def _keygen(path: Path, key_type: str = "ed25519") -> None:
     subprocess.run(
-        [SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True, timeout=30
+        [SSH_KEYGEN, "-q", "-t", key_type, "-N", "", "-f", str(path)], check=True, timeout=30
     )
 
 
@@ -86,13 +86,13 @@ class SshServer:
                     raise RuntimeError("sshd did not listen within 15 s") from None
                 time.sleep(0.1)
 
-    def replace_host_key(self) -> str:
+    def replace_host_key(self, key_type: str = "ed25519") -> str:
         """Give the server a new host key (a reinstalled node, or a man in the middle) and
         restart it on the same port; answers the new key as "<type> <base64>"."""
         self.stop()
         for name in ("host_key", "host_key.pub"):
             (self.directory / name).unlink()
-        _keygen(self.directory / "host_key")
+        _keygen(self.directory / "host_key", key_type)
         public = (self.directory / "host_key.pub").read_text().split()
         self.host_key = f"{public[0]} {public[1]}"
         self.start()

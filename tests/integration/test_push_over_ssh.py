@@ -70,6 +70,25 @@ def test_changed_host_key_refuses_the_push(node, tmp_path):
     assert not (tmp_path / "node/etc/janus/janus.jcfg").exists()
 
 
+def test_a_host_key_of_another_type_is_a_changed_key_not_an_unreachable_node(node, tmp_path):
+    """The node now offers only an ECDSA key where an ed25519 one is recorded: refused at once
+    as a changed key (never retried as if the node were down), and nothing is written."""
+    from tests.integration.ssh_server import start_ssh_server
+
+    server = start_ssh_server()
+    try:
+        recorded = server.host_key
+        server.replace_host_key("ecdsa")
+        Node.objects.filter(pk=node.pk).update(ssh_port=server.port, ssh_host_key=recorded)
+        node.refresh_from_db()
+        push = run(node, "v2\n")
+        assert push.status == "failed" and push.attempts == 1
+        assert "ha cambiado" in push.detail and "ecdsa-sha2-nistp256" in push.detail
+        assert not (tmp_path / "node/etc/janus/janus.jcfg").exists()
+    finally:
+        server.cleanup()
+
+
 def test_first_contact_records_the_host_key(node, ssh_server):
     Node.objects.filter(pk=node.pk).update(ssh_host_key="")
     node.refresh_from_db()
