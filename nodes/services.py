@@ -103,17 +103,44 @@ def node_delete(*, actor: Actor, node: Node) -> None:
 MAX_REASONS = 50
 
 
+def _forget_requests() -> None:
+    """The transaction committed: the pushes it asked for may now be taken by a worker, so
+    the request memo of :func:`_request_pushes` is void (also where a test runs the on-commit
+    callbacks without a real commit)."""
+    transaction.get_connection().__dict__.pop("_push_request_memo", None)
+
+
 def _dispatch_push(push_id: int) -> None:
     from nodes.tasks import push_node
 
+    _forget_requests()
     push_node.delay(push_id)
 
 
 def _request_pushes(
-    *, nodes_qs, reason: str, requested_by: str, restart_sercen: bool
+    *, nodes_qs, reason: str, requested_by: str, restart_sercen: bool, scope: object
 ) -> list[Push]:
     """Join or create the pending push of every node in ``nodes_qs``, in two queries when
-    they all have one already (the usual case inside a burst of changes)."""
+    they all have one already (the usual case inside a burst of changes).
+
+    The same request again in the same transaction (a 1,000-row import asks once per row)
+    changes nothing and is answered from a memo after one COUNT, without locking and reading
+    every node and push again. The memo is tied to an on-commit callback of the transaction:
+    Django drops that callback when the savepoint the request ran in is rolled back, and
+    clears them all when the transaction ends, so a memo entry never outlives the rows and
+    updates it stands for; the COUNT checks the pushes are still pending.
+    """
+    connection = transaction.get_connection()
+    key = (scope, reason, restart_sercen)
+    memo = connection.__dict__.setdefault("_push_request_memo", {})
+    if key in memo and connection.in_atomic_block:
+        marker, pushes = memo[key]
+        if any(func is marker for _sids, func, _robust in connection.run_on_commit) and (
+            # Still pending: nothing in this transaction ran them (tests run pushes inline).
+            Push.objects.filter(pk__in=[p.pk for p in pushes], status=Push.Status.PENDING).count()
+            == len(pushes)
+        ):
+            return pushes
     with transaction.atomic():
         # Lock order everywhere: the nodes first, then their pushes (as push_claim does), so a
         # claim waits for this transaction and then renders what it committed.
@@ -127,6 +154,7 @@ def _request_pushes(
             )
         }
         pushes = []
+        marker = None
         for node in nodes:
             push = pending.get(node.pk)
             if push is None:
@@ -136,7 +164,9 @@ def _request_pushes(
                     requested_by=requested_by[:150],
                     restart_sercen=restart_sercen,
                 )
-                transaction.on_commit(partial(_dispatch_push, push.pk), robust=True)
+                dispatch = partial(_dispatch_push, push.pk)
+                transaction.on_commit(dispatch, robust=True)
+                marker = marker or dispatch
             else:
                 changed = []
                 if reason not in push.reasons and len(push.reasons) < MAX_REASONS:
@@ -148,6 +178,10 @@ def _request_pushes(
                 if changed:
                     push.save(update_fields=changed)
             pushes.append(push)
+        if marker is None:  # every push was there already: a callback of its own marks it
+            marker = partial(_forget_requests)
+            transaction.on_commit(marker)
+        memo[key] = (marker, pushes)
         return pushes
 
 
@@ -164,6 +198,7 @@ def push_request(
         reason=reason,
         requested_by=requested_by,
         restart_sercen=restart_sercen,
+        scope=("node", node.pk),
     )
     return push
 
@@ -177,6 +212,7 @@ def push_request_webrtc_nodes(
         reason=reason,
         requested_by=actor.label,
         restart_sercen=restart_sercen,
+        scope="webrtc",
     )
 
 

@@ -88,8 +88,121 @@ def test_requests_in_one_transaction_coalesce_into_one_push(
         for i in range(1000):
             push_request(node=node, reason=f"user.update:{i % 3}")
     assert Push.objects.filter(node=node).count() == 1
-    assert len(callbacks) == 1
+    assert len(dispatches(callbacks)) == 1
     assert sorted(Push.objects.get().reasons) == ["user.update:0", "user.update:1", "user.update:2"]
+
+
+def test_a_new_request_after_the_callbacks_ran_is_made_again(
+    node, django_capture_on_commit_callbacks
+):
+    """Where the on-commit callbacks run without a real commit (tests, eager tasks), the first
+    push may already have run: the next request must find that out from the database."""
+    from nodes.services import push_request_webrtc_nodes
+    from portal.actors import Actor
+
+    actor = Actor.system("tests")
+    with django_capture_on_commit_callbacks(execute=True):
+        (first,) = push_request_webrtc_nodes(reason="user.update", actor=actor)
+    Push.objects.filter(pk=first.pk).update(status="applied")  # what the worker did
+    (second,) = push_request_webrtc_nodes(reason="user.update", actor=actor)
+    assert second.pk != first.pk
+
+
+def dispatches(callbacks) -> list:
+    """The on-commit callbacks that send a push to the workers (others mark request memos)."""
+    from nodes.services import _dispatch_push
+
+    return [c for c in callbacks if getattr(c, "func", None) is _dispatch_push]
+
+
+def test_the_same_request_again_in_a_transaction_locks_and_reads_no_row(
+    node, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    from nodes.services import push_request_webrtc_nodes
+    from portal.actors import Actor
+    from tests.factories import WebrtcNodeFactory
+
+    others = WebrtcNodeFactory.create_batch(3)
+    actor = Actor.system("tests")
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        first = push_request_webrtc_nodes(reason="user.create", actor=actor)
+        with django_assert_num_queries(100):  # one COUNT each: no lock, no rows read
+            for _ in range(100):
+                again = push_request_webrtc_nodes(reason="user.create", actor=actor)
+        assert [p.pk for p in again] == [p.pk for p in first]
+        push_request_webrtc_nodes(reason="user.update", actor=actor)  # another reason: joins
+        with django_assert_num_queries(1):
+            push_request_webrtc_nodes(reason="user.update", actor=actor)
+    assert len(dispatches(callbacks)) == 4
+    for pushed in [node, *others]:
+        (push,) = Push.objects.filter(node=pushed)
+        assert push.reasons == ["user.create", "user.update"]
+
+
+def test_a_request_undone_by_a_savepoint_rollback_is_made_again(node):
+    """The memo must not outlive the rows: the push created (or the restart flag set) in a
+    savepoint that rolls back is gone, so the same request later asks the database again."""
+    from nodes.services import push_request_webrtc_nodes
+    from portal.actors import Actor
+
+    actor = Actor.system("tests")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                push_request_webrtc_nodes(reason="ldap.update", actor=actor, restart_sercen=True)
+                raise RuntimeError("the LDAP change fails after asking for the push")
+        except RuntimeError:
+            pass
+        assert not Push.objects.filter(node=node).exists()
+        push_request_webrtc_nodes(reason="ldap.update", actor=actor, restart_sercen=True)
+    (push,) = Push.objects.filter(node=node)
+    assert push.restart_sercen and push.reasons == ["ldap.update"]
+
+
+def test_a_joined_push_whose_update_is_rolled_back_is_updated_again(node):
+    from nodes.services import push_request_webrtc_nodes
+    from portal.actors import Actor
+
+    actor = Actor.system("tests")
+    existing = Push.objects.create(node=node, reasons=["user.create"])
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                push_request_webrtc_nodes(reason="ldap.update", actor=actor, restart_sercen=True)
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        push_request_webrtc_nodes(reason="ldap.update", actor=actor, restart_sercen=True)
+    existing.refresh_from_db()
+    assert existing.restart_sercen and existing.reasons == ["user.create", "ldap.update"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_memo_ends_with_its_transaction(node):
+    """After the commit a worker may take the push: the next transaction asks again and gets
+    a new push once the first has finished; after a rollback, nothing of it is remembered."""
+    from nodes.services import push_request_webrtc_nodes
+    from portal.actors import Actor
+
+    actor = Actor.system("tests")
+    with transaction.atomic():
+        (first,) = push_request_webrtc_nodes(reason="user.update", actor=actor)
+    Push.objects.filter(pk=first.pk).update(status="applied")  # what the worker did
+    with transaction.atomic():
+        (second,) = push_request_webrtc_nodes(reason="user.update", actor=actor)
+    assert second.pk != first.pk
+    try:
+        with transaction.atomic():
+            push_request_webrtc_nodes(reason="user.delete", actor=actor)
+            raise RuntimeError
+    except RuntimeError:
+        pass
+    assert Push.objects.filter(node=node).count() == 2  # the rolled-back request left nothing
+    Push.objects.filter(node=node).update(status="applied")
+    with transaction.atomic():
+        (third,) = push_request_webrtc_nodes(reason="user.delete", actor=actor)
+    assert third.pk not in {first.pk, second.pk}
+    assert Push.objects.filter(node=node).count() == 3
 
 
 def test_a_finished_push_is_not_run_again(node, tmp_path):
