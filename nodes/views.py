@@ -107,7 +107,12 @@ class PushListView(ObjectListView):
     default_ordering = ["-requested_at", "-id"]
 
     def base_queryset(self):
-        return Push.objects.select_related("node").defer("diff", "steps")
+        return Push.objects.select_related("node").defer("diff")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["live"] = any(not push.is_finished for push in context["object_list"])
+        return context
 
 
 class PushDetailView(RoleRequiredMixin, DetailView):

@@ -121,9 +121,9 @@ def test_history_lists_every_push_with_who_and_its_bar(node, corporate):
     page = logged_in(ROLE_OPERATOR).get("/nodos/envios/").content.decode()
     assert page.index(f"push-progress-{running.pk}") < page.index(f"push-progress-{done.pk}")
     assert "ana" in page and "user.update" in page and "meet2" in page
-    # The running push's bar polls its progress; the finished one's does not.
-    assert f'hx-get="/nodos/envios/{running.pk}/progreso/?vista=fila"' in page
-    assert f"/nodos/envios/{done.pk}/progreso/" not in page
+    # A push of the page is running: the rows are fetched again (one request for the page).
+    assert 'id="push-rows" hx-get="/nodos/envios/" hx-select="#push-rows"' in page
+    assert "/progreso/" not in page  # not one request per row
     assert 'aria-valuenow="40"' in page  # 20 % + 80 % of 1 in 4 planned steps
     assert 'aria-valuenow="100"' in page
     only_running = logged_in().get("/nodos/envios/?status=running").content.decode()
@@ -132,6 +132,7 @@ def test_history_lists_every_push_with_who_and_its_bar(node, corporate):
     by_node = logged_in().get(f"/nodos/envios/?node={node.pk}").content.decode()
     assert f"push-progress-{done.pk}" in by_node
     assert f"push-progress-{running.pk}" not in by_node
+    assert "hx-trigger" not in by_node  # every push shown has finished: nothing to follow
 
 
 def test_progress_fragment_follows_the_push_until_it_finishes(node):
@@ -154,10 +155,11 @@ def test_progress_fragment_follows_the_push_until_it_finishes(node):
 
 def test_history_page_queries_do_not_grow_with_pushes(node, django_assert_max_num_queries):
     client = logged_in()
-    Push.objects.bulk_create(Push(node=node, reasons=["x"], status="applied") for _ in range(5))
+    running = {"status": "running", "steps": [{"step": "connect", "ok": True, "detail": ""}]}
+    Push.objects.bulk_create(Push(node=node, reasons=["x"], **running) for _ in range(5))
     client.get("/nodos/envios/")  # warm the permission cache
     with django_assert_max_num_queries(8) as few:
         client.get("/nodos/envios/")
-    Push.objects.bulk_create(Push(node=node, reasons=["x"], status="applied") for _ in range(45))
+    Push.objects.bulk_create(Push(node=node, reasons=["x"], **running) for _ in range(45))
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/nodos/envios/")
