@@ -140,12 +140,17 @@ def push_claim(*, push_id: int, redelivered: bool = False) -> Push | None:
     running is taken over only when its message was re-delivered (its worker died) or its
     lease expired. While another push of the same node runs, this one waits (NodeBusy).
     """
+    node_id = Push.objects.filter(pk=push_id).values_list("node_id", flat=True).first()
+    if node_id is None:
+        return None
     with transaction.atomic():
+        # The node's row first, then the push's: the order push requests lock them in
+        # (nodes.services._request_pushes), so a claim and a request never deadlock. It also
+        # serialises the claims of one node.
+        list(Node.objects.select_for_update().filter(pk=node_id).values_list("pk"))
         push = Push.objects.select_related("node").select_for_update().filter(pk=push_id).first()
         if push is None or push.is_finished:
             return None
-        # Serialise claims per node: lock its row, without loading (and decrypting) it again.
-        list(Node.objects.select_for_update().filter(pk=push.node_id).values_list("pk"))
         stale = timezone.now() - running_lease()
         others = Push.objects.filter(
             node_id=push.node_id, status=Push.Status.RUNNING, started_at__gt=stale
