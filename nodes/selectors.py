@@ -1,6 +1,6 @@
 """Reads of nodes and their push history."""
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from nodes.models import Node, Push
 
@@ -9,11 +9,11 @@ def node_pushes(*, node: Node, limit: int = 20) -> QuerySet[Push]:
     return Push.objects.filter(node=node).order_by("-requested_at", "-id")[:limit]
 
 
-def node_last_push_status() -> dict[int, str]:
-    """The status of each node's latest push, in one query (for the nodes list)."""
-    latest = {}
-    for node_id, status in Push.objects.order_by("node_id", "-requested_at", "-id").values_list(
-        "node_id", "status"
-    ):
-        latest.setdefault(node_id, status)
-    return latest
+def nodes_with_last_push(queryset: QuerySet[Node] | None = None) -> QuerySet[Node]:
+    """Nodes annotated with their latest push (``last_push_id``, ``last_push_status``), in the
+    list's one query: the Nodos page shows each node's state without a query per row."""
+    latest = Push.objects.filter(node=OuterRef("pk")).order_by("-requested_at", "-id")
+    return (queryset if queryset is not None else Node.objects.all()).annotate(
+        last_push_id=Subquery(latest.values("pk")[:1]),
+        last_push_status=Subquery(latest.values("status")[:1]),
+    )

@@ -13,7 +13,7 @@ from nodes.filtersets import NodeFilterSet, PushFilterSet
 from nodes.forms import NodeForm, PortCheckForm, SmtpTestForm
 from nodes.models import Node, Push
 from nodes.push import push_preview
-from nodes.selectors import node_pushes
+from nodes.selectors import node_pushes, nodes_with_last_push
 from nodes.transport import TransportError
 from portal.actors import Actor
 from portal.ui import ObjectDeleteView, ObjectEditView, ObjectListView, RoleRequiredMixin
@@ -23,11 +23,28 @@ class NodeListView(ObjectListView):
     model = Node
     filterset_class = NodeFilterSet
     template_name = "nodes/node_list.html"
-    columns = ["name", "kind", "address", "domain", "transport"]
+    columns = [
+        "name",
+        "kind",
+        "address",
+        "domain",
+        "transport",
+        ("last_push_status", gettext_lazy("Último envío")),
+    ]
     ordering_fields = ["name", "kind", "address"]
     create_url_name = "node_create"
     edit_url_name = "node_update"
     delete_url_name = "node_delete"
+
+    def base_queryset(self):
+        return nodes_with_last_push()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        labels = dict(Push.Status.choices)
+        for node in context["object_list"]:
+            node.last_push_label = labels.get(node.last_push_status, "")
+        return context
 
 
 class NodeEditView(ObjectEditView):

@@ -33,6 +33,28 @@ def test_list_filter_search_sort(browser_for):
     assert page.index("meet") < page.index("corp-b") < page.index("corp-a")
 
 
+def test_list_shows_each_nodes_last_push_in_one_query(browser_for, django_assert_max_num_queries):
+    from nodes.models import Push
+
+    rolled, fine, _never = (NodeFactory(name=n, kind="webrtc") for n in ("m1", "m2", "m3"))
+    Push.objects.create(node=rolled, reasons=["a"], status="applied")
+    last = Push.objects.create(node=rolled, reasons=["b"], status="rolled_back")
+    Push.objects.create(node=fine, reasons=["a"], status="applied")
+    client = browser_for()
+    page = client.get("/nodos/").content.decode()
+    row = page[page.index(">m1<") :]
+    assert f'href="/nodos/envios/{last.pk}/"' in row[: row.index("</tr>")]
+    assert "Revertido" in row[: row.index("</tr>")]
+    row = page[page.index(">m3<") :]
+    assert "—" in row[: row.index("</tr>")]
+    with django_assert_max_num_queries(8) as few:
+        client.get("/nodos/")
+    for i in range(30):
+        Push.objects.create(node=NodeFactory(name=f"x{i}", kind="webrtc"), reasons=["c"])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get("/nodos/")
+
+
 def test_create_and_refusal_next_to_the_field(browser_for):
     client = browser_for()
     response = client.post(
