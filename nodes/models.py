@@ -297,7 +297,8 @@ class Push(models.Model):
     finished_at = models.DateTimeField(_("terminado"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("intentos"), default=0)
     files_written = models.JSONField(_("ficheros escritos"), default=list, blank=True)
-    # Recorded before the first write: what a worker killed mid-push may have written.
+    # Recorded before the first write, as [path, digest of what the node held]: what a worker
+    # killed mid-push may have written (a file whose content is no longer that one).
     files_pending = models.JSONField(_("ficheros por escribir"), default=list, blank=True)
     restarts_pending = models.JSONField(_("reinicios pendientes"), default=list, blank=True)
     diff = models.TextField(_("diferencias"), blank=True)

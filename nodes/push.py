@@ -8,6 +8,7 @@ backups back and restart again. Every step is recorded on the Push row.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import logging
 import re
 from collections.abc import Callable
@@ -57,6 +58,11 @@ def mask_secrets(text: str) -> list[str]:
     return [
         _SECRET_LINE.sub(r'\1"********"', line.rstrip("\n")) + "\n" for line in text.splitlines()
     ]
+
+
+def content_digest(text: str | None) -> str:
+    """What a file held, in a few bytes ("-" for no file): recorded before a push writes it."""
+    return "-" if text is None else hashlib.sha256(text.encode()).hexdigest()
 
 
 def unified_diff(path: str, old: str | None, new: str) -> str:
@@ -265,16 +271,21 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
         _step(push, "host_key.recorded", detail=transport.seen_host_key)
     _step(push, "connect")
     changes: list[tuple[ManagedFile, str | None, str]] = []
+    on_node: dict[str, str | None] = {}
     for managed in files:
-        current = transport.read(managed.path)
+        current = on_node[managed.path] = transport.read(managed.path)
         wanted = managed.render(current)
         if wanted != current:
             changes.append((managed, current, wanted))
-    changed_paths = {m.path for m, _old, _new in changes}
-    # A worker killed while writing: the files it had announced that now hold what the portal
-    # wants are the ones it wrote (each rename is atomic), so a rollback must restore them too.
+    # A worker killed while writing: of the files it had announced, those no longer holding
+    # the content it found are the ones it wrote (each rename is atomic), so a rollback must
+    # restore them too.
     written = [*push.files_written]
-    written += [p for p in push.files_pending if p not in changed_paths and p not in written]
+    written += [
+        path
+        for path, digest in push.files_pending
+        if path not in written and path in on_node and content_digest(on_node[path]) != digest
+    ]
     daemons = set(push.restarts_pending)
     if push.restart_sercen:
         daemons.add("sercen")
@@ -286,7 +297,10 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
     # Record what will be written and restarted before touching any file: a worker killed
     # after writing leaves this behind, and the re-run restarts the daemons even though the
     # files now match.
-    push.files_pending = [*written, *(m.path for m, _o, _n in changes if m.path not in written)]
+    push.files_pending = [
+        *([path, digest] for path, digest in push.files_pending if path in written),
+        *([m.path, content_digest(old)] for m, old, _new in changes if m.path not in written),
+    ]
     push.restarts_pending = sorted(daemons)
     ordered = [d for d in DAEMONS if d in daemons]
     _step(

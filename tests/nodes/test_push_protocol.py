@@ -4,7 +4,7 @@ import pytest
 from django.db import transaction
 
 from nodes.models import Push
-from nodes.push import ManagedFile, push_execute
+from nodes.push import ManagedFile, content_digest, push_execute
 from nodes.services import push_request
 from tests.factories import WebrtcNodeFactory
 from tests.nodes.fake_node import calls, make_fake_node
@@ -281,7 +281,10 @@ def test_a_rollback_after_a_dead_worker_restores_the_files_it_had_written(node, 
         status="running",
         started_at=timezone.now() - timedelta(hours=1),
         attempts=1,
-        files_pending=[first, second],
+        files_pending=[
+            [first, content_digest("old first\n")],
+            [second, content_digest("old second\n")],
+        ],
         restarts_pending=["janus"],
     )
     (root / "fail-janus-status").touch()
@@ -291,6 +294,42 @@ def test_a_rollback_after_a_dead_worker_restores_the_files_it_had_written(node, 
     assert (root / "etc/janus/janus.jcfg").read_text() == "old first\n"
     assert (root / "etc/janus/janus.consola.jcfg").read_text() == "old second\n"
     assert [s["detail"] for s in push.steps if s["step"] == "restore"] == [first, second]
+
+
+def test_an_announced_file_the_dead_worker_never_wrote_is_not_restored(node, tmp_path):
+    """Announced, not written, and the portal now renders exactly what the node holds (the
+    database changed back): its older backup must not be put back by the rollback."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    root = tmp_path / "node"
+    first, second = "/etc/janus/janus.jcfg", "/etc/janus/janus.consola.jcfg"
+    (root / "etc/janus").mkdir(parents=True)
+    (root / "etc/janus/janus.jcfg").write_text("current first\n")
+    (root / "etc/janus/janus.jcfg.portal-backup").write_text("older first\n")  # a past push's
+    (root / "etc/janus/janus.consola.jcfg").write_text("old second\n")
+    push = Push.objects.create(
+        node=node,
+        reasons=["x"],
+        status="running",
+        started_at=timezone.now() - timedelta(hours=1),
+        attempts=1,
+        files_pending=[
+            [first, content_digest("current first\n")],
+            [second, content_digest("old second\n")],
+        ],
+        restarts_pending=["janus"],
+    )
+    (root / "fail-janus-status").touch()
+    push_execute(
+        push_id=push.pk, files_for=files({first: "current first\n", second: "new second\n"})
+    )
+    push.refresh_from_db()
+    assert push.status == "rolled_back", push.detail
+    assert (root / "etc/janus/janus.jcfg").read_text() == "current first\n"
+    assert (root / "etc/janus/janus.consola.jcfg").read_text() == "old second\n"
+    assert [s["detail"] for s in push.steps if s["step"] == "restore"] == [second]
 
 
 def test_steps_are_saved_in_a_few_updates_not_one_per_file(node, django_assert_max_num_queries):
