@@ -203,8 +203,9 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or None
-if CELERY_BROKER_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    CELERY_BROKER_TRANSPORT = "portal.broker:Transport"  # see portal/broker.py
+if CELERY_BROKER_URL and CELERY_BROKER_URL.startswith("redis://"):
+    # See portal/broker.py. rediss:// keeps kombu's own transport, which sets up its TLS.
+    CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 # Without a broker, tasks run in the calling process: the embedded default needs no server.
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
