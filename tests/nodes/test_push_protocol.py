@@ -261,32 +261,35 @@ def test_an_unreadable_recorded_host_key_fails_the_push_without_connecting(tmp_p
     assert "la clave de host SSH registrada para 127.0.0.1:9 no se puede leer" in push.detail
 
 
-def test_a_rollback_after_a_dead_worker_restores_the_files_it_had_written(node, tmp_path):
-    """The dead worker announced two files (files_pending), wrote the first (new content, the
-    old one kept as its backup) and died. The re-run writes the second; janus then fails its
-    status check, and the rollback puts back both old files, not only the one it wrote."""
+def left_by_a_killed_worker(node, found: dict[str, str]) -> Push:
+    """A push whose worker died after announcing the files it would write (with what it
+    found in each) and asking to restart janus: running, past its lease."""
     from datetime import timedelta
 
     from django.utils import timezone
 
+    return Push.objects.create(
+        node=node,
+        reasons=["x"],
+        status="running",
+        started_at=timezone.now() - timedelta(hours=1),
+        attempts=1,
+        files_pending=[[path, content_digest(text)] for path, text in found.items()],
+        restarts_pending=["janus"],
+    )
+
+
+def test_a_rollback_after_a_dead_worker_restores_the_files_it_had_written(node, tmp_path):
+    """The dead worker announced two files (files_pending), wrote the first (new content, the
+    old one kept as its backup) and died. The re-run writes the second; janus then fails its
+    status check, and the rollback puts back both old files, not only the one it wrote."""
     root = tmp_path / "node"
     first, second = "/etc/janus/janus.jcfg", "/etc/janus/janus.consola.jcfg"
     (root / "etc/janus").mkdir(parents=True)
     (root / "etc/janus/janus.jcfg").write_text("new first\n")  # written by the dead worker
     (root / "etc/janus/janus.jcfg.portal-backup").write_text("old first\n")
     (root / "etc/janus/janus.consola.jcfg").write_text("old second\n")  # not yet written
-    push = Push.objects.create(
-        node=node,
-        reasons=["x"],
-        status="running",
-        started_at=timezone.now() - timedelta(hours=1),
-        attempts=1,
-        files_pending=[
-            [first, content_digest("old first\n")],
-            [second, content_digest("old second\n")],
-        ],
-        restarts_pending=["janus"],
-    )
+    push = left_by_a_killed_worker(node, {first: "old first\n", second: "old second\n"})
     (root / "fail-janus-status").touch()
     push_execute(push_id=push.pk, files_for=files({first: "new first\n", second: "new second\n"}))
     push.refresh_from_db()
@@ -299,28 +302,13 @@ def test_a_rollback_after_a_dead_worker_restores_the_files_it_had_written(node, 
 def test_an_announced_file_the_dead_worker_never_wrote_is_not_restored(node, tmp_path):
     """Announced, not written, and the portal now renders exactly what the node holds (the
     database changed back): its older backup must not be put back by the rollback."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     root = tmp_path / "node"
     first, second = "/etc/janus/janus.jcfg", "/etc/janus/janus.consola.jcfg"
     (root / "etc/janus").mkdir(parents=True)
     (root / "etc/janus/janus.jcfg").write_text("current first\n")
     (root / "etc/janus/janus.jcfg.portal-backup").write_text("older first\n")  # a past push's
     (root / "etc/janus/janus.consola.jcfg").write_text("old second\n")
-    push = Push.objects.create(
-        node=node,
-        reasons=["x"],
-        status="running",
-        started_at=timezone.now() - timedelta(hours=1),
-        attempts=1,
-        files_pending=[
-            [first, content_digest("current first\n")],
-            [second, content_digest("old second\n")],
-        ],
-        restarts_pending=["janus"],
-    )
+    push = left_by_a_killed_worker(node, {first: "current first\n", second: "old second\n"})
     (root / "fail-janus-status").touch()
     push_execute(
         push_id=push.pk, files_for=files({first: "current first\n", second: "new second\n"})
