@@ -38,8 +38,21 @@ def licences(set_stock):
 
 
 @pytest.fixture
+def local_nodes_dir(settings, tmp_path):
+    """The test's tmp_path as LOCAL_NODES_DIR: local nodes may have their directory in it."""
+    settings.LOCAL_NODES_DIR = str(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
 def corporate(db):
     return NodeFactory(name="VC-corp-zonaejemplo")
+
+
+@pytest.fixture
+def webrtc_fields(corporate):
+    """What a WebRTC node needs besides its name to be saved: every push needs them."""
+    return {"domain": "meet.vivait.example", "local_ip": "192.0.2.31", "corporate_node": corporate}
 
 
 @pytest.fixture(autouse=True)

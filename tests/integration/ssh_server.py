@@ -28,7 +28,7 @@ PubkeyAuthentication yes
 PermitRootLogin prohibit-password
 StrictModes no
 UsePAM no
-Subsystem sftp internal-sftp
+Subsystem sftp internal-sftp{sftp_options}
 # The portal reads the daemons' supervision ports on the node's loopback through
 # direct-tcpip channels (what "ssh -L" opens).
 AllowTcpForwarding {forwarding}
@@ -103,8 +103,9 @@ class SshServer:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start_ssh_server(*, forwarding: str = "local") -> SshServer:
-    """``forwarding``: sshd's AllowTcpForwarding ("no" refuses direct-tcpip channels)."""
+def start_ssh_server(*, forwarding: str = "local", sftp_umask: str = "") -> SshServer:
+    """``forwarding``: sshd's AllowTcpForwarding ("no" refuses direct-tcpip channels);
+    ``sftp_umask``: the umask the SFTP server applies to the files it creates (e.g. "0000")."""
     directory = Path(tempfile.mkdtemp(prefix="portal-sshd-"))
     os.chmod(directory, 0o700)
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege separation dir
@@ -113,7 +114,12 @@ def start_ssh_server(*, forwarding: str = "local") -> SshServer:
     shutil.copy(directory / "client_key.pub", directory / "authorized_keys")
     port = free_port()
     (directory / "sshd_config").write_text(
-        CONFIG.format(port=port, dir=directory, forwarding=forwarding)
+        CONFIG.format(
+            port=port,
+            dir=directory,
+            forwarding=forwarding,
+            sftp_options=f" -u {sftp_umask}" if sftp_umask else "",
+        )
     )
     host_pub = (directory / "host_key.pub").read_text().split()
     server = SshServer(
