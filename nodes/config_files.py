@@ -121,7 +121,7 @@ def fail2ban_files(node: Node) -> list[ManagedFile]:
     """The jails and filters of manual §3.2.8, under the node's fail2ban directory."""
     base = node.fail2ban_dir.rstrip("/")
     return [
-        ManagedFile(f"{base}/{path}", "fail2ban", _whole(text))
+        ManagedFile(f"{base}/{path}", "fail2ban", _whole(text), syntax="ini")
         for path, text in (
             ("jail.d/serCen.conf", render_fail2ban_jail_sercen()),
             ("jail.d/vivait.conf", render_fail2ban_jail_vivait()),
