@@ -63,7 +63,8 @@ def webfon_plugin_config(node: Node) -> WebfonPluginConfig:
         video_codec=node.video_codec,
         mysql_host=node.mysql_host,
         mysql_user=node.mysql_user,
-        mysql_password=node.mysql_password,
+        # The pushed file sends it to the node and, from there, to the MySQL server.
+        mysql_password=node.secret_for("mysql_password"),
         mysql_database=node.mysql_database,
     )
 
@@ -79,7 +80,7 @@ def sercen_config(node: Node) -> SerCenConfig:
         smtp_host=node.smtp_host,
         smtp_puerto=node.smtp_port,
         smtp_usuario=node.smtp_user,
-        smtp_clave=node.smtp_password,
+        smtp_clave=node.secret_for("smtp_password"),
         exempt_networks=networks,
         vivait_meet_prefijo_min=node.vivait_meet_prefijo_min,
         vivait_meet_prefijo=node.vivait_meet_prefijo,

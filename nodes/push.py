@@ -29,6 +29,7 @@ from nodes.transport import (
     SshTransport,
     TransportError,
 )
+from portal.secrets import SecretUnavailable
 
 logger = logging.getLogger("portal.push")
 BACKUP_SUFFIX = ".portal-backup"
@@ -90,12 +91,16 @@ def open_transport(node: Node, *, connect_timeout: int = CONNECT_TIMEOUT) -> Nod
         root = node.local_root or str(Path(settings.VAR_DIR) / "nodes" / node.name)
         Path(root).mkdir(parents=True, exist_ok=True)
         return LocalTransport(root)
+    # Raises SecretUnavailable (nothing is sent) when a stored SSH secret does not decrypt or
+    # was entered for another user@host:port.
+    private_key = node.secret_for("ssh_private_key")
+    password = node.secret_for("ssh_password")
     return SshTransport(
         host=node.ssh_host or node.address,
         port=node.ssh_port,
         user=node.ssh_user,
-        private_key=node.ssh_private_key,
-        password=node.ssh_password,
+        private_key=private_key,
+        password=password,
         host_key=node.ssh_host_key,
         connect_timeout=connect_timeout,
     )
@@ -252,6 +257,9 @@ def push_execute(
     node = push.node
     try:
         transport = open_transport(node)
+    except SecretUnavailable as exc:
+        _step(push, "connect", ok=False, detail=str(exc))
+        return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
     except HostKeyMismatch as exc:
         _step(push, "connect", ok=False, detail=str(exc))
         return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
@@ -265,6 +273,9 @@ def push_execute(
         _step(push, "transport", ok=False, detail=str(exc))
         _release(push)
         raise NodeUnreachable(str(exc)) from exc
+    except SecretUnavailable as exc:
+        _step(push, "render", ok=False, detail=str(exc))
+        return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
     except ValueError as exc:
         return _finish(push, Push.Status.FAILED, f"configuración no válida: {exc}")
     finally:

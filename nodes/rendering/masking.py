@@ -15,6 +15,8 @@ Nothing here knows about the portal: no Django, no database, no network.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import re
 from collections.abc import Iterable
 
@@ -84,10 +86,12 @@ def is_secret_name(name: str) -> bool:
     words = name_words(name)
     if any(word in METADATA_WORDS for word in words):
         return False
-    singular = [word[:-1] if word.endswith("s") and word[:-1] in SECRET_WORDS else word for word in words]
+    singular = [
+        word[:-1] if word.endswith("s") and word[:-1] in SECRET_WORDS else word for word in words
+    ]
     if any(word in SECRET_WORDS for word in singular):
         return True
-    return any(pair in SECRET_PAIRS for pair in zip(singular, singular[1:], strict=False))
+    return any(pair in SECRET_PAIRS for pair in itertools.pairwise(singular))
 
 
 # --- libconfig ----------------------------------------------------------------------------------
@@ -199,10 +203,8 @@ def secret_forms(secrets: Iterable[str]) -> list[str]:
         if not secret:
             continue
         candidates = {secret, secret.strip()}
-        try:
+        with contextlib.suppress(ValueError):  # a line break: its lines are added below
             candidates.add(quote_string(secret)[1:-1])
-        except ValueError:
-            pass  # a value with a line break: its lines are added below
         candidates.update(line.strip() for line in secret.splitlines() if len(line.strip()) >= 16)
         forms.update(form for form in candidates if len(form) >= MIN_SCRUB_LENGTH)
     return sorted(forms, key=len, reverse=True)

@@ -92,7 +92,7 @@ class _Writer:
         self.secrets: list[str] = []
 
     def comment(self) -> str:
-        if not self.comments or not self.draw(st.integers(0, 3)) == 0:
+        if not self.comments or self.draw(st.integers(0, 3)) != 0:
             return " "
         text = self.draw(st.text(_COMMENT_CHARS, max_size=12))
         kind = self.draw(st.sampled_from(["block", "hash", "slashes", "secret"]))

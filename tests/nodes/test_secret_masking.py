@@ -167,8 +167,10 @@ def test_the_issues_layouts_of_the_mysql_password(existing):
 
 @pytest.mark.parametrize(
     "name",
-    ["clave", "smtp_clave", "clave_mysql", "claves", "bind_password", "admin_secret", "turn_pwd"]
-    + ["turn_rest_api_key", "TlsPrivateKey", "api_token", "passwd", "cert_pwd"],
+    [
+        *("clave", "smtp_clave", "clave_mysql", "claves", "bind_password", "admin_secret"),
+        *("turn_pwd", "turn_rest_api_key", "TlsPrivateKey", "api_token", "passwd", "cert_pwd"),
+    ],
 )
 def test_secret_names(name):
     assert is_secret_name(name)
@@ -176,8 +178,10 @@ def test_secret_names(name):
 
 @pytest.mark.parametrize(
     "name",
-    ["clave_caduca_dias", "token_expira_segs", "cert_key", "smtp_usuario", "smtps_usa", "host"]
-    + ["passthrough", "local_ip", "usuario"],
+    [
+        *("clave_caduca_dias", "token_expira_segs", "cert_key", "smtp_usuario", "smtps_usa"),
+        *("host", "passthrough", "local_ip", "usuario"),
+    ],
 )
 def test_names_that_are_not_secrets(name):
     assert not is_secret_name(name)

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.django_db
 
 OLD_MYSQL, NEW_MYSQL = "vieja-mysql-ZQ1", 'nueva-"mysql"-ZQ2'
 OLD_SMTP, NEW_SMTP = "vieja-smtp-ZQ3", "nueva-smtp-ZQ4"
-SECRETS = [OLD_MYSQL, NEW_MYSQL, 'nueva-\\"mysql\\"-ZQ2', OLD_SMTP, NEW_SMTP, "ZQ"]
+# Every form a value takes in the files: as is, escaped in a string, the parts of a split one.
+SECRETS = [OLD_MYSQL, NEW_MYSQL, 'nueva-\\"mysql\\"-ZQ2', "mysql-ZQ1", OLD_SMTP, NEW_SMTP]
 
 WEBFON_LAYOUTS = {
     "colon": f'mysql: {{\n  host = "BDTR";\n  clave: "{OLD_MYSQL}";\n}};\n',
