@@ -38,6 +38,11 @@ class SecretUnavailable(ValueError):
         self.field = field
 
 
+def unreadable_warning(value: str) -> str:
+    """What to show instead of a revealed secret that does not decrypt ("" if it does)."""
+    return str(UNREADABLE) if isinstance(value, UnreadableSecret) else ""
+
+
 def encrypted_field_names(model: type[models.Model]) -> list[str]:
     return [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
 
@@ -46,8 +51,9 @@ class SecretsMixin:
     """Reading a model's encrypted fields safely (unreadable values are reported, never used)."""
 
     def secret_label(self, name: str) -> str:
-        """How messages name the secret, e.g. "la contraseña SSH"."""
-        return gettext("la %(field)s") % {"field": self._meta.get_field(name).verbose_name}
+        """How messages name the secret: its field's name, e.g. "Contraseña SSH"."""
+        label = str(self._meta.get_field(name).verbose_name)
+        return label[:1].upper() + label[1:]
 
     def secret_problem(self, name: str, parts: Iterable[str] | None = None) -> str:
         """Why the stored ``name`` cannot be used now ("" when it can, or when it is empty)."""
@@ -55,24 +61,29 @@ class SecretsMixin:
             return str(UNREADABLE)
         return ""
 
+    def secret_message(self, name: str, parts: Iterable[str] | None = None) -> str:
+        """The sentence that says why ``name`` cannot be used now, naming it ("" if it can)."""
+        problem = self.secret_problem(name, parts)
+        if not problem:
+            return ""
+        return f"{self.secret_label(name)}: {problem}."
+
     def secret_for(self, name: str, parts: Iterable[str] | None = None) -> str:
         """The stored secret, to send to its destination; raises SecretUnavailable when it
         does not decrypt or was entered for another destination."""
-        problem = self.secret_problem(name, parts)
-        if problem:
-            label = self.secret_label(name)
-            raise SecretUnavailable(name, f"{label[:1].upper()}{label[1:]}: {problem}")
+        message = self.secret_message(name, parts)
+        if message:
+            raise SecretUnavailable(name, message)
         return getattr(self, name)
 
     def secret_warnings(self) -> dict[str, str]:
-        """Field name -> what the form and API say about a secret that is stored but unusable."""
+        """Field name -> what pages and answers say about a secret stored but unusable."""
+        deferred = self.get_deferred_fields()
         warnings = {}
         for name in encrypted_field_names(type(self)):
-            if name in self.get_deferred_fields():
-                continue
-            problem = self.secret_problem(name)
-            if problem:
-                warnings[name] = problem
+            message = "" if name in deferred else self.secret_message(name)
+            if message:
+                warnings[name] = message
         return warnings
 
 

@@ -8,6 +8,8 @@ from portal.api.viewsets import ServiceModelSerializer
 class NodeSerializer(ServiceModelSerializer):
     """A node with its provisioning settings; SSH, MySQL and SMTP secrets are write-only."""
 
+    secret_warnings = serializers.SerializerMethodField()
+
     class Meta:
         model = Node
         fields = [
@@ -15,10 +17,23 @@ class NodeSerializer(ServiceModelSerializer):
             *(f.name for f in Node._meta.concrete_fields if f.editable and f.name != "id"),
             "created_at",
             "updated_at",
+            "secret_warnings",
         ]
         extra_kwargs = {
             name: {"write_only": True, "required": False} for name in Node.AUDIT_SECRET_FIELDS
         }
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "readOnly": True,
+            "description": "Stored secrets that cannot be used until entered again: field "
+            "name -> why (it does not decrypt, or it was entered for another destination).",
+        }
+    )
+    def get_secret_warnings(self, row) -> dict[str, str]:
+        return row.secret_warnings()
 
 
 class StatusRowSerializer(serializers.Serializer):

@@ -76,6 +76,7 @@ class LdapSettingsSerializer(ServiceModelSerializer):
     """The LDAP settings; the bind password can be written, never read."""
 
     bind_password_set = serializers.SerializerMethodField()
+    secret_warnings = serializers.SerializerMethodField()
 
     class Meta:
         model = LdapSettings
@@ -89,11 +90,24 @@ class LdapSettingsSerializer(ServiceModelSerializer):
             "user_filter",
             "timeout",
             "updated_at",
+            "secret_warnings",
         ]
         extra_kwargs = {"bind_password": {"write_only": True, "required": False}}
 
     def get_bind_password_set(self, row: LdapSettings) -> bool:
         return bool(row.bind_password)
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "readOnly": True,
+            "description": "Stored secrets that cannot be used until entered again: field "
+            "name -> why (it does not decrypt, or it was entered for another destination).",
+        }
+    )
+    def get_secret_warnings(self, row) -> dict[str, str]:
+        return row.secret_warnings()
 
 
 class LdapTestSerializer(serializers.Serializer):
