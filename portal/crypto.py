@@ -60,17 +60,18 @@ def encrypt(plaintext: str) -> str:
 
 
 def decrypt(token: str) -> str:
-    return _decrypt(token)[0]
+    return decrypt_with_key_index(token)[0]
 
 
 def encrypted_with_first_key(token: str) -> bool:
     """Whether ``token`` is sealed with the key that encrypts now (the first one); raises
     SecretUndecryptable when no key opens it."""
-    return _decrypt(token)[1] == 0
+    return decrypt_with_key_index(token)[1] == 0
 
 
-def _decrypt(token: str) -> tuple[str, int]:
-    """The plaintext and the index of the key that opened it."""
+def decrypt_with_key_index(token: str) -> tuple[str, int]:
+    """The plaintext and the position of the key that opened it (0: the one that encrypts);
+    raises SecretUndecryptable when none does."""
     if not token.startswith(PREFIX):
         raise SecretUndecryptable("A stored secret is not in the portal's encrypted format.")
     try:
