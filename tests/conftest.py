@@ -63,6 +63,28 @@ def client_for(db):
 
 
 @pytest.fixture
+def node_form_data(db):
+    """What the node form posts for ``node`` with ``changes``: every field as the browser
+    sends it (secrets empty, as the form never shows them)."""
+    from nodes.forms import NodeForm
+    from nodes.models import Node
+
+    def _data(node, **changes) -> dict:
+        form = NodeForm(instance=Node.objects.get(pk=node.pk))
+        data = {}
+        for name, field in form.fields.items():
+            value = changes.get(name, form.initial.get(name, field.initial))
+            if isinstance(value, bool):
+                if value:
+                    data[name] = "on"
+                continue
+            data[name] = "" if value is None else value
+        return data
+
+    return _data
+
+
+@pytest.fixture
 def api(client_for):
     return client_for(ROLE_ADMIN)
 

@@ -310,7 +310,9 @@ def test_api_push_and_preview_after_a_change_of_ssh_destination_send_nothing(ssh
 
 
 @pytest_ssh_variants
-def test_node_form_and_aplicar_after_a_change_of_ssh_destination_send_nothing(ssh_variant):
+def test_node_form_and_aplicar_after_a_change_of_ssh_destination_send_nothing(
+    ssh_variant, node_form_data
+):
     node, change, watched, key = ssh_variant
     (before,) = settle(watched)
     client = browser()
@@ -330,19 +332,3 @@ def test_node_form_and_aplicar_after_a_change_of_ssh_destination_send_nothing(ss
     assert AGAIN not in saved.content.decode()
     assert run_push(Node.objects.get(pk=node.pk)).status == "applied"
     assert settle(watched)[0] > before
-
-
-def node_form_data(node: Node, **changes) -> dict:
-    """What the node form posts: every field as the browser sends it, secrets empty."""
-    from nodes.forms import NodeForm
-
-    form = NodeForm(instance=Node.objects.get(pk=node.pk))
-    data = {}
-    for name, field in form.fields.items():
-        value = changes.get(name, form.initial.get(name, field.initial))
-        if isinstance(value, bool):
-            if value:
-                data[name] = "on"
-            continue
-        data[name] = "" if value is None else value
-    return data
