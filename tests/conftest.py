@@ -63,6 +63,29 @@ def client_for(db):
 
 
 @pytest.fixture
+def make_webrtc_node(actor, corporate, django_capture_on_commit_callbacks):
+    """A WebRTC node made through node_create, as a user's entry would (its secrets bound to
+    the destinations it is created with), with no push left queued by its creation."""
+    from nodes.models import Push
+    from nodes.services import node_create
+
+    def _make(**fields):
+        defaults = {
+            "name": "meet",
+            "kind": "webrtc",
+            "domain": "meet.example",
+            "local_ip": "192.0.2.31",
+            "corporate_node": corporate,
+        }
+        with django_capture_on_commit_callbacks(execute=False):
+            node = node_create(actor=actor, **(defaults | fields))
+        Push.objects.filter(node=node).delete()
+        return node
+
+    return _make
+
+
+@pytest.fixture
 def node_form_data(db):
     """What the node form posts for ``node`` with ``changes``: every field as the browser
     sends it (secrets empty, as the form never shows them)."""

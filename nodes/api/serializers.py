@@ -2,13 +2,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from nodes.models import Node, Push
-from portal.api.viewsets import ServiceModelSerializer
+from portal.api.viewsets import SecretWarningsField, ServiceModelSerializer
 
 
 class NodeSerializer(ServiceModelSerializer):
     """A node with its provisioning settings; SSH, MySQL and SMTP secrets are write-only."""
 
-    secret_warnings = serializers.SerializerMethodField()
+    secret_warnings = SecretWarningsField()
 
     class Meta:
         model = Node
@@ -22,18 +22,6 @@ class NodeSerializer(ServiceModelSerializer):
         extra_kwargs = {
             name: {"write_only": True, "required": False} for name in Node.AUDIT_SECRET_FIELDS
         }
-
-    @extend_schema_field(
-        {
-            "type": "object",
-            "additionalProperties": {"type": "string"},
-            "readOnly": True,
-            "description": "Stored secrets that cannot be used until entered again: field "
-            "name -> why (it does not decrypt, or it was entered for another destination).",
-        }
-    )
-    def get_secret_warnings(self, row) -> dict[str, str]:
-        return row.secret_warnings()
 
 
 class StatusRowSerializer(serializers.Serializer):

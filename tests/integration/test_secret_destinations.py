@@ -11,7 +11,7 @@ from django.test import Client
 
 from nodes.models import Node, Push
 from nodes.push import ManagedFile, push_execute
-from nodes.services import node_create, node_update
+from nodes.services import node_update
 from portal.roles import ROLE_ADMIN
 from tests.factories import PortalUserFactory, StaffUserFactory, WebfonExtensionFactory
 from tests.integration.ldap_server import ROOT_DN, ROOT_PASSWORD, start_ldap_server
@@ -225,12 +225,9 @@ SSH_VARIANTS = {
 
 
 @pytest.fixture
-def ssh_variant(request, sshd, sshd_other_host, sshd_other_port, actor, tmp_path):
+def ssh_variant(request, sshd, sshd_other_host, sshd_other_port, make_webrtc_node, tmp_path):
     root = make_fake_node(tmp_path / "node")
-    node = node_create(
-        actor=actor,
-        name="meet",
-        kind="webrtc",
+    node = make_webrtc_node(
         address="127.0.0.1",
         ssh_port=sshd.port,
         ssh_user=sshd.user,

@@ -11,7 +11,6 @@ from django.test import Client
 from nodes.config_files import node_managed_files
 from nodes.models import Push
 from nodes.push import push_execute
-from nodes.services import node_create
 from portal.roles import ROLE_ADMIN, ROLE_OPERATOR
 from tests.factories import StaffUserFactory
 from tests.nodes.fake_node import make_fake_node
@@ -39,25 +38,16 @@ SERCEN_LAYOUTS = {
 
 
 @pytest.fixture
-def node(tmp_path, corporate, actor, django_capture_on_commit_callbacks):
+def node(tmp_path, make_webrtc_node):
     root = make_fake_node(tmp_path / "node")
-    with django_capture_on_commit_callbacks(execute=False):
-        node = node_create(
-            actor=actor,
-            name="meet",
-            kind="webrtc",
-            domain="meet.example",
-            local_ip="192.0.2.31",
-            corporate_node=corporate,
-            transport="local",
-            local_root=str(root),
-            mysql_password=NEW_MYSQL,
-            smtp_host="smtp.example",
-            smtp_user="pins@example.org",
-            smtp_password=NEW_SMTP,
-        )
-    Push.objects.all().delete()
-    return node
+    return make_webrtc_node(
+        transport="local",
+        local_root=str(root),
+        mysql_password=NEW_MYSQL,
+        smtp_host="smtp.example",
+        smtp_user="pins@example.org",
+        smtp_password=NEW_SMTP,
+    )
 
 
 def browser(role=ROLE_ADMIN) -> Client:

@@ -8,7 +8,7 @@ import pytest
 from nodes.config_files import node_managed_files
 from nodes.models import Node, Push
 from nodes.push import push_execute
-from nodes.services import node_create, node_update
+from nodes.services import node_update
 from portal.secrets import SecretUnavailable
 from tests.nodes.fake_node import make_fake_node
 from users.selectors import ldap_settings_get, ldap_settings_preview
@@ -21,26 +21,19 @@ SSH = ("ssh_password", "ssh_private_key")
 
 
 @pytest.fixture
-def node(actor, corporate, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=False):
-        return node_create(
-            actor=actor,
-            name="meet",
-            kind="webrtc",
-            domain="meet.example",
-            local_ip="192.0.2.31",
-            corporate_node=corporate,
-            address="192.0.2.31",
-            ssh_user="root",
-            ssh_password="ssh-clave",
-            ssh_private_key="clave-privada",
-            smtp_host="smtp.example",
-            smtp_port=587,
-            smtp_user="pins@example.org",
-            smtp_password="smtp-clave",
-            mysql_host="bdtr.example",
-            mysql_password="mysql-clave",
-        )
+def node(make_webrtc_node):
+    return make_webrtc_node(
+        address="192.0.2.31",
+        ssh_user="root",
+        ssh_password="ssh-clave",
+        ssh_private_key="clave-privada",
+        smtp_host="smtp.example",
+        smtp_port=587,
+        smtp_user="pins@example.org",
+        smtp_password="smtp-clave",
+        mysql_host="bdtr.example",
+        mysql_password="mysql-clave",
+    )
 
 
 def update(actor, node, **changes) -> Node:

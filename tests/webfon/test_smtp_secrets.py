@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from nodes.models import Node
-from nodes.services import node_create, node_smtp_test, node_update
+from nodes.services import node_smtp_test, node_update
 from portal.models import AuditEntry
 from portal.roles import ROLE_ADMIN
 from tests.factories import StaffUserFactory
@@ -29,20 +29,15 @@ def server():
 
 
 @pytest.fixture
-def make_node(actor, django_capture_on_commit_callbacks):
+def make_node(make_webrtc_node):
     def _make(controller, **fields) -> Node:
-        with django_capture_on_commit_callbacks(execute=False):
-            return node_create(
-                actor=actor,
-                name="meet",
-                kind="webrtc",
-                domain="meet.example",
-                smtp_host=controller.hostname,
-                smtp_port=controller.port,
-                smtp_user=USER,
-                smtp_password=PASSWORD,
-                **fields,
-            )
+        return make_webrtc_node(
+            smtp_host=controller.hostname,
+            smtp_port=controller.port,
+            smtp_user=USER,
+            smtp_password=PASSWORD,
+            **fields,
+        )
 
     return _make
 

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from portal.api.viewsets import ServiceModelSerializer
+from portal.api.viewsets import SecretWarningsField, ServiceModelSerializer
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
 
 
@@ -76,7 +76,7 @@ class LdapSettingsSerializer(ServiceModelSerializer):
     """The LDAP settings; the bind password can be written, never read."""
 
     bind_password_set = serializers.SerializerMethodField()
-    secret_warnings = serializers.SerializerMethodField()
+    secret_warnings = SecretWarningsField()
 
     class Meta:
         model = LdapSettings
@@ -96,18 +96,6 @@ class LdapSettingsSerializer(ServiceModelSerializer):
 
     def get_bind_password_set(self, row: LdapSettings) -> bool:
         return bool(row.bind_password)
-
-    @extend_schema_field(
-        {
-            "type": "object",
-            "additionalProperties": {"type": "string"},
-            "readOnly": True,
-            "description": "Stored secrets that cannot be used until entered again: field "
-            "name -> why (it does not decrypt, or it was entered for another destination).",
-        }
-    )
-    def get_secret_warnings(self, row) -> dict[str, str]:
-        return row.secret_warnings()
 
 
 class LdapTestSerializer(serializers.Serializer):
