@@ -5,6 +5,8 @@ fail2ban's INI files; a file that does not parse is hidden whole."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,6 +24,7 @@ from nodes.rendering.masking import (
 from nodes.rendering.sercen import render_sercen_conf
 from nodes.rendering.webfon import render_webfon_plugin
 from tests.nodes.layouts import MASKED, files_with, libconfig_files
+from tests.nodes.test_rendering import MANUAL_SERCEN, MANUAL_WEBFON
 
 PROPERTY = settings(max_examples=150, deadline=None, database=None)
 
@@ -56,37 +59,13 @@ def test_no_secret_survives_in_the_diff_of_two_layouts(old, new):
 
 
 def webfon_config(password: str) -> WebfonPluginConfig:
-    return WebfonPluginConfig(
-        local_nodo_id=4,
-        colas_limpiar_siempre=True,
-        sesiones_max=25,
-        max_dispositivos=25,
-        local_ip="192.0.2.31",
-        max_digi_llam_sal=10,
-        media_max=500,
-        rtp_min_puerto=11000,
-        rtp_max_puerto=11999,
-        audio_codec="pcma",
-        video_codec="h264",
-        mysql_host="BDTR",
-        mysql_user="nimitz",
-        mysql_password=password,
-        mysql_database="nimitz",
-    )
+    return dataclasses.replace(MANUAL_WEBFON, mysql_password=password)
 
 
 def sercen_config(password: str) -> SerCenConfig:
-    return SerCenConfig(
-        smtps_usa=False,
-        smtp_host="smtp.example.org",
-        smtp_puerto=587,
-        smtp_usuario="pins@example.org",
-        smtp_clave=password,
-        exempt_networks=(("192.0.2.0", "255.255.255.0"),),
-        vivait_meet_prefijo_min=5,
-        vivait_meet_prefijo="vivaitcall_",
-        vivait_meet_dnis="9999",
-        clave_caduca_dias=30,
+    # A user and expiry days too: their keys must stay visible next to the masked password.
+    return dataclasses.replace(
+        MANUAL_SERCEN, smtp_usuario="pins@example.org", smtp_clave=password, clave_caduca_dias=30
     )
 
 
