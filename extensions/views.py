@@ -33,6 +33,7 @@ from extensions.models import Extension, ExtensionPool, Template
 from licensing.selectors import license_usage
 from nodes.models import Node
 from portal.actors import Actor
+from portal.secrets import unreadable_warning
 from portal.ui import (
     ObjectDeleteView,
     ObjectEditView,
@@ -194,7 +195,7 @@ class ExtensionSecretView(RoleRequiredMixin, View):
         response = render(
             request,
             "extensions/_extension_secret.html" if partial else "extensions/extension_secret.html",
-            {"object": extension, "secret": secret},
+            {"object": extension, "secret": secret, "warning": unreadable_warning(secret)},
         )
         add_never_cache_headers(response)
         return response

@@ -10,8 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import logging
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from nodes.models import Node, Push
+from nodes.rendering.masking import mask_text, scrub
 from nodes.transport import (
     CONNECT_TIMEOUT,
     HostKeyMismatch,
@@ -29,11 +29,11 @@ from nodes.transport import (
     TransportError,
     TransportRefused,
 )
+from portal.secrets import SecretUnavailable
 
 logger = logging.getLogger("portal.push")
 BACKUP_SUFFIX = ".portal-backup"
 DAEMONS = ("sercen", "janus", "fail2ban")  # restart order
-_SECRET_LINE = re.compile(r"^(\s*(?:smtp_clave|clave)\s*=\s*).*$")
 
 
 def running_lease() -> timedelta:
@@ -51,16 +51,21 @@ class ManagedFile:
     path: str
     daemon: str
     render: Callable[[str | None], str]
+    syntax: str = "libconfig"  # how to find its secrets: "libconfig" or "ini" (fail2ban)
     # Set on every write (not left to the node's umask or to an older file's mode): files
     # holding a secret are 0600, or 0640 for a daemon's group (the node's setting).
     mode: int = 0o600
 
 
-def mask_secrets(text: str) -> list[str]:
-    """The file's lines, with the values of password keys replaced (diffs are shown in the UI)."""
-    return [
-        _SECRET_LINE.sub(r'\1"********"', line.rstrip("\n")) + "\n" for line in text.splitlines()
-    ]
+def mask_secrets(text: str, syntax: str = "libconfig") -> list[str]:
+    """The file's lines with every secret value masked, found from the parsed file (diffs and
+    previews are shown in the UI and stored; see nodes.rendering.masking)."""
+    return [line.rstrip("\r\n") + "\n" for line in mask_text(text, syntax).splitlines()]
+
+
+def node_secret_values(node: Node) -> list[str]:
+    """Every secret stored on the node, to scrub from command output and messages."""
+    return [str(getattr(node, name) or "") for name in Node.AUDIT_SECRET_FIELDS]
 
 
 def content_digest(text: str | None) -> str:
@@ -68,15 +73,20 @@ def content_digest(text: str | None) -> str:
     return "-" if text is None else hashlib.sha256(text.encode()).hexdigest()
 
 
-def unified_diff(path: str, old: str | None, new: str) -> str:
-    return "".join(
+def unified_diff(
+    path: str, old: str | None, new: str, *, syntax: str = "libconfig", secrets: Iterable[str] = ()
+) -> str:
+    """The diff of the masked texts; ``secrets`` (the node's stored values) are scrubbed too,
+    in case one sits under a key that does not look secret."""
+    diff = "".join(
         difflib.unified_diff(
-            mask_secrets(old or ""),
-            mask_secrets(new),
+            mask_secrets(old or "", syntax),
+            mask_secrets(new, syntax),
             fromfile=f"{path} (nodo)",
             tofile=f"{path} (portal)",
         )
     )
+    return scrub(diff, secrets)
 
 
 def open_transport(node: Node, *, connect_timeout: int = CONNECT_TIMEOUT) -> NodeTransport:
@@ -84,12 +94,16 @@ def open_transport(node: Node, *, connect_timeout: int = CONNECT_TIMEOUT) -> Nod
         # Checked again here (the model refuses it at write time): rows written before the
         # rule, or a deployment that has since turned the local transport off.
         return LocalTransport(node.local_root or node.name, base=settings.LOCAL_NODES_DIR)
+    # Raises SecretUnavailable (nothing is sent) when a stored SSH secret does not decrypt or
+    # was entered for another user@host:port.
+    private_key = node.secret_for("ssh_private_key")
+    password = node.secret_for("ssh_password")
     return SshTransport(
         host=node.ssh_host or node.address,
         port=node.ssh_port,
         user=node.ssh_user,
-        private_key=node.ssh_private_key,
-        password=node.ssh_password,
+        private_key=private_key,
+        password=password,
         host_key=node.ssh_host_key,
         connect_timeout=connect_timeout,
     )
@@ -102,6 +116,8 @@ def _step(
     at once), else with the next such write or before the next remote command (see
     :func:`_flush_before_command`): the history shows progress live without one UPDATE per file.
     """
+    # Command output and error messages may echo a secret of the node: never stored.
+    detail = scrub(detail, node_secret_values(push.node))
     record = {"at": timezone.now().isoformat(), "step": step, "ok": ok, "detail": detail[:2000]}
     if plan is not None:
         record["plan"] = plan  # how many steps follow, for the progress bar
@@ -190,6 +206,7 @@ def push_claim(*, push_id: int, redelivered: bool = False) -> Push | None:
 
 
 def _finish(push: Push, status: str, detail: str = "") -> str:
+    detail = scrub(detail, node_secret_values(push.node))
     _save(
         push,
         status=status,
@@ -243,7 +260,7 @@ def push_execute(
     node = push.node
     try:
         transport = open_transport(node)
-    except (HostKeyMismatch, TransportRefused) as exc:
+    except (SecretUnavailable, HostKeyMismatch, TransportRefused) as exc:
         _step(push, "connect", ok=False, detail=str(exc))
         return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
     except TransportError as exc:
@@ -259,6 +276,9 @@ def push_execute(
         _step(push, "transport", ok=False, detail=str(exc))
         _release(push)
         raise NodeUnreachable(str(exc)) from exc
+    except SecretUnavailable as exc:
+        _step(push, "render", ok=False, detail=str(exc))
+        return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
     except ValueError as exc:
         return _finish(push, Push.Status.FAILED, f"configuración no válida: {exc}")
     finally:
@@ -298,7 +318,10 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
     if not changes and not daemons:
         _step(push, "compare", detail="sin cambios")
         return _finish(push, Push.Status.UNCHANGED, "sin cambios")
-    diff = "".join(unified_diff(m.path, old, new) for m, old, new in changes)
+    secrets = node_secret_values(push.node)
+    diff = "".join(
+        unified_diff(m.path, old, new, syntax=m.syntax, secrets=secrets) for m, old, new in changes
+    )
     daemons |= {m.daemon for m, _old, _new in changes}
     # Record what will be written and restarted before touching any file: a worker killed
     # after writing leaves this behind, and the re-run restarts the daemons even though the
@@ -371,6 +394,7 @@ def push_preview(
 ) -> list[FilePreview]:
     """What a push would change on the node now, read from the node itself; writes nothing."""
     transport = open_transport(node)
+    secrets = node_secret_values(node)
     try:
         previews = []
         for managed in files_for(node):
@@ -380,9 +404,11 @@ def push_preview(
                 FilePreview(
                     managed.path,
                     managed.daemon,
-                    unified_diff(managed.path, current, wanted),
+                    unified_diff(
+                        managed.path, current, wanted, syntax=managed.syntax, secrets=secrets
+                    ),
                     wanted != current,
-                    "".join(mask_secrets(wanted)),
+                    scrub("".join(mask_secrets(wanted, managed.syntax)), secrets),
                 )
             )
         return previews

@@ -76,6 +76,45 @@ def client_for(db):
 
 
 @pytest.fixture
+def make_webrtc_node(actor, webrtc_fields, django_capture_on_commit_callbacks):
+    """A WebRTC node made through node_create, as a user's entry would (its secrets bound to
+    the destinations it is created with), with no push left queued by its creation."""
+    from nodes.models import Push
+    from nodes.services import node_create
+
+    def _make(**fields):
+        defaults = {"name": "meet", "kind": "webrtc", **webrtc_fields}
+        with django_capture_on_commit_callbacks(execute=False):
+            node = node_create(actor=actor, **(defaults | fields))
+        Push.objects.filter(node=node).delete()
+        return node
+
+    return _make
+
+
+@pytest.fixture
+def node_form_data(db):
+    """What the node form posts for ``node`` with ``changes``: every field as the browser
+    sends it (secrets empty, as the form never shows them)."""
+    from nodes.forms import NodeForm
+    from nodes.models import Node
+
+    def _data(node, **changes) -> dict:
+        form = NodeForm(instance=Node.objects.get(pk=node.pk))
+        data = {}
+        for name, field in form.fields.items():
+            value = changes.get(name, form.initial.get(name, field.initial))
+            if isinstance(value, bool):
+                if value:
+                    data[name] = "on"
+                continue
+            data[name] = "" if value is None else value
+        return data
+
+    return _data
+
+
+@pytest.fixture
 def api(client_for):
     return client_for(ROLE_ADMIN)
 

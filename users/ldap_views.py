@@ -42,7 +42,9 @@ class LdapSettingsView(RoleRequiredMixin, TemplateView):
                         )
                     lookup = ldap_find_user(settings=ldap_settings_preview(**data), account=account)
                 else:
-                    ldap_settings_update(actor=Actor.for_user(request.user), **data)
+                    saved = ldap_settings_update(actor=Actor.for_user(request.user), **data)
+                    for warning in saved.secret_warnings().values():
+                        messages.warning(request, warning)
                     messages.success(
                         request,
                         _(

@@ -2,11 +2,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from nodes.models import Node, Push
-from portal.api.viewsets import ServiceModelSerializer
+from portal.api.viewsets import SecretWarningsField, ServiceModelSerializer
 
 
 class NodeSerializer(ServiceModelSerializer):
     """A node with its provisioning settings; SSH, MySQL and SMTP secrets are write-only."""
+
+    secret_warnings = SecretWarningsField()
 
     class Meta:
         model = Node
@@ -15,6 +17,7 @@ class NodeSerializer(ServiceModelSerializer):
             *(f.name for f in Node._meta.concrete_fields if f.editable and f.name != "id"),
             "created_at",
             "updated_at",
+            "secret_warnings",
         ]
         extra_kwargs = {
             name: {"write_only": True, "required": False} for name in Node.AUDIT_SECRET_FIELDS
