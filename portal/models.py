@@ -24,6 +24,7 @@ class AuditEntry(models.Model):
         related_name="audit_entries",
     )
     actor_label = models.CharField(_("autor"), max_length=150)
+    client_ip = models.GenericIPAddressField(_("dirección"), null=True, blank=True, db_index=True)
     action = models.CharField(_("acción"), max_length=64, db_index=True)
     object_type = models.CharField(_("tipo de objeto"), max_length=64)
     object_id = models.CharField(_("id del objeto"), max_length=64, blank=True)

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "users.apps.UsersConfig",
     "licensing.apps.LicensingConfig",
     "webfon.apps.WebfonConfig",
+    "accounts.apps.AccountsConfig",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,14 @@ AUTHENTICATION_BACKENDS = ["portal.auth_backends.CachedPermissionBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Staff login (accounts/) ---------------------------------------------------------------
+# Lockout per (account, client address): this many failures within the window lock the pair.
+STAFF_LOGIN_FAILURE_LIMIT = env_int("STAFF_LOGIN_FAILURE_LIMIT", 5)
+STAFF_LOGIN_FAILURE_WINDOW_SECONDS = env_int("STAFF_LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+STAFF_LOGIN_LOCKOUT_SECONDS = env_int("STAFF_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# Seconds of delay after a wrong second-factor code, doubling with each one (django-otp).
+STAFF_OTP_THROTTLE_FACTOR = env_int("STAFF_OTP_THROTTLE_FACTOR", 1)
 
 # --- I18n ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "es"

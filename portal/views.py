@@ -26,6 +26,14 @@ class AuditEntryListView(ObjectListView):
     model = AuditEntry
     filterset_class = AuditEntryFilterSet
     template_name = "portal/auditentry_list.html"
-    columns = ["created_at", "actor_label", "action", "object_type", "object_repr", "changes"]
-    ordering_fields = ["created_at", "actor_label", "action", "object_type"]
+    columns = [
+        "created_at",
+        "actor_label",
+        "client_ip",
+        "action",
+        "object_type",
+        "object_repr",
+        "changes",
+    ]
+    ordering_fields = ["created_at", "actor_label", "client_ip", "action", "object_type"]
     default_ordering = ["-created_at", "-id"]

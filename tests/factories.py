@@ -71,13 +71,16 @@ class ExemptNetworkFactory(factory.django.DjangoModelFactory):
     network = factory.Sequence(lambda n: f"172.25.{n % 250}.0/24")
 
 
+STAFF_PASSWORD = "contraseña-de-prueba-1"
+
+
 class StaffUserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"staff{n}")
-    password = factory.PostGenerationMethodCall("set_password", "contraseña-de-prueba-1")
+    password = factory.PostGenerationMethodCall("set_password", STAFF_PASSWORD)
 
     @factory.post_generation
     def role(self, create, extracted, **kwargs):

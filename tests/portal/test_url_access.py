@@ -36,6 +36,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 
+from accounts.models import StaffLoginThrottle
 from extensions.models import Extension, ExtensionPool, Template
 from nodes.models import Node, Push
 from portal.actors import Actor
@@ -138,6 +139,13 @@ BUILDERS = {
         client_ip="203.0.113.7",
         started_at=timezone.now(),
         expires_at=timezone.now() + datetime.timedelta(hours=1),
+    ),
+    StaffLoginThrottle: lambda tmp_path: StaffLoginThrottle.objects.create(
+        account="nadie",
+        client_ip="192.0.2.66",
+        attempts=5,
+        window_started_at=timezone.now(),
+        locked_until=timezone.now() + datetime.timedelta(minutes=15),
     ),
     ApiToken: lambda tmp_path: api_token_create(
         actor=Actor.system("tests"), user=StaffUserFactory(role=ROLE_ADMIN), name="CRM"
