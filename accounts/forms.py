@@ -1,13 +1,16 @@
 """Forms of the staff login and account pages (type checks; the rules live in services)."""
 
+from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
 
 from accounts import services
 from accounts.client import request_client_ip
 from accounts.lockout import lockout_acquire, lockout_failed, lockout_succeeded
+from portal.ui import BootstrapFormMixin
 
 
 class StaffAuthenticationForm(AuthenticationForm):
@@ -42,3 +45,26 @@ class StaffAuthenticationForm(AuthenticationForm):
         lockout_succeeded(account=username, client_ip=client_ip)
         self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
+
+
+class SecondFactorCodeForm(BootstrapFormMixin, forms.Form):
+    """A code of the authenticator app, or one of the recovery codes."""
+
+    code = forms.CharField(
+        label=gettext_lazy("Código"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "inputmode": "text"}
+        ),
+        help_text=gettext_lazy(
+            "Los 6 dígitos de su app de autenticación, o uno de sus códigos de recuperación."
+        ),
+    )
+
+
+class TotpConfirmForm(BootstrapFormMixin, forms.Form):
+    code = forms.CharField(
+        label=gettext_lazy("Código de la app"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

@@ -1,10 +1,27 @@
-from django.urls import path
+from django.urls import include, path
 
-from accounts import views
+from accounts import passkeys, views
 
 urlpatterns = [
     path("login/", views.StaffLoginView.as_view(), name="login"),
     path("logout/", views.StaffLogoutView.as_view(), name="logout"),
+    path("cuenta/", views.AccountView.as_view(), name="account"),
+    path("cuenta/verificar/", views.SecondFactorVerifyView.as_view(), name="staff_verify"),
+    path("cuenta/totp/alta/", views.TotpBeginView.as_view(), name="account_totp_begin"),
+    path("cuenta/totp/confirmar/", views.TotpConfirmView.as_view(), name="account_totp_confirm"),
+    path("cuenta/recuperacion/", views.RecoveryCodesView.as_view(), name="account_recovery_codes"),
+    path(
+        "cuenta/dispositivos/quitar/",
+        views.DeviceRemoveView.as_view(),
+        name="account_device_remove",
+    ),
+    path("cuenta/passkeys/", include((passkeys.urlpatterns, "otp_webauthn"))),
+    path("cuentas/", views.StaffListView.as_view(), name="user_list"),
+    path(
+        "cuentas/<int:pk>/restablecer-segundo-factor/",
+        views.StaffSecondFactorResetView.as_view(),
+        name="user_second_factor_reset",
+    ),
     path("cuentas/bloqueos/", views.LockoutListView.as_view(), name="staffloginthrottle_list"),
     path(
         "cuentas/bloqueos/<int:pk>/desbloquear/",

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp_webauthn",
     "portal.apps.PortalConfig",
     "nodes.apps.NodesConfig",
     "extensions.apps.ExtensionsConfig",
@@ -72,6 +74,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Whether the session gave a second factor; then the gate of accounts/middleware.py.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.StaffSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -178,6 +183,24 @@ STAFF_LOGIN_FAILURE_WINDOW_SECONDS = env_int("STAFF_LOGIN_FAILURE_WINDOW_SECONDS
 STAFF_LOGIN_LOCKOUT_SECONDS = env_int("STAFF_LOGIN_LOCKOUT_SECONDS", 15 * 60)
 # Seconds of delay after a wrong second-factor code, doubling with each one (django-otp).
 STAFF_OTP_THROTTLE_FACTOR = env_int("STAFF_OTP_THROTTLE_FACTOR", 1)
+# Roles whose accounts must have a second factor (the others may add one).
+STAFF_SECOND_FACTOR_ROLES = env_list("STAFF_SECOND_FACTOR_ROLES", ["administrador"])
+# Dangerous actions ask for the password again when the last confirmation is older.
+STAFF_SUDO_SECONDS = env_int("STAFF_SUDO_SECONDS", 10 * 60)
+# Passkeys (django-otp-webauthn), as a second factor only (never instead of the password).
+# The relying party is the portal's host name; credentials are bound to it for good.
+OTP_WEBAUTHN_RP_ID = env_str(
+    "STAFF_WEBAUTHN_RP_ID",
+    next(
+        (h.lstrip(".") for h in ALLOWED_HOSTS if h not in ("*", "127.0.0.1", "[::1]")), "localhost"
+    ),
+)
+OTP_WEBAUTHN_RP_NAME = env_str("STAFF_WEBAUTHN_RP_NAME", "VIVAit Call")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
+    "STAFF_WEBAUTHN_ORIGINS",
+    [f"https://{OTP_WEBAUTHN_RP_ID}"] + (["http://localhost:8000"] if DEBUG else []),
+)
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 
 # --- I18n ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "es"
