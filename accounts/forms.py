@@ -68,3 +68,19 @@ class TotpConfirmForm(BootstrapFormMixin, forms.Form):
         max_length=12,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
+
+
+class SudoForm(BootstrapFormMixin, forms.Form):
+    """Re-authentication: the password, and a code when the account has a second factor."""
+
+    password = forms.CharField(
+        label=gettext_lazy("Contraseña"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+    code = forms.CharField(
+        label=gettext_lazy("Código de la app o de recuperación"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+    )

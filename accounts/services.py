@@ -91,6 +91,11 @@ def staff_login_succeeded(*, user, client_ip: str, method: str) -> None:
     logger.info("staff.login user=%s ip=%s method=%s", user.pk, client_ip, method)
 
 
+def staff_reauthenticated(*, actor: Actor, user) -> None:
+    """A re-authentication before a dangerous action (a log line; the action is audited)."""
+    logger.info("staff.reauthenticated user=%s ip=%s", user.pk, actor.client_ip)
+
+
 @transaction.atomic
 def staff_logout(*, actor: Actor, user) -> None:
     audit_record(actor=actor, action="staff.logout", instance=user)

@@ -6,6 +6,7 @@ urlpatterns = [
     path("login/", views.StaffLoginView.as_view(), name="login"),
     path("logout/", views.StaffLogoutView.as_view(), name="logout"),
     path("cuenta/", views.AccountView.as_view(), name="account"),
+    path("cuenta/confirmar/", views.SudoView.as_view(), name="staff_sudo"),
     path("cuenta/verificar/", views.SecondFactorVerifyView.as_view(), name="staff_verify"),
     path("cuenta/totp/alta/", views.TotpBeginView.as_view(), name="account_totp_begin"),
     path("cuenta/totp/confirmar/", views.TotpConfirmView.as_view(), name="account_totp_confirm"),

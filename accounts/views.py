@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlparse
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -27,9 +27,16 @@ from django_otp.models import Device
 
 from accounts import selectors, services
 from accounts.client import request_actor, request_client_ip
-from accounts.forms import SecondFactorCodeForm, StaffAuthenticationForm, TotpConfirmForm
+from accounts.forms import SecondFactorCodeForm, StaffAuthenticationForm, SudoForm, TotpConfirmForm
+from accounts.lockout import lockout_acquire, lockout_failed, lockout_succeeded
 from accounts.models import StaffLoginThrottle, StaffRecoveryDevice, StaffTotpDevice
-from accounts.sudo import mark_sudo
+from accounts.sudo import (
+    SudoRequiredMixin,
+    mark_sudo,
+    mark_sudo_password,
+    sudo_fresh,
+    take_sudo_password,
+)
 from portal.ui import RoleRequiredMixin, apply_service_errors
 
 # Session key: the password was right, the second factor is still due (the login is not
@@ -51,14 +58,18 @@ def _with_next(url: str, next_url: str) -> str:
 
 
 def complete_second_factor(request, device: Device, *, method: str) -> None:
-    """The session gave a second factor: mark it verified and, when this ends a login,
-    record the login. Either way it counts as a fresh confirmation (sudo mode)."""
+    """The session gave a second factor: mark it verified. When this ends a login (password
+    just given), record the login; when it ends a re-authentication (password just given on
+    the confirmation page), confirm it. A second factor alone confirms nothing."""
     otp_login(request, device)
-    mark_sudo(request)
+    password_step = take_sudo_password(request)
     if request.session.pop(PENDING_LOGIN, False):
+        mark_sudo(request)
         services.staff_login_succeeded(
             user=request.user, client_ip=request_client_ip(request), method=method
         )
+    elif password_step:
+        mark_sudo(request)
 
 
 class StaffLoginView(auth_views.LoginView):
@@ -258,7 +269,7 @@ class TotpConfirmView(AccountActionView):
         return self.render_page(status=400, totp_form=form)
 
 
-class RecoveryCodesView(AccountActionView):
+class RecoveryCodesView(SudoRequiredMixin, AccountActionView):
     """Generar códigos de recuperación: ten new ones, shown this once; the old ones die."""
 
     def post(self, request, *args, **kwargs):
@@ -272,7 +283,7 @@ class RecoveryCodesView(AccountActionView):
         return self.render_page(recovery_codes=codes)
 
 
-class DeviceRemoveView(AccountActionView):
+class DeviceRemoveView(SudoRequiredMixin, AccountActionView):
     """Quitar one of the account's own apps or passkeys."""
 
     def post(self, request, *args, **kwargs):
@@ -284,6 +295,85 @@ class DeviceRemoveView(AccountActionView):
         services.staff_device_remove(actor=request_actor(request), user=request.user, device=device)
         messages.success(request, _("«%(device)s» quitado.") % {"device": device.name})
         return HttpResponseRedirect(reverse("account"))
+
+
+class SudoView(OwnAccountMixin, TemplateView):
+    """Confirmar identidad: the password (and the second factor, when the account has one)
+    before a dangerous action, at most every STAFF_SUDO_SECONDS."""
+
+    template_name = "accounts/sudo.html"
+
+    def get(self, request, *args, **kwargs):
+        if sudo_fresh(request):
+            return HttpResponseRedirect(safe_next(request))
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context.setdefault("form", SudoForm())
+        if not selectors.has_second_factor(user):
+            context["form"].fields.pop("code", None)
+        context.update(
+            next=safe_next(self.request),
+            has_second_factor=selectors.has_second_factor(user),
+            has_passkey=selectors.passkeys(user).exists(),
+            minutes=settings.STAFF_SUDO_SECONDS // 60,
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = SudoForm(request.POST)
+        user = request.user
+        context = {}
+        if form.is_valid():
+            password_ok, refusal = self.check_password(form.cleaned_data["password"])
+            if not password_ok:
+                form.add_error("password", refusal)
+            elif not selectors.has_second_factor(user):
+                return self.confirmed(request)
+            elif form.cleaned_data["code"]:
+                device, refusal = verify_code(user, form.cleaned_data["code"])
+                if device is not None:
+                    otp_login(request, device)
+                    return self.confirmed(request)
+                form.add_error("code", refusal)
+            elif selectors.passkeys(user).exists():
+                # Password given: the passkey ceremony on this page completes it.
+                mark_sudo_password(request)
+                context["password_given"] = True
+            else:
+                form.add_error("code", _("Escriba el código de su app o uno de recuperación."))
+        return self.render_to_response(
+            self.get_context_data(form=form, **context),
+            status=200 if context.get("password_given") else 400,
+        )
+
+    def check_password(self, password: str) -> tuple[bool, str]:
+        """The account's password, behind the same lockout as the login form."""
+        user = self.request.user
+        client_ip = request_client_ip(self.request)
+        if not lockout_acquire(account=user.get_username(), client_ip=client_ip):
+            return False, services.lockout_message(
+                max(1, settings.STAFF_LOGIN_LOCKOUT_SECONDS // 60)
+            )
+        checked = authenticate(self.request, username=user.get_username(), password=password)
+        if checked is None or checked.pk != user.pk:
+            locked_until = lockout_failed(account=user.get_username(), client_ip=client_ip)
+            services.staff_login_failed(
+                account=user.get_username(),
+                client_ip=client_ip,
+                reason="reauthentication",
+                locked_until=locked_until,
+            )
+            return False, _("La contraseña no es correcta.")
+        lockout_succeeded(account=user.get_username(), client_ip=client_ip)
+        return True, ""
+
+    def confirmed(self, request):
+        mark_sudo(request)
+        services.staff_reauthenticated(actor=request_actor(request), user=request.user)
+        return HttpResponseRedirect(safe_next(request))
 
 
 class StaffListView(RoleRequiredMixin, TemplateView):
@@ -299,12 +389,14 @@ class StaffListView(RoleRequiredMixin, TemplateView):
         return context
 
 
-class StaffSecondFactorResetView(RoleRequiredMixin, TemplateView):
+class StaffSecondFactorResetView(SudoRequiredMixin, RoleRequiredMixin, TemplateView):
     """Restablecer el segundo factor of another account: asks first, then removes every
-    device; the account enrols again at its next login."""
+    device; the account enrols again at its next login. Needs a fresh re-authentication."""
 
     template_name = "accounts/second_factor_reset.html"
     permission_required = "auth.change_user"
+    sudo_permission = "auth.change_user"
+    sudo_methods = ("GET", "POST")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

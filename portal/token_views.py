@@ -11,10 +11,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView, View
 
+from accounts.sudo import SudoRequiredMixin
 from portal.actors import Actor
 from portal.models import ApiToken
 from portal.services import api_token_create, api_token_revoke
-from portal.ui import BootstrapFormMixin, RoleRequiredMixin, apply_service_errors
+from portal.ui import (
+    BootstrapFormMixin,
+    ConfirmActionMixin,
+    RoleRequiredMixin,
+    apply_service_errors,
+)
 
 
 class ApiTokenForm(BootstrapFormMixin, forms.Form):
@@ -31,11 +37,13 @@ class ApiTokenForm(BootstrapFormMixin, forms.Form):
     )
 
 
-class ApiTokenListView(RoleRequiredMixin, TemplateView):
-    """Tokens of the REST API: prefix, owner, use, state; create and revoke."""
+class ApiTokenListView(SudoRequiredMixin, RoleRequiredMixin, TemplateView):
+    """Tokens of the REST API: prefix, owner, use, state; create (after a fresh
+    re-authentication) and revoke."""
 
     template_name = "portal/apitoken_list.html"
     permission_required = "portal.view_apitoken"
+    sudo_permission = "portal.add_apitoken"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -69,11 +77,25 @@ class ApiTokenListView(RoleRequiredMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class ApiTokenRevokeView(RoleRequiredMixin, View):
-    """Revoke one token (POST only)."""
+class ApiTokenRevokeView(ConfirmActionMixin, RoleRequiredMixin, View):
+    """Revoke one token: the GET asks, the POST revokes."""
 
     permission_required = "portal.change_apitoken"
-    http_method_names = ["post"]
+
+    def get_confirm_object(self):
+        return get_object_or_404(ApiToken, pk=self.kwargs["pk"])
+
+    def confirm_context(self, obj):
+        return {
+            "confirm_title": _("Revocar token"),
+            "confirm_question": _(
+                "¿Revocar el token %(prefix)s… de %(user)s (%(name)s)? Lo que lo use dejará "
+                "de tener acceso al momento; no se puede deshacer."
+            )
+            % {"prefix": obj.prefix, "user": obj.user, "name": obj.name or "—"},
+            "confirm_button": _("Revocar"),
+            "cancel_url": reverse("apitoken_list"),
+        }
 
     def post(self, request, pk: int):
         token = get_object_or_404(ApiToken, pk=pk)

@@ -17,6 +17,7 @@ urlpatterns = [
     path(
         "tokens/<int:pk>/revocar/", token_views.ApiTokenRevokeView.as_view(), name="apitoken_revoke"
     ),
+    path("csp-report/", views.CspReportView.as_view(), name="csp_report"),
     path("auditoria/", views.AuditEntryListView.as_view(), name="auditentry_list"),
     path("", include("extensions.urls")),
 ]

@@ -355,7 +355,7 @@ def test_operador_reads_users_and_nodes_but_cannot_save(visit, staff, corporate)
     row = page.locator("tbody tr", has_text=corporate.name)
     click_and_wait(row.get_by_role("link", name="Ver"))
     expect_read_only(page)
-    expect(page.get_by_role("button", name="Aplicar")).to_have_count(0)
+    expect(page.get_by_role("link", name="Aplicar")).to_have_count(0)
     visit.shot("node-read-only")
     page.evaluate("document.getElementById('id_name').value = 'otro-nombre'")
     assert force_post(page) == 403

@@ -48,6 +48,7 @@ from portal.models import ApiToken
 from portal.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
 from portal.services import api_token_create
 from portal.ui import ObjectEditView
+from portal.views import CspReportView
 from tests.factories import (
     NodeFactory,
     PoolFactory,
@@ -206,6 +207,8 @@ def expected_status(route: Route, method: str, path: str, kwargs: dict, user) ->
         return 200  # the form, or the form with its errors
     if issubclass(view_class, LogoutView):
         return 302 if handles else 405
+    if view_class is CspReportView:
+        return 204 if method == "POST" else 405  # browsers' reports: public, POST only
     if issubclass(view_class, BaseWebAuthnView | JavaScriptCatalog):
         return CEREMONY
     if issubclass(view_class, OwnAccountMixin) and user.is_authenticated:
@@ -264,7 +267,9 @@ def test_every_url_answers_each_role_as_its_permissions_say(route, role, tmp_pat
         # The roles as the portal describes them, against what was derived above.
         if role == ROLE_SALES and method == "GET":
             assert (expected == 200) == (path in SALES_PAGES), where
-        own = issubclass(route.view_class, OwnAccountMixin | BaseWebAuthnView | JavaScriptCatalog)
+        own = issubclass(
+            route.view_class, OwnAccountMixin | BaseWebAuthnView | JavaScriptCatalog | CspReportView
+        )
         if role == ROLE_OPERATOR and method == "POST" and not own:
             assert expected in (403, 405, 302), f"{where}: an operator's POST must not save"
         if (
