@@ -295,6 +295,10 @@ WEBFON_PIN_SENDER = env_str("WEBFON_PIN_SENDER")
 WEBFON_AUTH_LOG = Path(env_str("WEBFON_AUTH_LOG", str(VAR_DIR / "log" / "serCen.log")))
 WEBFON_AUTH_LOG.parent.mkdir(parents=True, exist_ok=True)
 
+# --- API tokens ---------------------------------------------------------------------------
+# Days a new API token is valid unless its creator says otherwise.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -313,6 +317,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "REST API v1 for integrations. Authenticate with `Authorization: Token <key>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs describe the whole API: a staff login or a token to read them.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

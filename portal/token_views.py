@@ -1,6 +1,7 @@
 """API tokens in the browser: administrators create (the key is shown once) and revoke them."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView, View
 
+from accounts.client import request_actor
 from accounts.sudo import SudoRequiredMixin
-from portal.actors import Actor
 from portal.models import ApiToken
 from portal.services import api_token_create, api_token_revoke
 from portal.ui import (
@@ -35,6 +36,18 @@ class ApiTokenForm(BootstrapFormMixin, forms.Form):
         required=False,
         help_text=gettext_lazy("Por ejemplo «CRM» o «aprovisionamiento»."),
     )
+    days = forms.IntegerField(
+        label=gettext_lazy("Validez (días)"),
+        required=False,
+        help_text=gettext_lazy("Pasado este tiempo el token deja de funcionar."),
+    )
+    read_only = forms.BooleanField(
+        label=gettext_lazy("Solo lectura (consultas, ningún cambio)"), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["days"].initial = settings.API_TOKEN_DAYS
 
 
 class ApiTokenListView(SudoRequiredMixin, RoleRequiredMixin, TemplateView):
@@ -62,9 +75,11 @@ class ApiTokenListView(SudoRequiredMixin, RoleRequiredMixin, TemplateView):
         if form.is_valid():
             try:
                 token, key = api_token_create(
-                    actor=Actor.for_user(request.user),
+                    actor=request_actor(request),
                     user=form.cleaned_data["user"],
                     name=form.cleaned_data["name"],
+                    days=form.cleaned_data["days"],
+                    read_only=form.cleaned_data["read_only"],
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -99,6 +114,6 @@ class ApiTokenRevokeView(ConfirmActionMixin, RoleRequiredMixin, View):
 
     def post(self, request, pk: int):
         token = get_object_or_404(ApiToken, pk=pk)
-        api_token_revoke(actor=Actor.for_user(request.user), token=token)
+        api_token_revoke(actor=request_actor(request), token=token)
         messages.success(request, _("Token %(prefix)s… revocado.") % {"prefix": token.prefix})
         return HttpResponseRedirect(reverse("apitoken_list"))
