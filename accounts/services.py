@@ -97,6 +97,17 @@ def staff_reauthenticated(*, actor: Actor, user) -> None:
 
 
 @transaction.atomic
+def staff_password_reset(*, user, client_ip: str) -> None:
+    """Record a password changed through an e-mailed reset link."""
+    audit_record(
+        actor=Actor.for_user(user, client_ip=client_ip or None),
+        action="staff.password_reset",
+        instance=user,
+    )
+    logger.info("staff.password_reset user=%s ip=%s", user.pk, client_ip)
+
+
+@transaction.atomic
 def staff_logout(*, actor: Actor, user) -> None:
     audit_record(actor=actor, action="staff.logout", instance=user)
     logger.info("staff.logout user=%s ip=%s", user.pk, actor.client_ip)

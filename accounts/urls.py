@@ -1,3 +1,4 @@
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import passkeys, views
@@ -5,6 +6,22 @@ from accounts import passkeys, views
 urlpatterns = [
     path("login/", views.StaffLoginView.as_view(), name="login"),
     path("logout/", views.StaffLogoutView.as_view(), name="logout"),
+    path("login/recuperar/", views.StaffPasswordResetView.as_view(), name="password_reset"),
+    path(
+        "login/recuperar/enviado/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "login/recuperar/<uidb64>/<token>/",
+        views.StaffPasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "login/recuperar/hecho/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("cuenta/", views.AccountView.as_view(), name="account"),
     path("cuenta/confirmar/", views.SudoView.as_view(), name="staff_sudo"),
     path("cuenta/verificar/", views.SecondFactorVerifyView.as_view(), name="staff_verify"),

@@ -102,6 +102,21 @@ class StaffLoginView(auth_views.LoginView):
         return HttpResponseRedirect(_with_next(reverse("staff_verify"), next_url))
 
 
+class StaffPasswordResetView(auth_views.PasswordResetView):
+    """¿Ha olvidado su contraseña?: a link by e-mail, valid one hour, once. The answer is the
+    same whether an account has that address or not."""
+
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+
+class StaffPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.staff_password_reset(user=form.user, client_ip=request_client_ip(self.request))
+        return response
+
+
 class StaffLogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         if request.user.is_authenticated:

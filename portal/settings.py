@@ -286,6 +286,21 @@ CELERY_BEAT_SCHEDULE = {
     "webfon-sessions-purge": {"task": "webfon.sessions_purge", "schedule": 3600.0},
 }
 
+# --- E-mail of the portal itself (staff password reset) -----------------------------------
+# The webfon PINs go out through the WebRTC node's SMTP settings (entered for serCen); the
+# portal's own mail uses these, through Django's SMTP backend.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # TLS from the start (port 465)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "VIVAit Call <vivaitcall@localhost>")
+# A password reset link works for one hour, once (Django's tokens change with the password).
+PASSWORD_RESET_TIMEOUT = 3600
+
 # --- Webfon login -------------------------------------------------------------------------
 # Proxies (CIDRs) whose X-Forwarded-For is believed; nobody else's header is ever read.
 WEBFON_TRUSTED_PROXIES = env_list("WEBFON_TRUSTED_PROXIES", [])

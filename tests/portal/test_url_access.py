@@ -30,7 +30,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import AccessMixin, PermissionRequiredMixin
 from django.contrib.auth.models import AnonymousUser, Group
-from django.contrib.auth.views import LoginView, LogoutView
+from django.contrib.auth.views import LoginView, LogoutView, PasswordContextMixin
 from django.db.models import Q
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -172,6 +172,8 @@ def url_of(route: Route, tmp_path) -> tuple[str, dict]:
             assert model in BUILDERS, f"{route.route}: add a {model.__name__} to BUILDERS"
             obj = BUILDERS[model](tmp_path)
             kwargs[name] = obj.pk
+        elif name in ("uidb64", "token"):
+            kwargs[name] = "bm9uZQ"  # a password reset link that matches no account
         elif name == "extension_pk" and isinstance(obj, ExtensionPool):
             member = WebfonExtensionFactory(node=obj.base_extension.node, pool=obj)
             kwargs[name] = member.pk
@@ -207,6 +209,8 @@ def expected_status(route: Route, method: str, path: str, kwargs: dict, user) ->
         return 200  # the form, or the form with its errors
     if issubclass(view_class, LogoutView):
         return 302 if handles else 405
+    if issubclass(view_class, PasswordContextMixin):
+        return ANY_BUT_REFUSED  # the password reset pages: public, for whoever forgot
     if view_class is CspReportView:
         return 204 if method == "POST" else 405  # browsers' reports: public, POST only
     if issubclass(view_class, BaseWebAuthnView | JavaScriptCatalog):
@@ -268,7 +272,12 @@ def test_every_url_answers_each_role_as_its_permissions_say(route, role, tmp_pat
         if role == ROLE_SALES and method == "GET":
             assert (expected == 200) == (path in SALES_PAGES), where
         own = issubclass(
-            route.view_class, OwnAccountMixin | BaseWebAuthnView | JavaScriptCatalog | CspReportView
+            route.view_class,
+            OwnAccountMixin
+            | BaseWebAuthnView
+            | JavaScriptCatalog
+            | CspReportView
+            | PasswordContextMixin,
         )
         if role == ROLE_OPERATOR and method == "POST" and not own:
             assert expected in (403, 405, 302), f"{where}: an operator's POST must not save"
