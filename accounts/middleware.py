@@ -71,6 +71,8 @@ class StaffSecondFactorMiddleware:
         path = request.path_info
         if user.is_authenticated and not _open(path) and not user.is_verified():
             stage = second_factor_stage(user)
+            # The pages it may reach draw no menu (every link would lead back here).
+            request.staff_second_factor_due = stage
             if stage is not None and not _allowed(path, stage):
                 return self._refuse(request, stage)
         return self.get_response(request)

@@ -213,8 +213,14 @@ def staff_totp_confirm(*, actor: Actor, user, code: str) -> StaffTotpDevice:
     return device
 
 
+@transaction.atomic
 def staff_passkey_enrolled(*, actor: Actor, user, device) -> None:
-    """Record a passkey registered by django-otp-webauthn's ceremony."""
+    """Name (when the ceremony left it unnamed) and record a passkey registered by
+    django-otp-webauthn's ceremony."""
+    if not device.name:
+        count = WebAuthnCredential.objects.filter(user=user).count()
+        device.name = _("Llave de acceso %(n)d") % {"n": count}
+        device.save(update_fields=["name"])
     audit_record(
         actor=actor,
         action="staff.second_factor_enrol",
