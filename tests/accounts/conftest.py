@@ -12,6 +12,9 @@ from django.contrib.auth.hashers import MD5PasswordHasher
 from django.test import Client
 
 from tests.factories import STAFF_PASSWORD
+from tests.webfon.test_races import race
+
+__all__ = ["race"]  # shared with the webfon races: threads that start their calls at once
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -69,25 +72,3 @@ def live_login(base_url: str, username: str, password: str) -> tuple[int, str]:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
-
-
-def race(count: int, call) -> list:
-    """Start ``count`` threads that wait for each other, then call at once."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = call(index)
-        except Exception as exc:  # reported by the assertion below
-            results[index] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    errors = [r for r in results if isinstance(r, Exception)]
-    assert not errors, errors[:3]
-    return results
