@@ -79,6 +79,8 @@ def test_every_menu_page_has_the_policy_and_no_violation(visit, staff, licences,
     expect(page.locator("html")).to_have_attribute("lang", "en")
     violations += page.evaluate("window.__csp")
     page.select_option("#language-switch", "es")
+    # The switch posts a form and reloads: wait for the reload, or the next goto races it.
+    expect(page.locator("html")).to_have_attribute("lang", "es")
     page.wait_for_load_state("networkidle")
 
     # The interactive API docs draw the operations from the schema.
