@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView, View
 
+from accounts.sudo import SudoRequiredMixin
 from extensions import services
 from extensions.forms import (
     ExtensionForm,
@@ -178,10 +179,15 @@ class ExtensionDeleteView(ObjectDeleteView):
     success_url_name = "extension_list"
 
 
-class ExtensionSecretView(RoleRequiredMixin, View):
-    """Reveal the registration secret (POST, administrators); every reveal is audited."""
+class ExtensionSecretView(SudoRequiredMixin, RoleRequiredMixin, View):
+    """Reveal the registration secret (POST, administrators, with a fresh
+    re-authentication); every reveal is audited."""
 
     http_method_names = ["post"]
+    sudo_permission = "extensions.change_extension"
+
+    def sudo_next_url(self) -> str:
+        return reverse("extension_update", args=[self.kwargs["pk"]])
 
     def get_permission_required(self):
         return [model_perm(Extension, "change")]

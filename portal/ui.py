@@ -14,7 +14,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMix
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -280,6 +280,26 @@ class ObjectDeleteView(RoleRequiredMixin, TemplateView):
         else:
             messages.success(request, _("«%(object)s» borrado.") % {"object": label})
         return HttpResponseRedirect(reverse(self.success_url_name))
+
+
+class ConfirmActionMixin:
+    """A POST action that acts at once: its GET asks first, on a page with its one button.
+
+    The view gives ``confirm_context(obj)``: title, question, button (and optionally a link to
+    details); ``get_confirm_object()`` finds the object (404 when it does not exist).
+    """
+
+    http_method_names = ["get", "post"]
+
+    def get_confirm_object(self):
+        raise NotImplementedError
+
+    def confirm_context(self, obj) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def get(self, request, *args, **kwargs):
+        obj = self.get_confirm_object()
+        return render(request, "portal/confirm_action.html", self.confirm_context(obj))
 
 
 class StyledFilterSet(django_filters.FilterSet):

@@ -1,9 +1,15 @@
 import logging
+import time
 
 import pytest
 from django.core.servers.basehttp import WSGIServer
+from django.test.client import ClientMixin
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp_webauthn.models import WebAuthnCredential
 from rest_framework.test import APIClient
 
+from accounts.models import StaffTotpDevice
+from accounts.sudo import SUDO_SESSION_KEY
 from licensing.models import LicenseStock
 from portal.actors import Actor
 from portal.roles import ROLE_ADMIN
@@ -14,6 +20,30 @@ from webfon.authlog import SerCenFormatter
 # The live server's listen backlog is 5 by default: the concurrency tests open hundreds of
 # connections at once, which a real server (gunicorn: 2048) would queue, not reset.
 WSGIServer.request_queue_size = 1024
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _force_login_gives_the_second_factor():
+    """``Client.force_login`` skips the password; here it skips the second factor too, as if
+    the account had just given it with its first device (and so confirmed itself: sudo mode).
+    The login flow itself is tested through the login pages (tests/accounts, tests/e2e)."""
+    original = ClientMixin.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        device = (
+            StaffTotpDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+            or WebAuthnCredential.objects.filter(user=user, confirmed=True).first()
+        )
+        session = self.session
+        if device is not None:
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session[SUDO_SESSION_KEY] = time.time()
+        session.save()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ClientMixin, "force_login", force_login)
+        yield
 
 
 @pytest.fixture
