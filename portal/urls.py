@@ -6,6 +6,7 @@ from users.ldap_views import LdapSettingsView
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
+    path("healthz", views.HealthView.as_view(), name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
