@@ -51,7 +51,7 @@ class Command(BaseCommand):
     def _read_password(self) -> str:
         if not sys.stdin.isatty():
             return sys.stdin.readline().rstrip("\n")
-        password = getpass.getpass(_("Contraseña: "))
-        if getpass.getpass(_("Repita la contraseña: ")) != password:
-            raise CommandError(_("Las dos contraseñas no coinciden; no se ha guardado nada."))
+        password = getpass.getpass(_("Contraseña") + ": ")
+        if getpass.getpass(_("Repita la contraseña") + ": ") != password:
+            raise CommandError(_("Las dos contraseñas no coinciden."))
         return password
