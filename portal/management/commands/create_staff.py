@@ -51,7 +51,11 @@ class Command(BaseCommand):
     def _read_password(self) -> str:
         if not sys.stdin.isatty():
             return sys.stdin.readline().rstrip("\n")
-        password = getpass.getpass(_("Contraseña") + ": ")
-        if getpass.getpass(_("Repita la contraseña") + ": ") != password:
+        try:
+            password = getpass.getpass(_("Contraseña") + ": ")
+            again = getpass.getpass(_("Repita la contraseña") + ": ")
+        except (EOFError, KeyboardInterrupt):
+            raise CommandError(_("Cancelado: no se ha guardado nada.")) from None
+        if again != password:
             raise CommandError(_("Las dos contraseñas no coinciden."))
         return password
