@@ -12,8 +12,8 @@ administrator. Then:
 - Chromium logs in through Apache over HTTPS, as portal.example.com; every asset of the login
   page and of the dashboard answers 200 with a hashed name and a one-year immutable cache
   header; on every page of the menu no request fails and both stylesheets apply;
-- a user's pool changes in the browser; the push it asks for waits in Redis while the worker is
-  paused, then the real worker writes the files of a local node and the push page, still the
+- a user's pool changes in the browser; the push it asks for waits in Redis while the worker
+  takes nothing from the queue, then the real worker writes the files of a local node and the push page, still the
   same page, shows it applied;
 - /healthz is 200; with the broker's Redis stopped it answers 503 naming broker within 2 s
   while the pages still answer 200; with Redis back, 200;
@@ -24,7 +24,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
 import time
 
@@ -164,6 +163,29 @@ class Host:
             what=f"Apache to answer:\n{self.apache.text()}",
         )
 
+    def worker_consumes(self, consume: bool) -> None:
+        """`celery control`, as an operator uses it: the worker stops taking tasks from the
+        queue (what it runs goes on; what is queued waits in Redis), or takes them again."""
+        command = "add_consumer" if consume else "cancel_consumer"
+        result = subprocess.run(
+            [
+                str(ROOT / ".venv/bin/celery"),
+                "--app",
+                "portal",
+                "control",
+                "-t",
+                "10",
+                command,
+                "celery",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0 and "OK" in result.stdout, result.stdout + result.stderr
+
     def healthz(self):
         return https_get(self.https_port, "/healthz", cafile=self.cert)
 
@@ -300,9 +322,9 @@ def test_production_host_through_apache(host, installation, browser):
             shot(page, f"{number:02d}{path.replace('/', '-').rstrip('-')}")
         assert network.problems() == []
 
-        # A user's pool changes: one push, run by the real worker (paused until the page shows
-        # the push waiting), to the local node; the page follows it without a reload.
-        host.worker.signal(signal.SIGSTOP)
+        # A user's pool changes: one push, run by the real worker (which takes it only once the
+        # page shows it waiting), to the local node; the page follows it without a reload.
+        host.worker_consumes(False)
         page.goto(f"{host.url}/usuarios/{user.pk}/")
         page.click("#tab-centralita")
         page.select_option("#id_pool", label="Pool soporte")
@@ -317,7 +339,7 @@ def test_production_host_through_apache(host, installation, browser):
         progress = page.locator(f"#push-progress-{push.pk}")
         expect(progress).to_have_attribute("data-status", "pending")
         page.evaluate("window.samePage = true")
-        host.worker.signal(signal.SIGCONT)
+        host.worker_consumes(True)
         expect(progress).to_have_attribute("data-status", "applied", timeout=60_000)
         expect(progress).to_contain_text("Aplicado")
         assert page.evaluate("window.samePage") is True
