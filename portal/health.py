@@ -1,10 +1,10 @@
 """Health of the servers the portal needs (GET /healthz, for monitors).
 
 Each check opens its own short-timeout connection, so a server that is down or hung is reported
-as failing within about a second instead of holding the request for the client's default timeout (10 s
-to connect to MariaDB, none at all for a Redis read). The checks run side by side and the answer
-waits for them at most CHECK_DEADLINE seconds in all. Why a check failed goes to the log only:
-the answer is public and names no server, version or error.
+as failing within about a second instead of holding the request for the client's default
+timeout (10 s to connect to MariaDB, none at all for a Redis read). The checks run side by side
+and the answer waits for them at most CHECK_DEADLINE seconds in all. Why a check failed goes to
+the log only: the answer is public and names no server, version or error.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ administrator. Then:
   page and of the dashboard answers 200 with a hashed name and a one-year immutable cache
   header; on every page of the menu no request fails and both stylesheets apply;
 - a user's pool changes in the browser; the push it asks for waits in Redis while the worker
-  takes nothing from the queue, then the real worker writes the files of a local node and the push page, still the
-  same page, shows it applied;
+  takes nothing from the queue, then the real worker writes the files of a local node and the
+  push page, still the same page, shows it applied;
 - /healthz is 200; with the broker's Redis stopped it answers 503 naming broker within 2 s
   while the pages still answer 200; with Redis back, 200;
 - Apache answers for nothing but the portal, and sends plain HTTP to HTTPS.
