@@ -84,12 +84,14 @@ class Host:
         self.nodes_dir.mkdir()
         self.cert, self.key = self_signed_certificate(tmp_path)
         db = settings.DATABASES["default"]
+        server = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}"
         self.env_file = write_env_file(
             tmp_path / "portal.env",
             {
                 "SECRET_KEY": settings.SECRET_KEY,  # the test process wrote encrypted fields
                 "FIELD_ENCRYPTION_KEY": settings.FIELD_ENCRYPTION_KEY,
-                "DATABASE_URL": f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}",
+                # This suite's database, which the test process fills.
+                "DATABASE_URL": f"mysql://{db['USER']}:{db['PASSWORD']}@{server}/{db['NAME']}",
                 "CELERY_BROKER_URL": broker.url,
                 "CACHE_URL": cache.url,
                 "ALLOWED_HOSTS": SERVER_NAME,
