@@ -215,13 +215,18 @@ def https_get(port: int, path: str, cafile: Path, timeout: float = 10) -> Answer
     return _get(connection, path, f"{SERVER_NAME}:{port}")
 
 
-def http_get(port: int, path: str, host: str = SERVER_NAME, timeout: float = 10) -> Answer:
-    return _get(http.client.HTTPConnection("127.0.0.1", port, timeout=timeout), path, host)
+def http_get(
+    port: int, path: str, host: str = SERVER_NAME, timeout: float = 10, headers: dict | None = None
+) -> Answer:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    return _get(connection, path, host, headers)
 
 
-def _get(connection: http.client.HTTPConnection, path: str, host: str) -> Answer:
+def _get(
+    connection: http.client.HTTPConnection, path: str, host: str, headers: dict | None = None
+) -> Answer:
     try:
-        connection.request("GET", path, headers={"Host": host})
+        connection.request("GET", path, headers={"Host": host, **(headers or {})})
         response = connection.getresponse()
         return Answer(response.status, response.headers, response.read())
     finally:

@@ -311,8 +311,19 @@ def test_production_host_through_apache(host, installation, browser):
         log_in(page, host.url, ADMIN, ADMIN_PASSWORD)
         assert page.url == host.url + "/"
         expect(page.locator("h1")).to_contain_text("Resumen de la instalación")
-        assert_assets_cached(network.assets_since(0))
-        assert len(network.assets_since(0)) >= 6  # 2 stylesheets + 1 script, on both pages
+        assets = network.assets_since(0)
+        assert_assets_cached(assets)
+        assert len(assets) >= 6  # 2 stylesheets + 1 script, on both pages
+        # Compressed by the portal itself (Apache's mod_deflate could do it too: ask gunicorn).
+        for _, url, _ in assets:
+            path = url.split(str(host.https_port), 1)[1]
+            asset = http_get(
+                host.gunicorn_port,
+                path,
+                headers={"Accept-Encoding": "gzip", "X-Forwarded-Proto": "https"},  # as Apache
+            )
+            assert asset.status == 200 and asset.headers["Content-Encoding"] == "gzip", path
+            assert asset.headers["Cache-Control"] == IMMUTABLE, path
 
         # Every page of the menu: answered, styled, nothing failing.
         pages = menu_pages(page)
