@@ -64,9 +64,7 @@ def only_push(name: str) -> Push:
     return push
 
 
-def test_api_with_the_broker_down_answers_201_and_the_sweep_sends_the_push(
-    api, broker_down, queue
-):
+def test_api_with_the_broker_down_answers_201_and_the_sweep_sends_the_push(api, broker_down, queue):
     corporate = NodeFactory(name="corp")
     response = api.post("/api/v1/nodes/", webrtc_fields("meet", corporate, free_port()))
     assert response.status_code == 201, response.content
@@ -126,9 +124,7 @@ def test_embedded_default_with_an_unreachable_node(api, browser, celery_mode):
     assert (push.status, push.attempts) == ("pending", 2)
 
     # The page: saved, and the push announced as pending with the reason.
-    response = browser.post(
-        "/nodos/nuevo/", webrtc_fields("meet2", corporate, closed), follow=True
-    )
+    response = browser.post("/nodos/nuevo/", webrtc_fields("meet2", corporate, closed), follow=True)
     page = response.content.decode()
     assert response.redirect_chain[-1][0] == "/nodos/"
     assert f"El envío #{only_push('meet2').pk} a meet2 está en cola." in page
