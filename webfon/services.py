@@ -57,7 +57,13 @@ from webfon.secondfactor import (
     totp_matching_step,
 )
 from webfon.selectors import pool_occupation, webfon_policy_get
-from webfon.throttle import throttle_acquire, throttle_clear, throttle_failed, throttle_release
+from webfon.throttle import (
+    throttle_acquire,
+    throttle_clear,
+    throttle_login_acquire,
+    throttle_login_failed,
+    throttle_login_passed,
+)
 
 logger = logging.getLogger("webfon")
 
@@ -124,10 +130,11 @@ def _dummy_hash() -> str:
     or its work factor changes, so a decoy check costs what checking a real hash costs."""
     global _DUMMY_PASSWORD_HASH
     hasher = get_hasher()
+    cached = _DUMMY_PASSWORD_HASH
     if (
-        _DUMMY_PASSWORD_HASH is None
-        or identify_hasher(_DUMMY_PASSWORD_HASH).algorithm != hasher.algorithm
-        or hasher.must_update(_DUMMY_PASSWORD_HASH)
+        cached is None
+        or not cached.startswith(f"{hasher.algorithm}$")
+        or hasher.must_update(cached)
     ):
         _DUMMY_PASSWORD_HASH = make_password(secrets.token_urlsafe(16))
     return _DUMMY_PASSWORD_HASH
@@ -237,34 +244,26 @@ def webfon_login(
     account = account.strip()
     ip = str(client_ip)
     window = policy.failure_window_seconds
-    locked = ""
-    if not throttle_acquire(
-        scope=Scope.IP, value=ip, limit=policy.ip_max_failures, window_seconds=window
-    ):
-        locked = "ip_locked"
-    elif not throttle_acquire(
-        scope=Scope.ACCOUNT, value=account, limit=policy.account_max_failures, window_seconds=window
-    ):
-        throttle_failed(scope=Scope.IP, value=ip)
-        locked = "account_locked"
-
+    locked = throttle_login_acquire(
+        ip=ip,
+        account=account,
+        ip_limit=policy.ip_max_failures,
+        account_limit=policy.account_max_failures,
+        window_seconds=window,
+    )
     user = PortalUser.objects.filter(account__iexact=account).first() if account else None
     outcome, log_reason = _verify_password(user, account, password, locked=bool(locked))
-    if locked:
-        raise _fail(ip=client_ip, account=account, reason="locked", log_reason=locked)
-    if outcome in ("bad", "disabled"):
-        throttle_failed(scope=Scope.IP, value=ip)
-        throttle_failed(scope=Scope.ACCOUNT, value=account)
+    if locked or outcome in ("bad", "disabled"):
+        throttle_login_failed(ip=ip, account=account)
         raise _fail(
             ip=client_ip,
             account=account,
-            reason="bad_credentials" if outcome == "bad" else "disabled",
-            log_reason=log_reason,
+            reason="locked" if locked else "bad_credentials" if outcome == "bad" else "disabled",
+            log_reason=locked or log_reason,
         )
     # The password passed: its slots go back. The account's failures are cleared only once
     # the whole login (second factor included) succeeds, so wrong PINs keep counting.
-    throttle_release(scope=Scope.IP, value=ip)
-    throttle_release(scope=Scope.ACCOUNT, value=account)
+    throttle_login_passed(ip=ip, account=account)
     assert user is not None
     if outcome == "ok_suite" and password_expired(
         user.password_changed_at, validity_days=policy.password_validity_days, now=timezone.now()

@@ -56,37 +56,83 @@ def _ensure_row(scope: str, key: str, now: datetime.datetime) -> None:
         pass  # another request created it first
 
 
+def _take(scope: str, key: str, *, limit: int, window_seconds: int, counted: bool = True) -> bool:
+    """Take one slot of the counter (inside the caller's transaction). ``counted=False``
+    runs the same statements matching no row: a refusal costs what a counted attempt does."""
+    now = timezone.now()
+    _ensure_row(scope, key, now)
+    rows = LoginThrottle.objects.filter(scope=scope, key=key)
+    if not counted:
+        rows = rows.filter(attempts__lt=0)
+    # A window that is over starts again with this attempt.
+    if rows.filter(window_started_at__lte=now - datetime.timedelta(seconds=window_seconds)).update(
+        attempts=1, window_started_at=now
+    ):
+        return True
+    return bool(rows.filter(attempts__lt=limit).update(attempts=F("attempts") + 1))
+
+
 def throttle_acquire(*, scope: str, value: str, limit: int, window_seconds: int) -> bool:
     """Take one attempt slot; False when the limit of this window is reached (locked)."""
     key = throttle_key(scope, value)
+    return run_atomic(
+        lambda: _take(scope, key, limit=limit, window_seconds=window_seconds),
+        label="webfon.throttle_acquire",
+    )
 
-    def acquire() -> bool:
-        now = timezone.now()
-        _ensure_row(scope, key, now)
-        rows = LoginThrottle.objects.filter(scope=scope, key=key)
-        # A window that is over starts again with this attempt.
-        if rows.filter(
-            window_started_at__lte=now - datetime.timedelta(seconds=window_seconds)
-        ).update(attempts=1, window_started_at=now):
-            return True
-        return bool(rows.filter(attempts__lt=limit).update(attempts=F("attempts") + 1))
+
+def throttle_login_acquire(
+    *, ip: str, account: str, ip_limit: int, account_limit: int, window_seconds: int
+) -> str:
+    """A login's slots, the address's then the account's, in one transaction: "" when both
+    were free, else "ip_locked" (the account's counter is left alone) or "account_locked"
+    (the address keeps its slot, as a failed attempt does). The same statements run in
+    every case, so a lockout shows in the answer, never in its time."""
+
+    def acquire() -> str:
+        ip_free = _take(
+            Scope.IP, throttle_key(Scope.IP, ip), limit=ip_limit, window_seconds=window_seconds
+        )
+        account_free = _take(
+            Scope.ACCOUNT,
+            throttle_key(Scope.ACCOUNT, account),
+            limit=account_limit,
+            window_seconds=window_seconds,
+            counted=ip_free,
+        )
+        if not ip_free:
+            return "ip_locked"
+        return "" if account_free else "account_locked"
 
     return run_atomic(acquire, label="webfon.throttle_acquire")
 
 
-def throttle_failed(*, scope: str, value: str) -> None:
-    """The attempt failed: it keeps its slot; note when."""
-    rows = LoginThrottle.objects.filter(scope=scope, key=throttle_key(scope, value))
-    run_atomic(lambda: rows.update(last_failure_at=timezone.now()), label="webfon.throttle_failed")
+def _rows(scope: str, value: str):
+    return LoginThrottle.objects.filter(scope=scope, key=throttle_key(scope, value))
 
 
-def throttle_release(*, scope: str, value: str) -> None:
-    """The attempt succeeded: give its slot back."""
-    rows = LoginThrottle.objects.filter(scope=scope, key=throttle_key(scope, value), attempts__gt=0)
-    run_atomic(lambda: rows.update(attempts=F("attempts") - 1), label="webfon.throttle_release")
+def throttle_login_failed(*, ip: str, account: str) -> None:
+    """The attempt failed (or was locked out): its slots stay taken; note when."""
+
+    def failed() -> None:
+        now = timezone.now()
+        _rows(Scope.IP, ip).update(last_failure_at=now)
+        _rows(Scope.ACCOUNT, account).update(last_failure_at=now)
+
+    run_atomic(failed, label="webfon.throttle_failed")
+
+
+def throttle_login_passed(*, ip: str, account: str) -> None:
+    """The password passed: both slots go back."""
+
+    def passed() -> None:
+        for scope, value in ((Scope.IP, ip), (Scope.ACCOUNT, account)):
+            _rows(scope, value).filter(attempts__gt=0).update(attempts=F("attempts") - 1)
+
+    run_atomic(passed, label="webfon.throttle_release")
 
 
 def throttle_clear(*, scope: str, value: str) -> None:
     """A successful login clears the account's failures."""
-    rows = LoginThrottle.objects.filter(scope=scope, key=throttle_key(scope, value))
+    rows = _rows(scope, value)
     run_atomic(lambda: rows.update(attempts=0), label="webfon.throttle_clear")
