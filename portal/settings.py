@@ -244,6 +244,8 @@ WEBFON_AUTH_LOG = Path(env_str("WEBFON_AUTH_LOG", str(VAR_DIR / "log" / "serCen.
 WEBFON_AUTH_LOG.parent.mkdir(parents=True, exist_ok=True)
 
 # --- REST framework -----------------------------------------------------------------------
+# The largest JSON body the API reads (a pool of 10,000 members is ~100 KB).
+API_JSON_MAX_BYTES = env_int("API_JSON_MAX_BYTES", 1024 * 1024)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.api.authentication.HashedTokenAuthentication",
@@ -254,6 +256,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies with a size and a nesting limit (portal/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.api.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
