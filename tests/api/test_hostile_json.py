@@ -169,3 +169,15 @@ def test_no_url_answers_500_to_a_hostile_json_body(path_format, params, seeded):
                     client.force_login(admin)
                 response = client.generic(method, url, body, content_type="application/json")
                 assert response.status_code < 500, (method, url, logged_in, response.status_code)
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[" ".join(o) for o in OPERATIONS])
+def test_a_body_of_a_media_type_the_api_does_not_read_is_a_documented_415(
+    method, path, seeded, admin_api
+):
+    url = api_path(path)
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    assert "415" in schema["paths"][path][method.lower()]["responses"]
+    response = admin_api.generic(method, url, "<x/>", content_type="application/xml")
+    assert response.status_code == 415, response.content
+    assert isinstance(response.json(), dict) and response.json()["detail"]

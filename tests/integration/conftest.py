@@ -14,6 +14,25 @@ def ldap_server():
     server.stop()
 
 
+@pytest.fixture
+def configure_ldap(ldap_server, actor):
+    """Point the portal's LDAP settings at ``uri`` (the test slapd unless told otherwise)."""
+    from users.services import ldap_settings_update
+
+    def _configure(uri: str = ""):
+        return ldap_settings_update(
+            actor=actor,
+            server_uri=uri or ldap_server.uri,
+            base_dn=ldap_server.base_dn,
+            bind_dn=ldap_server.bind_dn,
+            bind_password=ldap_server.bind_password,
+            user_filter="(sAMAccountName={login})",
+            timeout=2,
+        )
+
+    return _configure
+
+
 @pytest.fixture(scope="session")
 def ssh_server():
     """A real sshd on loopback accepting the test client key, for the whole session."""

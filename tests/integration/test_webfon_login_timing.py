@@ -29,7 +29,7 @@ from rest_framework.test import APIClient
 from tests.factories import PortalUserFactory, WebfonExtensionFactory
 from tests.integration.ldap_server import free_port
 from users import ldap as users_ldap
-from users.services import ldap_settings_update, portal_user_set_password
+from users.services import portal_user_set_password
 from webfon.models import LoginThrottle, WebfonPolicy
 
 pytestmark = pytest.mark.django_db
@@ -85,18 +85,6 @@ def ldap_calls(monkeypatch):
     monkeypatch.setattr(users_ldap, "_bind", bind)
     monkeypatch.setattr(ldap3.Connection, "search", search)
     return counts
-
-
-def set_ldap(actor, uri: str, ldap_server) -> None:
-    ldap_settings_update(
-        actor=actor,
-        server_uri=uri,
-        base_dn=ldap_server.base_dn,
-        bind_dn=ldap_server.bind_dn,
-        bind_password=ldap_server.bind_password,
-        user_filter="(sAMAccountName={login})",
-        timeout=2,
-    )
 
 
 @pytest.fixture
@@ -217,14 +205,14 @@ def check(measurement: Measurement, expected_work: tuple[int, int, int]) -> None
     raise AssertionError(f"medians differ by more than 20 %\n{measurement.report()}")
 
 
-def test_refusals_cost_the_same_with_ldap_up(accounts, hasher, ldap_calls, ldap_server, actor):
-    set_ldap(actor, ldap_server.uri, ldap_server)
+def test_refusals_cost_the_same_with_ldap_up(accounts, hasher, ldap_calls, configure_ldap):
+    configure_ldap()
     # One hash; the LDAP exchange: service bind, search, bind (the user's or a decoy's).
     check(Measurement(hasher, ldap_calls), expected_work=(1, 2, 1))
 
 
-def test_refusals_cost_the_same_with_ldap_down(accounts, hasher, ldap_calls, ldap_server, actor):
-    set_ldap(actor, f"ldap://127.0.0.1:{free_port()}", ldap_server)  # nothing listens there
+def test_refusals_cost_the_same_with_ldap_down(accounts, hasher, ldap_calls, configure_ldap):
+    configure_ldap(f"ldap://127.0.0.1:{free_port()}")  # nothing listens there
     # One hash; one attempt to reach the server (the service bind), refused.
     check(Measurement(hasher, ldap_calls), expected_work=(1, 1, 0))
 

@@ -361,3 +361,16 @@ def test_ip_lock_keys_ipv6_by_its_64(login, make_user, attacker, same_bucket, ot
     # The log still names the address the attempt came from, not its /64.
     session = WebfonSession.objects.get()
     assert session.client_ip == other_bucket
+
+
+def test_sessions_api_end_reason_is_null_while_in_force(api, login, webfon_client, make_user):
+    user = make_user(max_sessions=2)
+    token = login(user.account).json()["token"]
+    login(user.account)
+    (row, _other) = api.get("/api/v1/webfon/sessions/", {"ordering": "started_at"}).json()[
+        "results"
+    ]
+    assert (row["state"], row["end_reason"]) == ("active", None)
+    webfon_client.post(LOGOUT, {"token": token})
+    ended = api.get(f"/api/v1/webfon/sessions/{row['id']}/").json()
+    assert (ended["state"], ended["end_reason"]) == ("ended", "logout")
