@@ -71,7 +71,7 @@ Scope = LoginThrottle.Scope
 State = WebfonSession.State
 EndReason = WebfonSession.EndReason
 PURGE_BATCH = 500
-# Checked when the account is unknown, so such a refusal takes as long as a wrong password.
+# The decoy hash a refusal checks when there is no real hash to check (see "Timing" below).
 _DUMMY_PASSWORD_HASH: str | None = None
 
 
