@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from extensions.models import NUMBER_MAX_LENGTH, Extension, ExtensionPool, Template
 from nodes.models import Node
-from portal.ui import BootstrapFormMixin, ServiceModelForm
+from portal.ui import BootstrapFormMixin, ServiceModelForm, show_secret_warnings
 from users.models import PortalUser
 
 
@@ -81,6 +81,7 @@ class ExtensionForm(ServiceModelForm):
             del self.fields["owner"]
         if "owner" in self.fields and self.instance.owner_id is not None:
             self.initial["owner"] = self.instance.owner.account
+        self.secret_warnings = show_secret_warnings(self, self.instance)
 
 
 class MemberPickerWidget(forms.Widget):

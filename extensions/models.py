@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from extensions.sip import render_sip_options
 from portal.fields import EncryptedTextField
+from portal.secrets import SecretsMixin
 
 SYSTEM_TEMPLATE_NAME = "Plantilla para Extensiones webfon"
 WEBFON_TEMPLATE_MARK = "Extensiones webfon"
@@ -83,7 +84,7 @@ class Template(models.Model):
         return render_sip_options(self.value, number)
 
 
-class Extension(models.Model):
+class Extension(SecretsMixin, models.Model):
     """A SIP extension on a corporate node ("Vivait Call > Dispositivos > Extensiones").
 
     Physical extensions are provisioned on a terminal and may have an owner user; webfon

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView, View
 
+from accounts.sudo import SudoRequiredMixin
 from extensions import services
 from extensions.forms import (
     ExtensionForm,
@@ -33,6 +34,7 @@ from extensions.models import Extension, ExtensionPool, Template
 from licensing.selectors import license_usage
 from nodes.models import Node
 from portal.actors import Actor
+from portal.secrets import unreadable_warning
 from portal.ui import (
     ObjectDeleteView,
     ObjectEditView,
@@ -177,10 +179,15 @@ class ExtensionDeleteView(ObjectDeleteView):
     success_url_name = "extension_list"
 
 
-class ExtensionSecretView(RoleRequiredMixin, View):
-    """Reveal the registration secret (POST, administrators); every reveal is audited."""
+class ExtensionSecretView(SudoRequiredMixin, RoleRequiredMixin, View):
+    """Reveal the registration secret (POST, administrators, with a fresh
+    re-authentication); every reveal is audited."""
 
     http_method_names = ["post"]
+    sudo_permission = "extensions.change_extension"
+
+    def sudo_next_url(self) -> str:
+        return reverse("extension_update", args=[self.kwargs["pk"]])
 
     def get_permission_required(self):
         return [model_perm(Extension, "change")]
@@ -194,7 +201,7 @@ class ExtensionSecretView(RoleRequiredMixin, View):
         response = render(
             request,
             "extensions/_extension_secret.html" if partial else "extensions/extension_secret.html",
-            {"object": extension, "secret": secret},
+            {"object": extension, "secret": secret, "warning": unreadable_warning(secret)},
         )
         add_never_cache_headers(response)
         return response

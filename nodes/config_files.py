@@ -63,7 +63,8 @@ def webfon_plugin_config(node: Node) -> WebfonPluginConfig:
         video_codec=node.video_codec,
         mysql_host=node.mysql_host,
         mysql_user=node.mysql_user,
-        mysql_password=node.mysql_password,
+        # The pushed file sends it to the node and, from there, to the MySQL server.
+        mysql_password=node.secret_for("mysql_password"),
         mysql_database=node.mysql_database,
     )
 
@@ -79,7 +80,7 @@ def sercen_config(node: Node) -> SerCenConfig:
         smtp_host=node.smtp_host,
         smtp_puerto=node.smtp_port,
         smtp_usuario=node.smtp_user,
-        smtp_clave=node.smtp_password,
+        smtp_clave=node.secret_for("smtp_password"),
         exempt_networks=networks,
         vivait_meet_prefijo_min=node.vivait_meet_prefijo_min,
         vivait_meet_prefijo=node.vivait_meet_prefijo,
@@ -121,7 +122,7 @@ def fail2ban_files(node: Node) -> list[ManagedFile]:
     """The jails and filters of manual §3.2.8, under the node's fail2ban directory."""
     base = node.fail2ban_dir.rstrip("/")
     return [
-        ManagedFile(f"{base}/{path}", "fail2ban", _whole(text))
+        ManagedFile(f"{base}/{path}", "fail2ban", _whole(text), syntax="ini")
         for path, text in (
             ("jail.d/serCen.conf", render_fail2ban_jail_sercen()),
             ("jail.d/vivait.conf", render_fail2ban_jail_vivait()),

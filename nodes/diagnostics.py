@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from nodes.models import Node
 from nodes.push import open_transport
 from nodes.transport import TransportError
+from portal.smtp import PlaintextAuthRefused, check_auth_allowed
 
 SMTP_TIMEOUT_SECONDS = 10
 PORT_CHECK_TIMEOUT_SECONDS = 5
@@ -178,12 +179,14 @@ def smtp_test_send(
     password: str,
     sender: str,
     to: str,
+    allow_plaintext_auth: bool = False,
     timeout: float = SMTP_TIMEOUT_SECONDS,
 ) -> SmtpTestResult:
     """Send the manual's test message step by step and record every reply; never raises.
 
     SMTPS when ``use_tls``; otherwise STARTTLS when the server offers it. Certificates are
-    verified (unlike the manual's ``curl --insecure``): a failure says so."""
+    verified (unlike the manual's ``curl --insecure``): a failure says so. Without TLS the
+    password is not sent unless ``allow_plaintext_auth``."""
     transcript: list[tuple[str, str]] = []
 
     def step(command: str, code: int, message: bytes | str, expected: tuple[int, ...]) -> None:
@@ -218,6 +221,9 @@ def smtp_test_send(
             step("STARTTLS", *client.starttls(context=context), (220,))
             step("EHLO", *client.ehlo(), (250,))
         if user:
+            check_auth_allowed(
+                client, host=host, port=port, allow_plaintext_auth=allow_plaintext_auth
+            )
             transcript.append((">", f"AUTH {user} ********"))
             code, reply = client.login(user, password)
             transcript.append(("<", _reply(code, reply)))
@@ -231,6 +237,8 @@ def smtp_test_send(
         return SmtpTestResult(ok=True, transcript=transcript)
     except smtplib.SMTPResponseException as exc:
         error = _reply(exc.smtp_code, exc.smtp_error)
+    except PlaintextAuthRefused as exc:
+        error = str(exc)
     except smtplib.SMTPException as exc:
         error = str(exc) or type(exc).__name__
     except (OSError, ssl.SSLError) as exc:  # refused, unreachable, timed out, bad certificate

@@ -3,7 +3,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from nodes.models import Node, hostname_validator
-from portal.ui import BootstrapFormMixin, ServiceModelForm
+from portal.ui import BootstrapFormMixin, ServiceModelForm, show_secret_warnings
 
 SECTIONS = [
     ("Nodo", ["name", "kind", "address", "domain", "transport", "description"]),
@@ -61,6 +61,7 @@ SECTIONS = [
             "smtp_host",
             "smtp_port",
             "smtps",
+            "smtp_plaintext_auth",
             "smtp_user",
             "smtp_password",
             "vivait_meet_prefijo",
@@ -104,6 +105,7 @@ class NodeForm(ServiceModelForm):
         ]
         for name in self.defaulted:
             self.fields[name].required = False
+        self.secret_warnings = show_secret_warnings(self, self.instance)
 
     def clean(self):
         cleaned = super().clean()

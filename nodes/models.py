@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from portal.fields import EncryptedTextField
+from portal.secrets import BoundSecretsModel
 
 absolute_path_validator = RegexValidator(
     r"^/[A-Za-z0-9._/\-]+$", _("Escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/').")
@@ -27,7 +28,7 @@ hostname_validator = RegexValidator(
 )
 
 
-class Node(models.Model):
+class Node(BoundSecretsModel):
     """A machine of the platform.
 
     Corporate nodes register physical extensions and host webfon extensions; the WebRTC
@@ -196,6 +197,14 @@ class Node(models.Model):
     smtps = models.BooleanField(_("SMTPS (TLS)"), default=False)
     smtp_user = models.CharField(_("usuario SMTP"), max_length=255, blank=True)
     smtp_password = EncryptedTextField(_("contraseña SMTP"), blank=True)
+    smtp_plaintext_auth = models.BooleanField(
+        _("permitir autenticación SMTP sin TLS"),
+        default=False,
+        help_text=_(
+            "Solo si el servidor no ofrece TLS: la contraseña SMTP viajaría sin cifrar. "
+            "Sin marcar, el portal no se autentica ante un servidor sin STARTTLS."
+        ),
+    )
     vivait_meet_prefijo = models.CharField(
         _("prefijo de salas (vivait_meet_prefijo)"), max_length=64, default="vivaitcall_"
     )
@@ -218,6 +227,13 @@ class Node(models.Model):
     updated_at = models.DateTimeField(_("modificado"), auto_now=True)
 
     AUDIT_SECRET_FIELDS = ("ssh_private_key", "ssh_password", "mysql_password", "smtp_password")
+    BOUND_SECRET_FIELDS = AUDIT_SECRET_FIELDS
+    DESTINATION_LABELS = {
+        "ssh": "SSH %(value)s",
+        "smtp": "SMTP %(value)s",
+        "mysql": "MySQL %(value)s",
+        "node": _("nodo %(value)s"),
+    }
 
     class Meta:
         ordering = ["name"]
@@ -243,6 +259,23 @@ class Node(models.Model):
     @property
     def is_corporate(self) -> bool:
         return self.kind == self.Kind.CORPORATE
+
+    def secret_destination(self, name: str) -> dict[str, str]:
+        """Where each secret goes: SSH credentials to user@host:port; the SMTP and MySQL
+        passwords to their servers (the portal's own SMTP tests, serCen, the janus plugin)
+        and, written in the pushed files, to the node itself."""
+        host = (self.ssh_host or self.address).lower()
+        if name in ("ssh_password", "ssh_private_key"):
+            return {"ssh": f"{self.ssh_user}@{host}:{self.ssh_port}"}
+        if self.transport == self.Transport.LOCAL:
+            node = f"local:{self.local_root or self.name}"
+        else:
+            node = f"ssh://{host}:{self.ssh_port}"
+        if name == "smtp_password":
+            return {"smtp": f"{self.smtp_host.lower()}:{self.smtp_port}", "node": node}
+        if name == "mysql_password":
+            return {"mysql": self.mysql_host.lower(), "node": node}
+        raise KeyError(name)
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

@@ -10,8 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import logging
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from nodes.models import Node, Push
+from nodes.rendering.masking import mask_text, scrub
 from nodes.transport import (
     CONNECT_TIMEOUT,
     HostKeyMismatch,
@@ -29,12 +29,12 @@ from nodes.transport import (
     SshTransport,
     TransportError,
 )
+from portal.secrets import SecretUnavailable
 from portal.transactions import run_atomic
 
 logger = logging.getLogger("portal.push")
 BACKUP_SUFFIX = ".portal-backup"
 DAEMONS = ("sercen", "janus", "fail2ban")  # restart order
-_SECRET_LINE = re.compile(r"^(\s*(?:smtp_clave|clave)\s*=\s*).*$")
 
 
 def running_lease() -> timedelta:
@@ -52,13 +52,18 @@ class ManagedFile:
     path: str
     daemon: str
     render: Callable[[str | None], str]
+    syntax: str = "libconfig"  # how to find its secrets: "libconfig" or "ini" (fail2ban)
 
 
-def mask_secrets(text: str) -> list[str]:
-    """The file's lines, with the values of password keys replaced (diffs are shown in the UI)."""
-    return [
-        _SECRET_LINE.sub(r'\1"********"', line.rstrip("\n")) + "\n" for line in text.splitlines()
-    ]
+def mask_secrets(text: str, syntax: str = "libconfig") -> list[str]:
+    """The file's lines with every secret value masked, found from the parsed file (diffs and
+    previews are shown in the UI and stored; see nodes.rendering.masking)."""
+    return [line.rstrip("\r\n") + "\n" for line in mask_text(text, syntax).splitlines()]
+
+
+def node_secret_values(node: Node) -> list[str]:
+    """Every secret stored on the node, to scrub from command output and messages."""
+    return [str(getattr(node, name) or "") for name in Node.AUDIT_SECRET_FIELDS]
 
 
 def content_digest(text: str | None) -> str:
@@ -66,15 +71,20 @@ def content_digest(text: str | None) -> str:
     return "-" if text is None else hashlib.sha256(text.encode()).hexdigest()
 
 
-def unified_diff(path: str, old: str | None, new: str) -> str:
-    return "".join(
+def unified_diff(
+    path: str, old: str | None, new: str, *, syntax: str = "libconfig", secrets: Iterable[str] = ()
+) -> str:
+    """The diff of the masked texts; ``secrets`` (the node's stored values) are scrubbed too,
+    in case one sits under a key that does not look secret."""
+    diff = "".join(
         difflib.unified_diff(
-            mask_secrets(old or ""),
-            mask_secrets(new),
+            mask_secrets(old or "", syntax),
+            mask_secrets(new, syntax),
             fromfile=f"{path} (nodo)",
             tofile=f"{path} (portal)",
         )
     )
+    return scrub(diff, secrets)
 
 
 def open_transport(node: Node, *, connect_timeout: int = CONNECT_TIMEOUT) -> NodeTransport:
@@ -82,12 +92,16 @@ def open_transport(node: Node, *, connect_timeout: int = CONNECT_TIMEOUT) -> Nod
         root = node.local_root or str(Path(settings.VAR_DIR) / "nodes" / node.name)
         Path(root).mkdir(parents=True, exist_ok=True)
         return LocalTransport(root)
+    # Raises SecretUnavailable (nothing is sent) when a stored SSH secret does not decrypt or
+    # was entered for another user@host:port.
+    private_key = node.secret_for("ssh_private_key")
+    password = node.secret_for("ssh_password")
     return SshTransport(
         host=node.ssh_host or node.address,
         port=node.ssh_port,
         user=node.ssh_user,
-        private_key=node.ssh_private_key,
-        password=node.ssh_password,
+        private_key=private_key,
+        password=password,
         host_key=node.ssh_host_key,
         connect_timeout=connect_timeout,
     )
@@ -100,6 +114,8 @@ def _step(
     at once), else with the next such write or before the next remote command (see
     :func:`_flush_before_command`): the history shows progress live without one UPDATE per file.
     """
+    # Command output and error messages may echo a secret of the node: never stored.
+    detail = scrub(detail, node_secret_values(push.node))
     record = {"at": timezone.now().isoformat(), "step": step, "ok": ok, "detail": detail[:2000]}
     if plan is not None:
         record["plan"] = plan  # how many steps follow, for the progress bar
@@ -191,6 +207,7 @@ def push_claim(*, push_id: int, redelivered: bool = False) -> Push | None:
 
 
 def _finish(push: Push, status: str, detail: str = "") -> str:
+    detail = scrub(detail, node_secret_values(push.node))
     _save(
         push,
         status=status,
@@ -209,16 +226,24 @@ def _release(push: Push) -> None:
     Push.objects.filter(pk=push.pk, status=Push.Status.RUNNING).update(status=Push.Status.PENDING)
 
 
+def _note_pending(push_id: int, detail: str, *, step: str = "") -> None:
+    push = (
+        Push.objects.select_related("node").filter(pk=push_id, status=Push.Status.PENDING).first()
+    )
+    if push is None:
+        return
+    detail = scrub(detail, node_secret_values(push.node))
+    if step:
+        _step(push, step, ok=False, detail=detail)
+    _save(push, detail=detail[:10000])
+
+
 def push_note_dispatch_failed(*, push_id: int, error: str) -> None:
     """The push's task could not be sent (broker down): the push stays pending and says so."""
-    push = Push.objects.filter(pk=push_id, status=Push.Status.PENDING).first()
-    if push is not None:
-        detail = _(
-            "No se pudo encargar el envío (%(error)s); queda en cola y se reenviará "
-            "automáticamente."
-        ) % {"error": error[:500]}
-        _step(push, "dispatch", ok=False, detail=detail)
-        _save(push, detail=detail[:10000])
+    detail = _(
+        "No se pudo encargar el envío (%(error)s); queda en cola y se reenviará automáticamente."
+    ) % {"error": error[:500]}
+    _note_pending(push_id, detail, step="dispatch")
 
 
 def push_note_pending(*, push_id: int, reason: str) -> None:
@@ -227,7 +252,7 @@ def push_note_pending(*, push_id: int, reason: str) -> None:
     detail = _("%(reason)s; queda en cola hasta el próximo cambio o «Aplicar».") % {
         "reason": reason
     }
-    Push.objects.filter(pk=push_id, status=Push.Status.PENDING).update(detail=detail[:10000])
+    _note_pending(push_id, detail)
 
 
 def push_mark_failed(*, push_id: int, reason: str) -> None:
@@ -265,6 +290,9 @@ def push_execute(
     node = push.node
     try:
         transport = open_transport(node)
+    except SecretUnavailable as exc:
+        _step(push, "connect", ok=False, detail=str(exc))
+        return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
     except HostKeyMismatch as exc:
         _step(push, "connect", ok=False, detail=str(exc))
         return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
@@ -278,6 +306,9 @@ def push_execute(
         _step(push, "transport", ok=False, detail=str(exc))
         _release(push)
         raise NodeUnreachable(str(exc)) from exc
+    except SecretUnavailable as exc:
+        _step(push, "render", ok=False, detail=str(exc))
+        return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
     except ValueError as exc:
         return _finish(push, Push.Status.FAILED, f"configuración no válida: {exc}")
     finally:
@@ -317,7 +348,10 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
     if not changes and not daemons:
         _step(push, "compare", detail="sin cambios")
         return _finish(push, Push.Status.UNCHANGED, "sin cambios")
-    diff = "".join(unified_diff(m.path, old, new) for m, old, new in changes)
+    secrets = node_secret_values(push.node)
+    diff = "".join(
+        unified_diff(m.path, old, new, syntax=m.syntax, secrets=secrets) for m, old, new in changes
+    )
     daemons |= {m.daemon for m, _old, _new in changes}
     # Record what will be written and restarted before touching any file: a worker killed
     # after writing leaves this behind, and the re-run restarts the daemons even though the
@@ -380,6 +414,7 @@ def push_preview(
 ) -> list[FilePreview]:
     """What a push would change on the node now, read from the node itself; writes nothing."""
     transport = open_transport(node)
+    secrets = node_secret_values(node)
     try:
         previews = []
         for managed in files_for(node):
@@ -389,9 +424,11 @@ def push_preview(
                 FilePreview(
                     managed.path,
                     managed.daemon,
-                    unified_diff(managed.path, current, wanted),
+                    unified_diff(
+                        managed.path, current, wanted, syntax=managed.syntax, secrets=secrets
+                    ),
                     wanted != current,
-                    "".join(mask_secrets(wanted)),
+                    scrub("".join(mask_secrets(wanted, managed.syntax)), secrets),
                 )
             )
         return previews

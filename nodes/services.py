@@ -14,6 +14,7 @@ from nodes.push import push_note_dispatch_failed
 from portal.actors import Actor
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ServiceConflict
+from portal.secrets import SecretUnavailable
 from portal.transactions import retrying_atomic, run_atomic
 from portal.updates import apply_fields
 
@@ -79,6 +80,10 @@ def node_update(*, actor: Actor, node: Node, **data: Any) -> Node:
         if not data[secret]:
             del data[secret]
     changed = apply_fields(node, data=data, allowed=NODE_FIELDS)
+    # A secret handed in again (even unchanged) is for the destination the node has now.
+    for secret in NODE_SECRET_FIELDS & set(data):
+        if node.secret_bind(secret):
+            changed.add("secret_destinations")
     node.full_clean()
     node.save()
     audit_record(
@@ -280,21 +285,28 @@ def node_smtp_sender(node: Node) -> str:
 def node_smtp_test(*, actor: Actor, node: Node, to: str) -> SmtpTestResult:
     """Send a test e-mail to ``to`` through the node's SMTP settings and answer what the
     server said. Audited (server, recipient, outcome; never the password)."""
+    try:
+        # Only for the server it was entered for: after a change of smtp_host or smtp_port
+        # the stored password is not sent anywhere until it is entered again.
+        password = node.secret_for("smtp_password", parts=("smtp",)) if node.smtp_user else ""
+    except SecretUnavailable as exc:
+        password, refused = "", str(exc)
+    else:
+        refused = ""
     if not node.smtp_host:
-        result = SmtpTestResult(
-            ok=False,
-            transcript=[],
-            error=_("El nodo «%(node)s» no tiene servidor SMTP.") % {"node": node.name},
-        )
+        refused = _("El nodo «%(node)s» no tiene servidor SMTP.") % {"node": node.name}
+    if refused:
+        result = SmtpTestResult(ok=False, transcript=[], error=refused)
     else:
         result = smtp_test_send(
             host=node.smtp_host,
             port=node.smtp_port,
             use_tls=node.smtps,
             user=node.smtp_user,
-            password=node.smtp_password,
+            password=password,
             sender=node_smtp_sender(node),
             to=to,
+            allow_plaintext_auth=node.smtp_plaintext_auth,
         )
     with transaction.atomic():
         audit_record(

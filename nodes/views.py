@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, View
 
+from accounts.sudo import SudoRequiredMixin
 from nodes import services
 from nodes.config_files import node_managed_files
 from nodes.diagnostics import node_supervision
@@ -16,7 +17,13 @@ from nodes.push import push_preview
 from nodes.selectors import node_pushes, nodes_with_last_push
 from nodes.transport import TransportError
 from portal.actors import Actor
-from portal.ui import ObjectDeleteView, ObjectEditView, ObjectListView, RoleRequiredMixin
+from portal.ui import (
+    ConfirmActionMixin,
+    ObjectDeleteView,
+    ObjectEditView,
+    ObjectListView,
+    RoleRequiredMixin,
+)
 
 
 def _announce_pending_push(request, node: Node) -> None:
@@ -60,7 +67,11 @@ class NodeListView(ObjectListView):
         return context
 
 
-class NodeEditView(ObjectEditView):
+class NodeEditView(SudoRequiredMixin, ObjectEditView):
+    """A node's settings, SSH connection, keys, paths and commands among them: whoever may
+    change them re-authenticates before the form opens (and again if it is sent later)."""
+
+    sudo_methods = ("GET", "POST")
     model = Node
     form_class = NodeForm
     template_name = "nodes/node_form.html"
@@ -68,6 +79,9 @@ class NodeEditView(ObjectEditView):
     update_service = services.node_update
     service_instance_kwarg = "node"
     success_url_name = "node_list"
+
+    def get_sudo_permission(self) -> str:
+        return "nodes.change_node" if "pk" in self.kwargs else "nodes.add_node"
 
     def save(self, form):
         saved = super().save(form)
@@ -90,10 +104,28 @@ class NodeDeleteView(ObjectDeleteView):
     success_url_name = "node_list"
 
 
-class NodePushView(RoleRequiredMixin, View):
-    """ "Aplicar": request a push of this node now."""
+class NodePushView(ConfirmActionMixin, RoleRequiredMixin, View):
+    """ "Aplicar": request a push of this node now (the GET asks first)."""
 
     permission_required = "nodes.change_node"
+
+    def get_confirm_object(self):
+        return get_object_or_404(Node, pk=self.kwargs["pk"])
+
+    def confirm_context(self, obj):
+        return {
+            "confirm_title": _("Aplicar"),
+            "confirm_question": _(
+                "¿Escribir ahora la configuración en el nodo %(node)s? Se reiniciarán los "
+                "servicios cuyos ficheros cambien."
+            )
+            % {"node": obj},
+            "confirm_details_url": reverse("node_preview", args=[obj.pk]),
+            "confirm_details_label": _("Ver antes los cambios (Vista previa)"),
+            "confirm_button": _("Aplicar"),
+            "confirm_style": "primary",
+            "cancel_url": reverse("node_update", args=[obj.pk]),
+        }
 
     def post(self, request, pk: int):
         node = get_object_or_404(Node, pk=pk)

@@ -15,10 +15,12 @@ class Actor:
     kind: ActorKind
     label: str
     user_id: int | None = None
+    # The client's address, for actions taken over HTTP (recorded in the audit trail).
+    client_ip: str | None = None
 
     @classmethod
-    def for_user(cls, user: Any) -> Actor:
-        return cls(kind="user", label=user.get_username(), user_id=user.pk)
+    def for_user(cls, user: Any, *, client_ip: str | None = None) -> Actor:
+        return cls(kind="user", label=user.get_username(), user_id=user.pk, client_ip=client_ip)
 
     @classmethod
     def for_token(cls, *, user: Any, token_prefix: str) -> Actor:

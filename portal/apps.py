@@ -21,6 +21,7 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.apps import apps
 
+        from portal import checks  # noqa: F401 - registers the system checks
         from portal.auth_backends import connect_signals
         from portal.roles import PORTAL_APPS
 

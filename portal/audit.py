@@ -88,6 +88,7 @@ def audit_record(
         actor_kind=actor.kind,
         actor_user_id=actor.user_id,
         actor_label=actor.label[:150],
+        client_ip=actor.client_ip or None,
         action=action,
         object_type=object_type,
         object_id=object_id,

@@ -45,6 +45,10 @@ def _ciphers(field_key: str, secret_key: str) -> tuple[AESGCM, ...]:
     return tuple(AESGCM(key) for key in keys)
 
 
+class SecretUndecryptable(ImproperlyConfigured):
+    """A stored value that no configured key decrypts (or that is not in the portal's format)."""
+
+
 def _current() -> tuple[AESGCM, ...]:
     return _ciphers(settings.FIELD_ENCRYPTION_KEY, settings.SECRET_KEY)
 
@@ -56,15 +60,30 @@ def encrypt(plaintext: str) -> str:
 
 
 def decrypt(token: str) -> str:
+    return decrypt_with_key_index(token)[0]
+
+
+def encrypted_with_first_key(token: str) -> bool:
+    """Whether ``token`` is sealed with the key that encrypts now (the first one); raises
+    SecretUndecryptable when no key opens it."""
+    return decrypt_with_key_index(token)[1] == 0
+
+
+def decrypt_with_key_index(token: str) -> tuple[str, int]:
+    """The plaintext and the position of the key that opened it (0: the one that encrypts);
+    raises SecretUndecryptable when none does."""
     if not token.startswith(PREFIX):
-        raise ImproperlyConfigured("A stored secret is not in the portal's encrypted format.")
-    blob = base64.urlsafe_b64decode(token[len(PREFIX) :].encode())
+        raise SecretUndecryptable("A stored secret is not in the portal's encrypted format.")
+    try:
+        blob = base64.urlsafe_b64decode(token[len(PREFIX) :].encode())
+    except (binascii.Error, ValueError):
+        raise SecretUndecryptable("A stored secret is not valid base64.") from None
     nonce, sealed = blob[:_NONCE_BYTES], blob[_NONCE_BYTES:]
-    for cipher in _current():
+    for index, cipher in enumerate(_current()):
         try:
-            return cipher.decrypt(nonce, sealed, _AAD).decode()
-        except InvalidTag:
+            return cipher.decrypt(nonce, sealed, _AAD).decode(), index
+        except (InvalidTag, ValueError):
             continue
-    raise ImproperlyConfigured(
+    raise SecretUndecryptable(
         "A stored secret cannot be decrypted: SECRET_KEY or FIELD_ENCRYPTION_KEY changed."
     )

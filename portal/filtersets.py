@@ -1,9 +1,14 @@
 """Filters of the audit trail, shared by the page and (later) the API."""
 
 import django_filters
+from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import AuditEntry
+
+
+class IPAddressFilter(django_filters.Filter):
+    field_class = forms.GenericIPAddressField
 
 
 class AuditEntryFilterSet(django_filters.FilterSet):
@@ -13,6 +18,8 @@ class AuditEntryFilterSet(django_filters.FilterSet):
     object_type = django_filters.CharFilter(label=_("Tipo de objeto"), lookup_expr="exact")
     object_repr = django_filters.CharFilter(label=_("Objeto"), lookup_expr="icontains")
     action = django_filters.CharFilter(label=_("Acción"), lookup_expr="startswith")
+    # A form field that parses the address, so a malformed one is a form error, not a query.
+    client_ip = IPAddressFilter(label=_("Dirección"), lookup_expr="exact")
     created_at = django_filters.DateFromToRangeFilter(
         label=_("Fecha (desde / hasta)"),
         widget=django_filters.widgets.DateRangeWidget(
@@ -22,7 +29,7 @@ class AuditEntryFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = AuditEntry
-        fields = ["actor_label", "object_type", "object_repr", "action", "created_at"]
+        fields = ["actor_label", "client_ip", "object_type", "object_repr", "action", "created_at"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -24,6 +25,7 @@ class AuditEntry(models.Model):
         related_name="audit_entries",
     )
     actor_label = models.CharField(_("autor"), max_length=150)
+    client_ip = models.GenericIPAddressField(_("dirección"), null=True, blank=True, db_index=True)
     action = models.CharField(_("acción"), max_length=64, db_index=True)
     object_type = models.CharField(_("tipo de objeto"), max_length=64)
     object_id = models.CharField(_("id del objeto"), max_length=64, blank=True)
@@ -66,6 +68,12 @@ class ApiToken(models.Model):
     key_digest = models.CharField(_("resumen de la clave"), max_length=64, editable=False)
     created_at = models.DateTimeField(_("creado"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("último uso"), null=True, blank=True, editable=False)
+    last_used_ip = models.GenericIPAddressField(
+        _("dirección del último uso"), null=True, blank=True, editable=False
+    )
+    expires_at = models.DateTimeField(_("caduca"), editable=False)
+    # A read-only token authenticates GET/HEAD/OPTIONS only.
+    read_only = models.BooleanField(_("solo lectura"), default=False)
     revoked_at = models.DateTimeField(_("revocado"), null=True, blank=True, editable=False)
 
     class Meta:
@@ -80,5 +88,9 @@ class ApiToken(models.Model):
         return f"{self.prefix}… ({self.user})"
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired

@@ -10,7 +10,7 @@ ROLE_OPERATOR = "operador"
 ROLE_SALES = "ventas"
 ROLES = (ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES)
 
-PORTAL_APPS = ("portal", "nodes", "extensions", "users", "licensing", "webfon")
+PORTAL_APPS = ("portal", "nodes", "extensions", "users", "licensing", "webfon", "accounts")
 SALES_PERMISSIONS = (("licensing", "view_licensestock"), ("licensing", "use_calculator"))
 
 

@@ -1,5 +1,8 @@
 """Writes on the portal's own staff accounts (the people who administer the platform)."""
 
+import datetime
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
@@ -39,16 +42,42 @@ def staff_user_set(*, actor: Actor, username: str, password: str, role: str, ema
     return user
 
 
+API_TOKEN_MAX_DAYS = 3650
+
+
 @transaction.atomic
-def api_token_create(*, actor: Actor, user, name: str = "") -> tuple[ApiToken, str]:
-    """Create an API token for ``user``; answers the token and its key, shown only this once."""
+def api_token_create(
+    *,
+    actor: Actor,
+    user,
+    name: str = "",
+    days: int | None = None,
+    read_only: bool = False,
+) -> tuple[ApiToken, str]:
+    """Create an API token for ``user``, valid ``days`` (API_TOKEN_DAYS by default); answers
+    the token and its key, shown only this once. A read-only token can only read."""
     if not user.is_active:
         raise ValidationError(
             {"user": _("La cuenta «%(user)s» está desactivada.") % {"user": user.get_username()}}
         )
+    days = settings.API_TOKEN_DAYS if days is None else days
+    if not 1 <= days <= API_TOKEN_MAX_DAYS:
+        raise ValidationError(
+            {
+                "days": _(
+                    "La validez de %(days)s días no es posible: debe estar entre 1 y %(max)d días."
+                )
+                % {"days": days, "max": API_TOKEN_MAX_DAYS}
+            }
+        )
     key = new_token_key()
     token = ApiToken(
-        user=user, name=name.strip(), prefix=token_prefix(key), key_digest=token_digest(key)
+        user=user,
+        name=name.strip(),
+        prefix=token_prefix(key),
+        key_digest=token_digest(key),
+        expires_at=timezone.now() + datetime.timedelta(days=days),
+        read_only=read_only,
     )
     token.full_clean()
     token.save()
@@ -56,7 +85,12 @@ def api_token_create(*, actor: Actor, user, name: str = "") -> tuple[ApiToken, s
         actor=actor,
         action="api_token.create",
         instance=token,
-        extra={"user": user.get_username(), "name": token.name},
+        extra={
+            "user": user.get_username(),
+            "name": token.name,
+            "expires_at": token.expires_at,
+            "read_only": token.read_only,
+        },
     )
     return token, key
 

@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -56,21 +57,28 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp_webauthn",
     "portal.apps.PortalConfig",
     "nodes.apps.NodesConfig",
     "extensions.apps.ExtensionsConfig",
     "users.apps.UsersConfig",
     "licensing.apps.LicensingConfig",
     "webfon.apps.WebfonConfig",
+    "accounts.apps.AccountsConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Whether the session gave a second factor; then the gate of accounts/middleware.py.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.StaffSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -170,6 +178,32 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Staff login (accounts/) ---------------------------------------------------------------
+# Lockout per (account, client address): this many failures within the window lock the pair.
+STAFF_LOGIN_FAILURE_LIMIT = env_int("STAFF_LOGIN_FAILURE_LIMIT", 5)
+STAFF_LOGIN_FAILURE_WINDOW_SECONDS = env_int("STAFF_LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+STAFF_LOGIN_LOCKOUT_SECONDS = env_int("STAFF_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# Seconds of delay after a wrong second-factor code, doubling with each one (django-otp).
+STAFF_OTP_THROTTLE_FACTOR = env_int("STAFF_OTP_THROTTLE_FACTOR", 1)
+# Roles whose accounts must have a second factor (the others may add one).
+STAFF_SECOND_FACTOR_ROLES = env_list("STAFF_SECOND_FACTOR_ROLES", ["administrador"])
+# Dangerous actions ask for the password again when the last confirmation is older.
+STAFF_SUDO_SECONDS = env_int("STAFF_SUDO_SECONDS", 10 * 60)
+# Passkeys (django-otp-webauthn), as a second factor only (never instead of the password).
+# The relying party is the portal's host name; credentials are bound to it for good.
+OTP_WEBAUTHN_RP_ID = env_str(
+    "STAFF_WEBAUTHN_RP_ID",
+    next(
+        (h.lstrip(".") for h in ALLOWED_HOSTS if h not in ("*", "127.0.0.1", "[::1]")), "localhost"
+    ),
+)
+OTP_WEBAUTHN_RP_NAME = env_str("STAFF_WEBAUTHN_RP_NAME", "VIVAit Call")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
+    "STAFF_WEBAUTHN_ORIGINS",
+    [f"https://{OTP_WEBAUTHN_RP_ID}"] + (["http://localhost:8000"] if DEBUG else []),
+)
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+
 # --- I18n ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "es"
 LANGUAGES = [("es", _("Español")), ("en", _("English"))]
@@ -197,6 +231,24 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles and everything else from the portal
+# itself, no inline code, no framing; browsers report violations to /csp-report/ (logged).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # Bootstrap draws its icons (select arrows, toggler) as data: SVG images.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "report-uri": "/csp-report/",
+    },
+}
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     # Only behind a proxy that sets X-Forwarded-Proto itself and strips the client's.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -234,6 +286,21 @@ CELERY_BEAT_SCHEDULE = {
     "webfon-sessions-purge": {"task": "webfon.sessions_purge", "schedule": 3600.0},
 }
 
+# --- E-mail of the portal itself (staff password reset) -----------------------------------
+# The webfon PINs go out through the WebRTC node's SMTP settings (entered for serCen); the
+# portal's own mail uses these, through Django's SMTP backend.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # TLS from the start (port 465)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "VIVAit Call <vivaitcall@localhost>")
+# A password reset link works for one hour, once (Django's tokens change with the password).
+PASSWORD_RESET_TIMEOUT = 3600
+
 # --- Webfon login -------------------------------------------------------------------------
 # Proxies (CIDRs) whose X-Forwarded-For is believed; nobody else's header is ever read.
 WEBFON_TRUSTED_PROXIES = env_list("WEBFON_TRUSTED_PROXIES", [])
@@ -242,6 +309,10 @@ WEBFON_PIN_SENDER = env_str("WEBFON_PIN_SENDER")
 # The serCen-style log of failed logins (TRUCO_KO lines) that fail2ban reads.
 WEBFON_AUTH_LOG = Path(env_str("WEBFON_AUTH_LOG", str(VAR_DIR / "log" / "serCen.log")))
 WEBFON_AUTH_LOG.parent.mkdir(parents=True, exist_ok=True)
+
+# --- API tokens ---------------------------------------------------------------------------
+# Days a new API token is valid unless its creator says otherwise.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
 
 # --- REST framework -----------------------------------------------------------------------
 # The largest JSON body the API reads (a pool of 10,000 members is ~100 KB).
@@ -269,6 +340,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "REST API v1 for integrations. Authenticate with `Authorization: Token <key>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs describe the whole API: a staff login or a token to read them.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -1,6 +1,7 @@
 """API tokens in the browser: administrators create (the key is shown once) and revoke them."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,10 +12,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView, View
 
-from portal.actors import Actor
+from accounts.client import request_actor
+from accounts.sudo import SudoRequiredMixin
 from portal.models import ApiToken
 from portal.services import api_token_create, api_token_revoke
-from portal.ui import BootstrapFormMixin, RoleRequiredMixin, apply_service_errors
+from portal.ui import (
+    BootstrapFormMixin,
+    ConfirmActionMixin,
+    RoleRequiredMixin,
+    apply_service_errors,
+)
 
 
 class ApiTokenForm(BootstrapFormMixin, forms.Form):
@@ -29,13 +36,27 @@ class ApiTokenForm(BootstrapFormMixin, forms.Form):
         required=False,
         help_text=gettext_lazy("Por ejemplo «CRM» o «aprovisionamiento»."),
     )
+    days = forms.IntegerField(
+        label=gettext_lazy("Validez (días)"),
+        required=False,
+        help_text=gettext_lazy("Pasado este tiempo el token deja de funcionar."),
+    )
+    read_only = forms.BooleanField(
+        label=gettext_lazy("Solo lectura (consultas, ningún cambio)"), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["days"].initial = settings.API_TOKEN_DAYS
 
 
-class ApiTokenListView(RoleRequiredMixin, TemplateView):
-    """Tokens of the REST API: prefix, owner, use, state; create and revoke."""
+class ApiTokenListView(SudoRequiredMixin, RoleRequiredMixin, TemplateView):
+    """Tokens of the REST API: prefix, owner, use, state; create (after a fresh
+    re-authentication) and revoke."""
 
     template_name = "portal/apitoken_list.html"
     permission_required = "portal.view_apitoken"
+    sudo_permission = "portal.add_apitoken"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -54,9 +75,11 @@ class ApiTokenListView(RoleRequiredMixin, TemplateView):
         if form.is_valid():
             try:
                 token, key = api_token_create(
-                    actor=Actor.for_user(request.user),
+                    actor=request_actor(request),
                     user=form.cleaned_data["user"],
                     name=form.cleaned_data["name"],
+                    days=form.cleaned_data["days"],
+                    read_only=form.cleaned_data["read_only"],
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -69,14 +92,28 @@ class ApiTokenListView(RoleRequiredMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class ApiTokenRevokeView(RoleRequiredMixin, View):
-    """Revoke one token (POST only)."""
+class ApiTokenRevokeView(ConfirmActionMixin, RoleRequiredMixin, View):
+    """Revoke one token: the GET asks, the POST revokes."""
 
     permission_required = "portal.change_apitoken"
-    http_method_names = ["post"]
+
+    def get_confirm_object(self):
+        return get_object_or_404(ApiToken, pk=self.kwargs["pk"])
+
+    def confirm_context(self, obj):
+        return {
+            "confirm_title": _("Revocar token"),
+            "confirm_question": _(
+                "¿Revocar el token %(prefix)s… de %(user)s (%(name)s)? Lo que lo use dejará "
+                "de tener acceso al momento; no se puede deshacer."
+            )
+            % {"prefix": obj.prefix, "user": obj.user, "name": obj.name or "—"},
+            "confirm_button": _("Revocar"),
+            "cancel_url": reverse("apitoken_list"),
+        }
 
     def post(self, request, pk: int):
         token = get_object_or_404(ApiToken, pk=pk)
-        api_token_revoke(actor=Actor.for_user(request.user), token=token)
+        api_token_revoke(actor=request_actor(request), token=token)
         messages.success(request, _("Token %(prefix)s… revocado.") % {"prefix": token.prefix})
         return HttpResponseRedirect(reverse("apitoken_list"))

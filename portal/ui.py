@@ -14,7 +14,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMix
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -43,6 +43,22 @@ def apply_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
+
+
+def show_secret_warnings(form: forms.BaseForm, instance: Model | None) -> dict[str, str]:
+    """Flag each stored secret the row cannot use (unreadable, or entered for another
+    destination) on its field: the message replaces the help text and the field is outlined
+    (see portal.secrets). Answers the warnings, field name -> message."""
+    if instance is None or instance.pk is None or not hasattr(instance, "secret_warnings"):
+        return {}
+    warnings = instance.secret_warnings()
+    for name, message in warnings.items():
+        if name in form.fields:
+            field = form.fields[name]
+            field.help_text = message
+            attrs = field.widget.attrs
+            attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+    return warnings
 
 
 class BootstrapFormMixin:
@@ -182,6 +198,11 @@ class ObjectEditView(RoleRequiredMixin, TemplateView):
     def service_data(self, form) -> dict[str, Any]:
         return dict(form.cleaned_data)
 
+    def saved_warnings(self, saved) -> list[str]:
+        """What the user must still do after a save (e.g. enter a secret again)."""
+        warnings = getattr(saved, "secret_warnings", None)
+        return list(warnings().values()) if warnings else []
+
     def save(self, form):
         actor = Actor.for_user(self.request.user)
         data = self.service_data(form)
@@ -205,6 +226,8 @@ class ObjectEditView(RoleRequiredMixin, TemplateView):
                 apply_service_errors(form, exc)
             else:
                 messages.success(request, _("«%(object)s» guardado.") % {"object": saved})
+                for warning in self.saved_warnings(saved):
+                    messages.warning(request, warning)
                 return HttpResponseRedirect(self.get_success_url(saved))
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
@@ -257,6 +280,26 @@ class ObjectDeleteView(RoleRequiredMixin, TemplateView):
         else:
             messages.success(request, _("«%(object)s» borrado.") % {"object": label})
         return HttpResponseRedirect(reverse(self.success_url_name))
+
+
+class ConfirmActionMixin:
+    """A POST action that acts at once: its GET asks first, on a page with its one button.
+
+    The view gives ``confirm_context(obj)``: title, question, button (and optionally a link to
+    details); ``get_confirm_object()`` finds the object (404 when it does not exist).
+    """
+
+    http_method_names = ["get", "post"]
+
+    def get_confirm_object(self):
+        raise NotImplementedError
+
+    def confirm_context(self, obj) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def get(self, request, *args, **kwargs):
+        obj = self.get_confirm_object()
+        return render(request, "portal/confirm_action.html", self.confirm_context(obj))
 
 
 class StyledFilterSet(django_filters.FilterSet):

@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal import token_views, views
@@ -6,8 +5,7 @@ from users.ldap_views import LdapSettingsView
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("portal.api.urls")),
     path("nodos/", include("nodes.urls")),
@@ -19,6 +17,7 @@ urlpatterns = [
     path(
         "tokens/<int:pk>/revocar/", token_views.ApiTokenRevokeView.as_view(), name="apitoken_revoke"
     ),
+    path("csp-report/", views.CspReportView.as_view(), name="csp_report"),
     path("auditoria/", views.AuditEntryListView.as_view(), name="auditentry_list"),
     path("", include("extensions.urls")),
 ]

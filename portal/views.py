@@ -1,4 +1,11 @@
+import json
+import logging
+
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import HttpResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from licensing.selectors import license_usage
@@ -26,6 +33,59 @@ class AuditEntryListView(ObjectListView):
     model = AuditEntry
     filterset_class = AuditEntryFilterSet
     template_name = "portal/auditentry_list.html"
-    columns = ["created_at", "actor_label", "action", "object_type", "object_repr", "changes"]
-    ordering_fields = ["created_at", "actor_label", "action", "object_type"]
+    columns = [
+        "created_at",
+        "actor_label",
+        "client_ip",
+        "action",
+        "object_type",
+        "object_repr",
+        "changes",
+    ]
+    ordering_fields = ["created_at", "actor_label", "client_ip", "action", "object_type"]
     default_ordering = ["-created_at", "-id"]
+
+
+csp_logger = logging.getLogger("portal.csp")
+CSP_REPORT_MAX_BYTES = 64 * 1024
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class CspReportView(View):
+    """Where browsers send Content-Security-Policy violations: one log line each.
+
+    Public (a browser reports whatever page it was on), answers 204 and stores nothing."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        if int(request.META.get("CONTENT_LENGTH") or 0) > CSP_REPORT_MAX_BYTES:
+            return HttpResponse(status=413)
+        try:
+            body = json.loads(request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return HttpResponse(status=400)
+        # report-uri sends {"csp-report": {...}}; the Reporting API a list of {"body": {...}}.
+        reports = body if isinstance(body, list) else [body]
+        for report in reports[:20]:
+            if not isinstance(report, dict):
+                continue
+            data = report.get("csp-report") or report.get("body") or {}
+            if not isinstance(data, dict):
+                continue
+
+            def field(*names, data=data) -> str:
+                for name in names:
+                    if data.get(name):
+                        return str(data[name])[:300]
+                return ""
+
+            csp_logger.warning(
+                "csp.violation document=%s directive=%s blocked=%s source=%s line=%s",
+                field("document-uri", "documentURL"),
+                field("violated-directive", "effective-directive", "effectiveDirective"),
+                field("blocked-uri", "blockedURL"),
+                field("source-file", "sourceFile"),
+                field("line-number", "lineNumber"),
+            )
+        return HttpResponse(status=204)

@@ -1,9 +1,15 @@
 import logging
+import time
 
 import pytest
 from django.core.servers.basehttp import WSGIServer
+from django.test.client import ClientMixin
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp_webauthn.models import WebAuthnCredential
 from rest_framework.test import APIClient
 
+from accounts.models import StaffTotpDevice
+from accounts.sudo import SUDO_SESSION_KEY
 from licensing.models import LicenseStock
 from portal.actors import Actor
 from portal.roles import ROLE_ADMIN
@@ -14,6 +20,30 @@ from webfon.authlog import SerCenFormatter
 # The live server's listen backlog is 5 by default: the concurrency tests open hundreds of
 # connections at once, which a real server (gunicorn: 2048) would queue, not reset.
 WSGIServer.request_queue_size = 1024
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _force_login_gives_the_second_factor():
+    """``Client.force_login`` skips the password; here it skips the second factor too, as if
+    the account had just given it with its first device (and so confirmed itself: sudo mode).
+    The login flow itself is tested through the login pages (tests/accounts, tests/e2e)."""
+    original = ClientMixin.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        device = (
+            StaffTotpDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+            or WebAuthnCredential.objects.filter(user=user, confirmed=True).first()
+        )
+        session = self.session
+        if device is not None:
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session[SUDO_SESSION_KEY] = time.time()
+        session.save()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ClientMixin, "force_login", force_login)
+        yield
 
 
 @pytest.fixture
@@ -60,6 +90,51 @@ def client_for(db):
         return client
 
     return _client
+
+
+@pytest.fixture
+def make_webrtc_node(actor, corporate, django_capture_on_commit_callbacks):
+    """A WebRTC node made through node_create, as a user's entry would (its secrets bound to
+    the destinations it is created with), with no push left queued by its creation."""
+    from nodes.models import Push
+    from nodes.services import node_create
+
+    def _make(**fields):
+        defaults = {
+            "name": "meet",
+            "kind": "webrtc",
+            "domain": "meet.example",
+            "local_ip": "192.0.2.31",
+            "corporate_node": corporate,
+        }
+        with django_capture_on_commit_callbacks(execute=False):
+            node = node_create(actor=actor, **(defaults | fields))
+        Push.objects.filter(node=node).delete()
+        return node
+
+    return _make
+
+
+@pytest.fixture
+def node_form_data(db):
+    """What the node form posts for ``node`` with ``changes``: every field as the browser
+    sends it (secrets empty, as the form never shows them)."""
+    from nodes.forms import NodeForm
+    from nodes.models import Node
+
+    def _data(node, **changes) -> dict:
+        form = NodeForm(instance=Node.objects.get(pk=node.pk))
+        data = {}
+        for name, field in form.fields.items():
+            value = changes.get(name, form.initial.get(name, field.initial))
+            if isinstance(value, bool):
+                if value:
+                    data[name] = "on"
+                continue
+            data[name] = "" if value is None else value
+        return data
+
+    return _data
 
 
 @pytest.fixture

@@ -1,10 +1,15 @@
 """factory_boy factories. They write rows directly, to set up state quickly; the rules
 themselves are exercised through the services in the tests."""
 
+import time
+
 import factory
+import pyotp
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from accounts.models import StaffTotpDevice
 from extensions.models import Extension, ExtensionPool, Template
 from nodes.models import Node
 from portal.roles import ROLE_ADMIN
@@ -71,16 +76,41 @@ class ExemptNetworkFactory(factory.django.DjangoModelFactory):
     network = factory.Sequence(lambda n: f"172.25.{n % 250}.0/24")
 
 
+STAFF_PASSWORD = "contraseña-de-prueba-1"
+
+
 class StaffUserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"staff{n}")
-    password = factory.PostGenerationMethodCall("set_password", "contraseña-de-prueba-1")
+    password = factory.PostGenerationMethodCall("set_password", STAFF_PASSWORD)
 
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
         if create:
             self.groups.add(Group.objects.get(name=extracted or ROLE_ADMIN))
             self.save()
+
+    @factory.post_generation
+    def totp(self, create, extracted, **kwargs):
+        """An authenticator app whose secret the tests read (``totp_code``): by default for
+        the roles that must have a second factor; ``totp=False`` leaves the account without."""
+        if not create or extracted is False:
+            return
+        if extracted or self.groups.filter(name__in=settings.STAFF_SECOND_FACTOR_ROLES).exists():
+            StaffTotpDevice.objects.create(
+                user=self, name="App de pruebas", secret=pyotp.random_base32(), confirmed=True
+            )
+
+
+def totp_code(user) -> str:
+    """A code of ``user``'s authenticator app that its device has not accepted yet (the next
+    time step when this one was used: the device takes one step of drift)."""
+    device = StaffTotpDevice.objects.filter(user=user, confirmed=True).order_by("id").first()
+    totp = pyotp.TOTP(device.secret)
+    step = int(time.time() // totp.interval)
+    if device.last_step is not None and device.last_step >= step:
+        step = device.last_step + 1
+    return totp.generate_otp(step)

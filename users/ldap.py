@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 
+from portal.secrets import SecretUnavailable
 from users.models import LdapSettings
 
 logger = logging.getLogger("portal.ldap")
@@ -26,9 +27,9 @@ class LdapLookup:
 
     ok: bool
     message: str
-    reason: str = (
-        "ok"  # or not_configured | service_bind | unknown_account | ambiguous | unreachable
-    )
+    # ok | not_configured | secret_unavailable | service_bind | unknown_account | ambiguous |
+    # unreachable
+    reason: str = "ok"
     bound: bool = False
     dn: str = ""
     attributes: dict[str, list[str]] = field(default_factory=dict)
@@ -75,7 +76,12 @@ def ldap_find_user(*, settings: LdapSettings, account: str) -> LdapLookup:
             reason="not_configured",
             message=_("El LDAP no está configurado (falta el servidor o el DN base)."),
         )
-    connection = _connection(settings, user=settings.bind_dn, password=settings.bind_password)
+    try:
+        # Only to the server and DN it was entered for (see portal.secrets).
+        password = settings.secret_for("bind_password")
+    except SecretUnavailable as exc:
+        return LdapLookup(ok=False, reason="secret_unavailable", message=str(exc))
+    connection = _connection(settings, user=settings.bind_dn, password=password)
     try:
         if not _bind(connection, settings):
             result = connection.result or {}

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.ui import ServiceModelForm
+from portal.ui import ServiceModelForm, show_secret_warnings
 from users.models import LdapSettings
 
 
@@ -34,3 +34,7 @@ class LdapSettingsForm(ServiceModelForm):
             "user_filter",
             "timeout",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.secret_warnings = show_secret_warnings(self, self.instance)

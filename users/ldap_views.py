@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
+from accounts.sudo import SudoRequiredMixin
 from portal.actors import Actor
 from portal.ui import RoleRequiredMixin, apply_service_errors
 from users.ldap import ldap_find_user
@@ -15,8 +16,12 @@ from users.selectors import ldap_settings_get, ldap_settings_preview
 from users.services import ldap_settings_update
 
 
-class LdapSettingsView(RoleRequiredMixin, TemplateView):
-    """Edit the LDAP settings, or try them against the server without saving."""
+class LdapSettingsView(SudoRequiredMixin, RoleRequiredMixin, TemplateView):
+    """Edit the LDAP settings (the bind account and password among them: whoever may change
+    them re-authenticates first), or try them against the server without saving."""
+
+    sudo_permission = "users.change_ldapsettings"
+    sudo_methods = ("GET", "POST")
 
     template_name = "users/ldapsettings_form.html"
     permission_required = "users.view_ldapsettings"
@@ -42,7 +47,9 @@ class LdapSettingsView(RoleRequiredMixin, TemplateView):
                         )
                     lookup = ldap_find_user(settings=ldap_settings_preview(**data), account=account)
                 else:
-                    ldap_settings_update(actor=Actor.for_user(request.user), **data)
+                    saved = ldap_settings_update(actor=Actor.for_user(request.user), **data)
+                    for warning in saved.secret_warnings().values():
+                        messages.warning(request, warning)
                     messages.success(
                         request,
                         _(

@@ -2,6 +2,7 @@
 networks exempt from the second factor (manual §7.6)."""
 
 import ipaddress
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -11,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from extensions.models import number_validator
 from portal.fields import EncryptedTextField
+from portal.secrets import BoundSecretsModel, SecretsMixin
 
 account_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$",
@@ -22,7 +24,7 @@ mobile_validator = RegexValidator(
 MAX_SESSIONS_LIMIT = 10
 
 
-class PortalUser(models.Model):
+class PortalUser(SecretsMixin, models.Model):
     """A person who may log in to webfon (VIVAit Call Web).
 
     Validation says how the password is checked (portal, LDAP, either, or nobody); the
@@ -210,7 +212,28 @@ class SecondFactorExemptNetwork(models.Model):
         return str(self.ip_network.netmask)
 
 
-class LdapSettings(models.Model):
+def normalized_ldap_uri(uri: str) -> str:
+    """scheme://host:port with the scheme's default port written out and the host lowercased,
+    so ldap://DC1 and ldap://dc1:389 are one destination and ldaps://dc1 another."""
+    try:
+        parts = urlsplit(uri.strip())
+        port = parts.port or (636 if parts.scheme.lower() == "ldaps" else 389)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return uri.strip().lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme.lower()}://{host}:{port}"
+
+
+def normalized_dn(dn: str) -> str:
+    """A DN compared the way directories do: case and blanks around ',' and '=' ignored."""
+    return ",".join(
+        "=".join(part.strip() for part in rdn.split("=", 1)) for rdn in dn.lower().split(",")
+    ).strip()
+
+
+class LdapSettings(BoundSecretsModel):
     """The customer's LDAP server ("General > Configurar LDAP"); a single row.
 
     Login is two-step (serCen's ldap_std_dos_pasos): bind with the service account,
@@ -218,6 +241,10 @@ class LdapSettings(models.Model):
     """
 
     AUDIT_SECRET_FIELDS = ("bind_password",)
+    # The service account's password is bound to the server and to the account it is the
+    # password of: another DN on the same server is another destination.
+    BOUND_SECRET_FIELDS = ("bind_password",)
+    DESTINATION_LABELS = {"ldap": "%(value)s", "bind_dn": "DN «%(value)s»"}
     SINGLETON_ID = 1
 
     # A fixed primary key holds the single row (MariaDB refuses CHECKs on AUTO_INCREMENT).
@@ -263,6 +290,12 @@ class LdapSettings(models.Model):
     @property
     def is_configured(self) -> bool:
         return bool(self.server_uri and self.base_dn)
+
+    def secret_destination(self, name: str) -> dict[str, str]:
+        return {
+            "ldap": normalized_ldap_uri(self.server_uri),
+            "bind_dn": normalized_dn(self.bind_dn),
+        }
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

@@ -12,7 +12,9 @@ def ldap_settings_get() -> LdapSettings:
 def ldap_settings_preview(**overrides) -> LdapSettings:
     """The stored LDAP settings with ``overrides`` applied in memory and validated, not saved.
 
-    An empty or missing bind password keeps the stored one, as the settings form does.
+    An empty or missing bind password keeps the stored one, as the settings form does; it is
+    then still bound to the stored server and DN, so a test against another server or DN
+    does not use it (see portal.secrets).
     """
     from django.core.exceptions import ValidationError
 
@@ -28,5 +30,7 @@ def ldap_settings_preview(**overrides) -> LdapSettings:
             name,
             value.strip() if isinstance(value, str) and name != "bind_password" else value,
         )
+    if "bind_password" in overrides:
+        row.secret_bind("bind_password")  # entered with these settings: it may go to them
     row.full_clean()
     return row

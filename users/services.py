@@ -393,6 +393,9 @@ def ldap_settings_update(*, actor: Actor, **data: Any) -> LdapSettings:
         if isinstance(data.get(key), str):
             data[key] = data[key].strip()
     changed = apply_fields(row, data=data, allowed=LDAP_FIELDS)
+    # A password handed in again (even unchanged) is for the server and DN the row has now.
+    if "bind_password" in data and row.secret_bind("bind_password"):
+        changed.add("secret_destinations")
     row.full_clean()
     row.save()
     audit_record(

@@ -15,6 +15,8 @@ import pyotp
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from portal.smtp import check_auth_allowed
+
 SMTP_TIMEOUT_SECONDS = 10
 TOTP_WINDOW_STEPS = 1
 
@@ -54,11 +56,13 @@ class SmtpServer:
     user: str
     password: str
     sender: str
+    allow_plaintext_auth: bool = False  # the node's explicit opt-in to AUTH without TLS
 
 
 def send_pin_email(*, server: SmtpServer, to: str, account: str, pin: str, valid_seconds: int):
     """Send the PIN; raises smtplib.SMTPException or OSError when the server refuses or is
-    unreachable (every step has a timeout)."""
+    unreachable (every step has a timeout), PlaintextAuthRefused (an SMTPException) before
+    sending the password over a connection without TLS the node does not allow."""
     message = EmailMessage()
     message["From"] = server.sender
     message["To"] = to
@@ -87,5 +91,11 @@ def send_pin_email(*, server: SmtpServer, to: str, account: str, pin: str, valid
                 client.starttls(context=ssl.create_default_context())
                 client.ehlo()
         if server.user:
+            check_auth_allowed(
+                client,
+                host=server.host,
+                port=server.port,
+                allow_plaintext_auth=server.allow_plaintext_auth,
+            )
             client.login(server.user, server.password)
         client.send_message(message)

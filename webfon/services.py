@@ -34,6 +34,8 @@ from nodes.models import Node
 from nodes.services import node_smtp_sender
 from portal.actors import Actor
 from portal.audit import audit_record, audit_snapshot
+from portal.secrets import SecretUnavailable
+from portal.smtp import PlaintextAuthRefused
 from portal.tokens import token_digest
 from portal.transactions import retrying_atomic, run_atomic
 from users.ldap import ldap_authenticate, ldap_decoy
@@ -335,13 +337,20 @@ def _smtp_server() -> SmtpServer | None:
     if node is None:
         return None
     sender = node_smtp_sender(node)
+    try:
+        # Only to the server it was entered for (see portal.secrets).
+        password = node.secret_for("smtp_password", parts=("smtp",)) if node.smtp_user else ""
+    except SecretUnavailable as exc:
+        logger.warning("webfon.pin_smtp_secret_unavailable node=%s detail=%s", node.pk, exc)
+        return None
     return SmtpServer(
         host=node.smtp_host,
         port=node.smtp_port,
         use_tls=node.smtps,
         user=node.smtp_user,
-        password=node.smtp_password,
+        password=password,
         sender=sender,
+        allow_plaintext_auth=node.smtp_plaintext_auth,
     )
 
 
@@ -381,7 +390,12 @@ def _challenge_open(
             )
         except (smtplib.SMTPException, OSError) as exc:
             LoginChallenge.objects.filter(key_digest=key_digest).update(consumed_at=timezone.now())
-            logger.warning("webfon.pin_email_failed user=%s error=%s", user.pk, type(exc).__name__)
+            logger.warning(
+                "webfon.pin_email_failed user=%s error=%s detail=%s",
+                user.pk,
+                type(exc).__name__,
+                exc if isinstance(exc, PlaintextAuthRefused) else "",
+            )
             raise LoginRefused(
                 "second_factor_unavailable",
                 _(

@@ -13,7 +13,13 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from portal.actors import Actor
-from portal.ui import ObjectListView, RoleRequiredMixin, StyledFilterSet, apply_service_errors
+from portal.ui import (
+    ConfirmActionMixin,
+    ObjectListView,
+    RoleRequiredMixin,
+    StyledFilterSet,
+    apply_service_errors,
+)
 from webfon import services
 from webfon.forms import WebfonPolicyForm
 from webfon.models import WebfonSession
@@ -77,10 +83,23 @@ class WebfonSessionListView(ObjectListView):
         )
 
 
-class WebfonSessionEndView(RoleRequiredMixin, View):
-    """ "Forzar cierre": end one session and give its extension back (POST only)."""
+class WebfonSessionEndView(ConfirmActionMixin, RoleRequiredMixin, View):
+    """ "Forzar cierre": end one session and give its extension back (the GET asks first)."""
 
-    http_method_names = ["post"]
+    def get_confirm_object(self):
+        return get_object_or_404(WebfonSession.objects.select_related("user"), pk=self.kwargs["pk"])
+
+    def confirm_context(self, obj):
+        return {
+            "confirm_title": _("Forzar cierre"),
+            "confirm_question": _(
+                "¿Cerrar ahora la sesión webfon de %(account)s (extensión %(number)s)? "
+                "Su navegador quedará desconectado."
+            )
+            % {"account": obj.user.account, "number": obj.extension_number},
+            "confirm_button": _("Forzar cierre"),
+            "cancel_url": reverse("webfonsession_list"),
+        }
 
     def get_permission_required(self):
         return [SESSIONS_PERMISSION]

@@ -28,6 +28,11 @@ class ExtensionSerializer(ServiceModelSerializer):
 
 class ExtensionSecretSerializer(serializers.Serializer):
     registration_secret = serializers.CharField(read_only=True)
+    warning = serializers.CharField(
+        read_only=True,
+        help_text="«secreto ilegible: vuelva a introducirlo» when the stored secret does not "
+        "decrypt (the encryption key changed); empty otherwise",
+    )
 
 
 class ExtensionPoolSerializer(ServiceModelSerializer):

@@ -15,6 +15,7 @@ from extensions.api.serializers import (
 from extensions.filtersets import ExtensionFilterSet, ExtensionPoolFilterSet, TemplateFilterSet
 from extensions.models import Extension, ExtensionPool, Template
 from portal.api.viewsets import ServiceModelViewSet, request_actor
+from portal.secrets import unreadable_warning
 
 
 class ExtensionViewSet(ServiceModelViewSet):
@@ -35,11 +36,12 @@ class ExtensionViewSet(ServiceModelViewSet):
     @extend_schema(responses=ExtensionSecretSerializer)
     @action(detail=True, methods=["get"])
     def secret(self, request, pk=None):
-        """The registration secret in clear (administrators; every reveal is audited)."""
+        """The registration secret in clear (administrators; every reveal is audited). One that
+        no longer decrypts (the key changed) comes back empty, with ``warning`` saying so."""
         secret = services.extension_reveal_secret(
             actor=request_actor(request), extension=self.get_object()
         )
-        return Response({"registration_secret": secret})
+        return Response({"registration_secret": secret, "warning": unreadable_warning(secret)})
 
 
 class ExtensionPoolViewSet(ServiceModelViewSet):

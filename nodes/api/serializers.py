@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from nodes.models import Node, Push
 from nodes.selectors import node_last_push_state
-from portal.api.viewsets import ServiceModelSerializer
+from portal.api.viewsets import SecretWarningsField, ServiceModelSerializer
 
 # The API's names of push states (the contract of issue #6) for the model's.
 PUSH_API_STATUS = {
@@ -36,6 +36,7 @@ class NodeSerializer(ServiceModelSerializer):
             "(also while the broker or the node is down: it is sent later)."
         )
     )
+    secret_warnings = SecretWarningsField()
 
     class Meta:
         model = Node
@@ -45,6 +46,7 @@ class NodeSerializer(ServiceModelSerializer):
             "created_at",
             "updated_at",
             "last_push",
+            "secret_warnings",
         ]
         extra_kwargs = {
             name: {"write_only": True, "required": False} for name in Node.AUDIT_SECRET_FIELDS

@@ -2,10 +2,12 @@
 
 import hmac
 
-from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import SAFE_METHODS
 
+from accounts.client import request_client_ip
 from portal.models import ApiToken
 from portal.tokens import token_digest, token_prefix
 
@@ -18,6 +20,30 @@ class HashedTokenAuthentication(authentication.TokenAuthentication):
 
     keyword = "Token"
 
+    def authenticate(self, request):
+        found = super().authenticate(request)
+        if found is None:
+            return None
+        user, token = found
+        # The scope is checked here, whatever permissions a view declares.
+        if token.read_only and request.method not in SAFE_METHODS:
+            raise exceptions.PermissionDenied(
+                _("El token %(prefix)s… es de solo lectura: no puede usar %(method)s.")
+                % {"prefix": token.prefix, "method": request.method}
+            )
+        self._note_use(token, request_client_ip(request) or None)
+        return user, token
+
+    @staticmethod
+    def _note_use(token: ApiToken, address: str | None) -> None:
+        now = timezone.now()
+        if (
+            token.last_used_at is None
+            or token.last_used_ip != address
+            or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
+        ):
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=address)
+
     def authenticate_credentials(self, key: str):
         digest = token_digest(key)
         candidates = ApiToken.objects.select_related("user").filter(prefix=token_prefix(key))
@@ -28,12 +54,16 @@ class HashedTokenAuthentication(authentication.TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("Token no válido."))
         if token.revoked_at is not None:
             raise exceptions.AuthenticationFailed(_("El token está revocado."))
+        if token.is_expired:
+            raise exceptions.AuthenticationFailed(
+                _("El token %(prefix)s… caducó el %(date)s: cree uno nuevo.")
+                % {
+                    "prefix": token.prefix,
+                    "date": formats.date_format(
+                        timezone.localtime(token.expires_at), "SHORT_DATETIME_FORMAT"
+                    ),
+                }
+            )
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("La cuenta del token está desactivada."))
-        now = timezone.now()
-        if (
-            token.last_used_at is None
-            or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS
-        ):
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token

@@ -6,6 +6,7 @@ from typing import Any
 
 from django_filters.filterset import BaseFilterSet
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, filters, serializers, viewsets
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject, PrimaryKeyRelatedField
@@ -22,6 +23,25 @@ def request_actor(request) -> Actor:
     if isinstance(request.auth, ApiToken):
         return Actor.for_token(user=request.user, token_prefix=request.auth.prefix)
     return Actor.for_user(request.user)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "readOnly": True,
+        "description": "Stored secrets that cannot be used until entered again: field name -> "
+        "why (it does not decrypt, or it was entered for another destination).",
+    }
+)
+class SecretWarningsField(serializers.ReadOnlyField):
+    """The row's ``secret_warnings()`` (see portal.secrets)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", **kwargs)
+
+    def to_representation(self, value) -> dict[str, str]:
+        return value.secret_warnings()
 
 
 class ServiceModelSerializer(serializers.ModelSerializer):

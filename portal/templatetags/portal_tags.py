@@ -25,3 +25,13 @@ def cell(obj, name: str) -> str:
 def sort_param(field: str, current: str) -> str:
     """The ``ordering`` value a column header links to: ascending, or descending if already so."""
     return f"-{field}" if current == field else field
+
+
+@register.filter
+def pct_class(value) -> str:
+    """The CSS class of a bar ``value`` per cent wide (0..100; more fills the bar)."""
+    try:
+        number = round(float(value))
+    except (TypeError, ValueError):
+        number = 0
+    return f"pct-{min(100, max(0, number))}"

@@ -38,7 +38,8 @@ def test_create_extension_and_secret_is_write_only(api, corporate, licences):
     assert "clave-de-registro-1" not in listing.content.decode()
     secret = api.get(f"/api/v1/extensions/{response.data['id']}/secret/")
     assert secret.status_code == 200 and secret.data == {
-        "registration_secret": "clave-de-registro-1"
+        "registration_secret": "clave-de-registro-1",
+        "warning": "",
     }
 
 

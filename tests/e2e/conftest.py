@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connections
 from playwright.sync_api import sync_playwright
 
-from tests.factories import StaffUserFactory
+from tests.factories import StaffUserFactory, totp_code
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -66,6 +67,13 @@ class Visit:
         self.page.fill("#id_password", PASSWORD)
         self.page.click("button[type=submit]")
         self.page.wait_for_load_state()
+        if "/cuenta/verificar/" in self.page.url:
+            # The second step, with a code of the account's authenticator app.
+            self.shot("second-factor")
+            user = get_user_model().objects.get(username=username)
+            self.page.fill("#id_code", totp_code(user))
+            self.page.click("form:has(#id_code) button[type=submit]")
+            self.page.wait_for_load_state()
         self.shot("after-login")
 
 

@@ -57,7 +57,10 @@ def test_mobility_extension_and_forced_logout(visit, staff, licences):
     row = page.locator("tbody tr", has_text="agente7")
     expect(row).to_contain_text(member.number)
     visit.shot("sesiones")
-    click_and_wait(row.get_by_role("button", name="Forzar cierre"))
+    click_and_wait(row.get_by_role("link", name="Forzar cierre"))
+    visit.shot("forzar-cierre-confirmar")  # it asks first
+    assert WebfonSession.objects.get().end_reason == ""
+    click_and_wait(page.locator("#confirm-action").get_by_role("button", name="Forzar cierre"))
     expect(page.locator(".alert-success")).to_contain_text("agente7")
     expect(page.locator("tbody")).not_to_contain_text("agente7")
     visit.shot("sesion-cerrada")

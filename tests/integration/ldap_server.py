@@ -70,6 +70,15 @@ class LdapServer:
     process: subprocess.Popen | None = None
     directory: Path | None = None
 
+    def log(self) -> str:
+        """What slapd logged (started with ``log=True``): "ACCEPT from IP=…" per connection,
+        "BIND dn=…" per bind."""
+        path = self.directory / "slapd.log" if self.directory else None
+        return path.read_text(errors="replace") if path and path.exists() else ""
+
+    def connections(self) -> int:
+        return self.log().count(" ACCEPT from ")
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -112,7 +121,17 @@ def _ldif(users: tuple[LdapUser, ...]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def start_ldap_server(users: tuple[LdapUser, ...] = DEFAULT_USERS) -> LdapServer:
+def start_ldap_server(
+    users: tuple[LdapUser, ...] = DEFAULT_USERS,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    log: bool = False,
+) -> LdapServer:
+    """``host``: the loopback address it listens on (127.0.0.2 is another host for a test), on
+    ``port`` (a free one if 0).
+    ``log``: record every connection and bind (slapd's "stats" level) in ``slapd.log``, read
+    with :meth:`LdapServer.log`."""
     directory = Path(tempfile.mkdtemp(prefix="portal-slapd-"))
     (directory / "data").mkdir()
     (directory / "test.schema").write_text(SCHEMA)
@@ -125,20 +144,24 @@ def start_ldap_server(users: tuple[LdapUser, ...] = DEFAULT_USERS) -> LdapServer
             rootpw=ROOT_PASSWORD,
         )
     )
-    port = free_port()
-    uri = f"ldap://127.0.0.1:{port}"
+    port = port or free_port()
+    uri = f"ldap://{host}:{port}"
+    log_file = open(directory / "slapd.log", "wb") if log else subprocess.PIPE  # noqa: SIM115
     process = subprocess.Popen(
-        [SLAPD, "-f", str(directory / "slapd.conf"), "-h", f"{uri}/", "-d", "0"],
+        [SLAPD, "-f", str(directory / "slapd.conf"), "-h", f"{uri}/", "-d", "256" if log else "0"],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log_file,
     )
+    if log:
+        log_file.close()  # slapd has its own copy
     server = LdapServer(uri=uri, process=process, directory=directory)
     deadline = time.monotonic() + 15
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"slapd exited: {process.stderr.read().decode(errors='replace')}")
+            output = process.stderr.read() if process.stderr else server.log().encode()
+            raise RuntimeError(f"slapd exited: {output.decode(errors='replace')}")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            socket.create_connection((host, port), timeout=0.5).close()
             break
         except OSError:
             if time.monotonic() > deadline:

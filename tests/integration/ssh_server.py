@@ -18,7 +18,7 @@ SSH_KEYGEN = "/usr/bin/ssh-keygen"
 
 CONFIG = """
 Port {port}
-ListenAddress 127.0.0.1
+ListenAddress {host}
 HostKey {dir}/host_key
 PidFile {dir}/sshd.pid
 AuthorizedKeysFile {dir}/authorized_keys
@@ -32,7 +32,7 @@ Subsystem sftp internal-sftp
 # The portal reads the daemons' supervision ports on the node's loopback through
 # direct-tcpip channels (what "ssh -L" opens).
 AllowTcpForwarding {forwarding}
-LogLevel ERROR
+LogLevel {log_level}
 """
 
 
@@ -56,6 +56,16 @@ class SshServer:
     host_key: str
     directory: Path
     process: subprocess.Popen | None = None
+    host: str = "127.0.0.1"
+    log: bool = False
+
+    def log_text(self) -> str:
+        """sshd's log (started with ``log=True``): "Connection from …" for every connection."""
+        path = self.directory / "sshd.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def connections(self) -> int:
+        return self.log_text().count("Connection from ")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -67,8 +77,10 @@ class SshServer:
         self.process = None
 
     def start(self) -> None:
+        # With a log, "-E" sends it to sshd.log (and the probe below is one connection in it).
+        log = ["-E", str(self.directory / "sshd.log")] if self.log else ["-e"]
         self.process = subprocess.Popen(
-            [SSHD, "-D", "-e", "-f", str(self.directory / "sshd_config")],
+            [SSHD, "-D", *log, "-f", str(self.directory / "sshd_config")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -79,7 +91,7 @@ class SshServer:
                     f"sshd exited: {self.process.stderr.read().decode(errors='replace')}"
                 )
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                socket.create_connection((self.host, self.port), timeout=0.5).close()
                 return
             except OSError:
                 if time.monotonic() > deadline:
@@ -103,17 +115,28 @@ class SshServer:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start_ssh_server(*, forwarding: str = "local") -> SshServer:
-    """``forwarding``: sshd's AllowTcpForwarding ("no" refuses direct-tcpip channels)."""
+def start_ssh_server(
+    *, forwarding: str = "local", host: str = "127.0.0.1", port: int = 0, log: bool = False
+) -> SshServer:
+    """``forwarding``: sshd's AllowTcpForwarding ("no" refuses direct-tcpip channels).
+    ``host``: the loopback address it listens on (127.0.0.2 is another host for a test), on
+    ``port`` (a free one if 0). ``log``: every connection and authentication attempt in
+    ``sshd.log`` (LogLevel VERBOSE)."""
     directory = Path(tempfile.mkdtemp(prefix="portal-sshd-"))
     os.chmod(directory, 0o700)
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege separation dir
     _keygen(directory / "host_key")
     _keygen(directory / "client_key")
     shutil.copy(directory / "client_key.pub", directory / "authorized_keys")
-    port = free_port()
+    port = port or free_port()
     (directory / "sshd_config").write_text(
-        CONFIG.format(port=port, dir=directory, forwarding=forwarding)
+        CONFIG.format(
+            port=port,
+            dir=directory,
+            forwarding=forwarding,
+            host=host,
+            log_level="VERBOSE" if log else "ERROR",
+        )
     )
     host_pub = (directory / "host_key.pub").read_text().split()
     server = SshServer(
@@ -122,6 +145,8 @@ def start_ssh_server(*, forwarding: str = "local") -> SshServer:
         private_key=(directory / "client_key").read_text(),
         host_key=f"{host_pub[0]} {host_pub[1]}",
         directory=directory,
+        host=host,
+        log=log,
     )
     server.start()
     return server

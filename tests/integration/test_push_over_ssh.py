@@ -81,6 +81,8 @@ def test_a_host_key_of_another_type_is_a_changed_key_not_an_unreachable_node(nod
         server.replace_host_key("ecdsa")
         Node.objects.filter(pk=node.pk).update(ssh_port=server.port, ssh_host_key=recorded)
         node.refresh_from_db()
+        node.secret_bind("ssh_private_key")  # the key entered again for the new port
+        node.save()
         push = run(node, "v2\n")
         assert push.status == "failed" and push.attempts == 1
         assert "ha cambiado" in push.detail and "ecdsa-sha2-nistp256" in push.detail
@@ -102,6 +104,9 @@ def test_unreachable_node_raises_for_retry_and_is_pending_again(node):
     from tests.integration.ssh_server import free_port
 
     Node.objects.filter(pk=node.pk).update(ssh_port=free_port())
+    node.refresh_from_db()
+    node.secret_bind("ssh_private_key")  # the key entered again for the new port
+    node.save()
     push = Push.objects.create(node=node, reasons=["test"])
     with pytest.raises(NodeUnreachable):
         push_execute(push_id=push.pk, files_for=lambda _n: [])

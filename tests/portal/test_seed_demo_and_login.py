@@ -2,6 +2,7 @@
 
 import re
 
+import pyotp
 import pytest
 from django.core.management import call_command
 
@@ -51,6 +52,13 @@ def test_demo_admin_prints_a_login_that_opens_the_portal(client, capsys):
     response = client.get("/")
     assert response.status_code == 302 and "/login/" in response["Location"]
     response = client.post("/login/", {"username": "admin", "password": password}, follow=True)
+    assert response.status_code == 200
+    # An administrador must have a second factor: the first login goes to its enrolment.
+    assert response.redirect_chain[-1][0].startswith("/cuenta/")
+    page = client.post("/cuenta/totp/alta/").content.decode()
+    secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    client.post("/cuenta/totp/confirmar/", {"code": pyotp.TOTP(secret).now()})
+    response = client.get("/")
     assert response.status_code == 200
     page = response.content.decode()
     assert "Resumen de la instalación" in page

@@ -27,15 +27,20 @@ from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import AccessMixin, PermissionRequiredMixin
 from django.contrib.auth.models import AnonymousUser, Group
-from django.contrib.auth.views import LoginView, LogoutView
+from django.contrib.auth.views import LoginView, LogoutView, PasswordContextMixin
 from django.db.models import Q
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 from django.utils import timezone
+from django.views.i18n import JavaScriptCatalog
+from django_otp_webauthn.views import BaseWebAuthnView
 
+from accounts.models import StaffLoginThrottle
+from accounts.views import OwnAccountMixin
 from extensions.models import Extension, ExtensionPool, Template
 from nodes.models import Node, Push
 from portal.actors import Actor
@@ -43,6 +48,7 @@ from portal.models import ApiToken
 from portal.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
 from portal.services import api_token_create
 from portal.ui import ObjectEditView
+from portal.views import CspReportView
 from tests.factories import (
     NodeFactory,
     PoolFactory,
@@ -63,6 +69,9 @@ SALES_PAGES = {"/", "/licencias/", "/licencias/calculadora/"}
 WRITE_ACTIONS = ("add_", "change_", "delete_")
 LOGIN_PATH = "/login/"
 ANY_BUT_REFUSED = "any but 403/404/500"
+# The JSON steps of a passkey ceremony (and their texts): they answer JSON errors of their own
+# (never a redirect to the login page) and need a logged-in account to do anything.
+CEREMONY = "passkey ceremony"
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,14 @@ BUILDERS = {
         started_at=timezone.now(),
         expires_at=timezone.now() + datetime.timedelta(hours=1),
     ),
+    get_user_model(): lambda tmp_path: StaffUserFactory(role=ROLE_OPERATOR),
+    StaffLoginThrottle: lambda tmp_path: StaffLoginThrottle.objects.create(
+        account="nadie",
+        client_ip="192.0.2.66",
+        attempts=5,
+        window_started_at=timezone.now(),
+        locked_until=timezone.now() + datetime.timedelta(minutes=15),
+    ),
     ApiToken: lambda tmp_path: api_token_create(
         actor=Actor.system("tests"), user=StaffUserFactory(role=ROLE_ADMIN), name="CRM"
     )[0],
@@ -155,6 +172,8 @@ def url_of(route: Route, tmp_path) -> tuple[str, dict]:
             assert model in BUILDERS, f"{route.route}: add a {model.__name__} to BUILDERS"
             obj = BUILDERS[model](tmp_path)
             kwargs[name] = obj.pk
+        elif name in ("uidb64", "token"):
+            kwargs[name] = "bm9uZQ"  # a password reset link that matches no account
         elif name == "extension_pk" and isinstance(obj, ExtensionPool):
             member = WebfonExtensionFactory(node=obj.base_extension.node, pool=obj)
             kwargs[name] = member.pk
@@ -190,6 +209,14 @@ def expected_status(route: Route, method: str, path: str, kwargs: dict, user) ->
         return 200  # the form, or the form with its errors
     if issubclass(view_class, LogoutView):
         return 302 if handles else 405
+    if issubclass(view_class, PasswordContextMixin):
+        return ANY_BUT_REFUSED  # the password reset pages: public, for whoever forgot
+    if view_class is CspReportView:
+        return 204 if method == "POST" else 405  # browsers' reports: public, POST only
+    if issubclass(view_class, BaseWebAuthnView | JavaScriptCatalog):
+        return CEREMONY
+    if issubclass(view_class, OwnAccountMixin) and user.is_authenticated:
+        return ANY_BUT_REFUSED  # one's own account: every role, reads and writes
     assert issubclass(view_class, AccessMixin), f"{route.route} is reachable without logging in"
     if not user.is_authenticated:
         return "login"
@@ -232,6 +259,10 @@ def test_every_url_answers_each_role_as_its_permissions_say(route, role, tmp_pat
         if expected == "login":
             assert got == 302, f"{where}: {got}, expected a redirect to the login page"
             assert response["Location"].startswith(f"{LOGIN_PATH}?next="), where
+        elif expected == CEREMONY:
+            catalog = issubclass(route.view_class, JavaScriptCatalog)
+            if not user.is_authenticated and not catalog:
+                assert got in (401, 403, 405), f"{where}: {got}"
         elif expected == ANY_BUT_REFUSED:
             assert got not in (403, 404, 500), f"{where}: {got}"
         else:
@@ -240,7 +271,15 @@ def test_every_url_answers_each_role_as_its_permissions_say(route, role, tmp_pat
         # The roles as the portal describes them, against what was derived above.
         if role == ROLE_SALES and method == "GET":
             assert (expected == 200) == (path in SALES_PAGES), where
-        if role == ROLE_OPERATOR and method == "POST":
+        own = issubclass(
+            route.view_class,
+            OwnAccountMixin
+            | BaseWebAuthnView
+            | JavaScriptCatalog
+            | CspReportView
+            | PasswordContextMixin,
+        )
+        if role == ROLE_OPERATOR and method == "POST" and not own:
             assert expected in (403, 405, 302), f"{where}: an operator's POST must not save"
         if (
             role == ROLE_OPERATOR

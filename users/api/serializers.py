@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from portal.api.viewsets import ServiceModelSerializer
+from portal.api.viewsets import SecretWarningsField, ServiceModelSerializer
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
 
 
@@ -76,6 +76,7 @@ class LdapSettingsSerializer(ServiceModelSerializer):
     """The LDAP settings; the bind password can be written, never read."""
 
     bind_password_set = serializers.SerializerMethodField()
+    secret_warnings = SecretWarningsField()
 
     class Meta:
         model = LdapSettings
@@ -89,6 +90,7 @@ class LdapSettingsSerializer(ServiceModelSerializer):
             "user_filter",
             "timeout",
             "updated_at",
+            "secret_warnings",
         ]
         extra_kwargs = {"bind_password": {"write_only": True, "required": False}}
 
