@@ -17,3 +17,14 @@ def nodes_with_last_push(queryset: QuerySet[Node] | None = None) -> QuerySet[Nod
         last_push_id=Subquery(latest.values("pk")[:1]),
         last_push_status=Subquery(latest.values("status")[:1]),
     )
+
+
+def node_last_push_state(*, node: Node) -> tuple[int | None, str | None]:
+    """(id, status) of the node's latest push, or (None, None)."""
+    row = (
+        Push.objects.filter(node=node)
+        .order_by("-requested_at", "-id")
+        .values_list("pk", "status")
+        .first()
+    )
+    return row if row is not None else (None, None)
