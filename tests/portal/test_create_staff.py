@@ -30,7 +30,10 @@ def test_creates_an_administrator_who_can_log_in(monkeypatch):
     assert AuditEntry.objects.filter(action="staff.create", object_repr="jefa").exists()
     client = Client()
     assert client.login(username="jefa", password=PASSWORD)
-    assert client.get("/usuarios/").status_code == 200
+    # Its role needs a second factor it does not have yet: its first stop is the enrolment.
+    answer = client.get("/usuarios/")
+    assert answer.status_code == 302 and answer["Location"].startswith("/cuenta/?next=")
+    assert 'id="enrol-required"' in client.get("/cuenta/").content.decode()
 
 
 def test_an_existing_account_gets_the_new_password_and_role(monkeypatch):
