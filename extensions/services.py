@@ -10,7 +10,6 @@ from functools import reduce
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
@@ -29,6 +28,7 @@ from portal.actors import Actor
 from portal.audit import audit_record, audit_snapshot
 from portal.bulk import bulk_insert
 from portal.exceptions import ServiceConflict
+from portal.transactions import retrying_atomic
 from portal.updates import apply_fields
 
 MAX_RANGE_SIZE = 10_000
@@ -74,7 +74,7 @@ def _refuse_system_template(template: Template, verb: str) -> None:
         )
 
 
-@transaction.atomic
+@retrying_atomic
 def template_create(*, actor: Actor, name: str, value: str, webfon: bool = False) -> Template:
     name = name.strip()
     _check_template_name_free(name=name)
@@ -87,7 +87,7 @@ def template_create(*, actor: Actor, name: str, value: str, webfon: bool = False
     return template
 
 
-@transaction.atomic
+@retrying_atomic
 def template_duplicate(*, actor: Actor, template: Template, name: str) -> Template:
     """Copy a template; a copy of a webfon template keeps "Extensiones webfon" in its name."""
     name = name.strip()
@@ -105,7 +105,7 @@ def template_duplicate(*, actor: Actor, template: Template, name: str) -> Templa
     return copy
 
 
-@transaction.atomic
+@retrying_atomic
 def template_update(*, actor: Actor, template: Template, **data: Any) -> Template:
     template = Template.objects.select_for_update().get(pk=template.pk)
     _refuse_system_template(template, _("modificar"))
@@ -138,7 +138,7 @@ def template_update(*, actor: Actor, template: Template, **data: Any) -> Templat
     return template
 
 
-@transaction.atomic
+@retrying_atomic
 def template_delete(*, actor: Actor, template: Template) -> None:
     _refuse_system_template(template, _("borrar"))
     count = template.extensions.count()
@@ -290,7 +290,7 @@ def _check_pool_membership(
 # --- extensions ---------------------------------------------------------------------------
 
 
-@transaction.atomic
+@retrying_atomic
 def extension_create(
     *,
     actor: Actor,
@@ -332,7 +332,7 @@ def extension_create(
     return extension
 
 
-@transaction.atomic
+@retrying_atomic
 def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Extension:
     from users.models import PortalUser
 
@@ -387,7 +387,7 @@ def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Exte
     return extension
 
 
-@transaction.atomic
+@retrying_atomic
 def extension_delete(*, actor: Actor, extension: Extension) -> None:
     from users.models import PortalUser
 
@@ -422,7 +422,7 @@ def _check_pool_name_free(*, name: str, exclude_pk: int | None = None) -> None:
         raise ServiceConflict({"name": _("Ya existe un pool llamado «%(name)s».") % {"name": name}})
 
 
-@transaction.atomic
+@retrying_atomic
 def pool_create(
     *,
     actor: Actor,
@@ -444,7 +444,7 @@ def pool_create(
     return pool
 
 
-@transaction.atomic
+@retrying_atomic
 def pool_update(*, actor: Actor, pool: ExtensionPool, **data: Any) -> ExtensionPool:
     pool = ExtensionPool.objects.select_for_update().get(pk=pool.pk)
     before = audit_snapshot(pool)
@@ -460,7 +460,7 @@ def pool_update(*, actor: Actor, pool: ExtensionPool, **data: Any) -> ExtensionP
     return pool
 
 
-@transaction.atomic
+@retrying_atomic
 def pool_delete(*, actor: Actor, pool: ExtensionPool) -> None:
     """Delete a pool; its members stay as webfon extensions outside any pool."""
     accounts = list(pool.users.order_by("account").values_list("account", flat=True)[:21])
@@ -481,7 +481,7 @@ def pool_delete(*, actor: Actor, pool: ExtensionPool) -> None:
     pool.delete()
 
 
-@transaction.atomic
+@retrying_atomic
 def pool_add_members(*, actor: Actor, pool: ExtensionPool, extensions: Iterable[Extension]) -> None:
     pool = ExtensionPool.objects.select_for_update().get(pk=pool.pk)
     ids = [extension.pk for extension in extensions]
@@ -494,7 +494,7 @@ def pool_add_members(*, actor: Actor, pool: ExtensionPool, extensions: Iterable[
         audit_record(actor=actor, action="pool.add_members", instance=pool, extra={"added": added})
 
 
-@transaction.atomic
+@retrying_atomic
 def pool_remove_member(*, actor: Actor, pool: ExtensionPool, extension: Extension) -> None:
     """Clearing an extension's pool removes it from the pool (manual §7.5)."""
     updated = Extension.objects.filter(pk=extension.pk, pool=pool).update(pool=None)
@@ -552,7 +552,7 @@ def range_numbers(first: str, last: str) -> list[str]:
     return numbers
 
 
-@transaction.atomic
+@retrying_atomic
 def pool_create_range(
     *, actor: Actor, pool: ExtensionPool, first: str, last: str
 ) -> list[Extension]:
@@ -591,7 +591,7 @@ def pool_create_range(
     return extensions
 
 
-@transaction.atomic
+@retrying_atomic
 def pool_set_members(*, actor: Actor, pool: ExtensionPool, extensions: Iterable[Extension]) -> None:
     """Make the pool's members exactly ``extensions``: add the new ones, release the others."""
     extensions = list(extensions)
@@ -612,7 +612,7 @@ def pool_set_members(*, actor: Actor, pool: ExtensionPool, extensions: Iterable[
         pool_add_members(actor=actor, pool=pool, extensions=to_add)
 
 
-@transaction.atomic
+@retrying_atomic
 def extension_reveal_secret(*, actor: Actor, extension: Extension) -> str:
     """The registration secret in clear, for an administrator; every reveal is audited."""
     audit_record(actor=actor, action="extension.reveal_secret", instance=extension)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from nodes.models import Node, Push
 from nodes.rendering.masking import mask_text, scrub
@@ -30,6 +30,7 @@ from nodes.transport import (
     TransportRefused,
 )
 from portal.secrets import SecretUnavailable
+from portal.transactions import run_atomic
 
 logger = logging.getLogger("portal.push")
 BACKUP_SUFFIX = ".portal-backup"
@@ -168,7 +169,8 @@ def push_claim(*, push_id: int, redelivered: bool = False) -> Push | None:
     node_id = Push.objects.filter(pk=push_id).values_list("node_id", flat=True).first()
     if node_id is None:
         return None
-    with transaction.atomic():
+
+    def claim() -> Push | None:
         # The node's row first, then the push's: the order push requests lock them in
         # (nodes.services._request_pushes), so a claim and a request never deadlock. It also
         # serialises the claims of one node.
@@ -204,6 +206,8 @@ def push_claim(*, push_id: int, redelivered: bool = False) -> Push | None:
         )
         return push
 
+    return run_atomic(claim, label="push.claim")
+
 
 def _finish(push: Push, status: str, detail: str = "") -> str:
     detail = scrub(detail, node_secret_values(push.node))
@@ -223,6 +227,35 @@ def _release(push: Push) -> None:
     """Back to pending so the retry can claim it again (files written so far are recorded)."""
     _save(push)
     Push.objects.filter(pk=push.pk, status=Push.Status.RUNNING).update(status=Push.Status.PENDING)
+
+
+def _note_pending(push_id: int, detail: str, *, step: str = "") -> None:
+    push = (
+        Push.objects.select_related("node").filter(pk=push_id, status=Push.Status.PENDING).first()
+    )
+    if push is None:
+        return
+    detail = scrub(detail, node_secret_values(push.node))
+    if step:
+        _step(push, step, ok=False, detail=detail)
+    _save(push, detail=detail[:10000])
+
+
+def push_note_dispatch_failed(*, push_id: int, error: str) -> None:
+    """The push's task could not be sent (broker down): the push stays pending and says so."""
+    detail = _(
+        "No se pudo encargar el envío (%(error)s); queda en cola y se reenviará automáticamente."
+    ) % {"error": error[:500]}
+    _note_pending(push_id, detail, step="dispatch")
+
+
+def push_note_pending(*, push_id: int, reason: str) -> None:
+    """The embedded default ran the push here and the node did not answer: it stays pending
+    (no worker retries it later), and says why; the next change or *Aplicar* sends it."""
+    detail = _("%(reason)s; queda en cola hasta el próximo cambio o «Aplicar».") % {
+        "reason": reason
+    }
+    _note_pending(push_id, detail)
 
 
 def push_mark_failed(*, push_id: int, reason: str) -> None:

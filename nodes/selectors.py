@@ -22,6 +22,17 @@ def nodes_with_last_push(queryset: QuerySet[Node] | None = None) -> QuerySet[Nod
     )
 
 
+def node_last_push_state(*, node: Node) -> tuple[int | None, str | None]:
+    """(id, status) of the node's latest push, or (None, None)."""
+    row = (
+        Push.objects.filter(node=node)
+        .order_by("-requested_at", "-id")
+        .values_list("pk", "status")
+        .first()
+    )
+    return row if row is not None else (None, None)
+
+
 def node_config_errors(node: Node) -> list[tuple[str, list[str]]]:
     """The rules a stored node breaks (saved before they existed), as (field label, messages)
     in the form's order: what the node's page asks to correct."""

@@ -1,6 +1,7 @@
 """Writes on nodes. Every caller (forms, API, commands) goes through these functions."""
 
-from functools import partial
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -9,12 +10,15 @@ from django.utils.translation import gettext as _
 
 from nodes.diagnostics import PortCheckResult, SmtpTestResult, port_check, smtp_test_send
 from nodes.models import Node, Push
+from nodes.push import push_note_dispatch_failed
 from portal.actors import Actor
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ServiceConflict
 from portal.secrets import SecretUnavailable
+from portal.transactions import retrying_atomic, run_atomic
 from portal.updates import apply_fields
 
+logger = logging.getLogger("portal.push")
 NODE_FIELDS = frozenset(
     f.name
     for f in Node._meta.concrete_fields
@@ -29,7 +33,7 @@ def _check_name_free(*, name: str, exclude_pk: int | None = None) -> None:
         raise ServiceConflict({"name": _("Ya existe un nodo llamado «%(name)s».") % {"name": name}})
 
 
-@transaction.atomic
+@retrying_atomic
 def node_create(*, actor: Actor, name: str, kind: str, **data: Any) -> Node:
     """Create a node; every other setting (see NODE_FIELDS) is optional with a default."""
     unknown = set(data) - NODE_FIELDS
@@ -53,7 +57,7 @@ def node_create(*, actor: Actor, name: str, kind: str, **data: Any) -> Node:
     return node
 
 
-@transaction.atomic
+@retrying_atomic
 def node_update(*, actor: Actor, node: Node, **data: Any) -> Node:
     node = Node.objects.select_for_update().get(pk=node.pk)
     before = audit_snapshot(node)
@@ -90,7 +94,7 @@ def node_update(*, actor: Actor, node: Node, **data: Any) -> Node:
     return node
 
 
-@transaction.atomic
+@retrying_atomic
 def node_delete(*, actor: Actor, node: Node) -> None:
     count = node.extensions.count()
     if count:
@@ -116,10 +120,50 @@ def _forget_requests() -> None:
 
 
 def _dispatch_push(push_id: int) -> None:
+    """Send the push's task, after the change it carries has committed.
+
+    Nothing that goes wrong here reaches the request whose change was saved: with the broker
+    down the push stays pending, says why, and the beat sweep sends it again
+    (``PUSH_PENDING_GRACE_SECONDS``); in the embedded default the task runs here and leaves
+    an unreachable node's push pending itself (nodes.tasks).
+    """
     from nodes.tasks import push_node
 
     _forget_requests()
-    push_node.delay(push_id)
+    try:
+        push_node.delay(push_id)
+    except Exception as exc:
+        logger.warning(
+            "push.dispatch_failed push_id=%s error=%s", push_id, type(exc).__name__, exc_info=True
+        )
+        push_note_dispatch_failed(push_id=push_id, error=f"{type(exc).__name__}: {exc}")
+
+
+def _dispatcher(push_id: int) -> Callable[[], None]:
+    # A function, not functools.partial: Django names an on-commit callback that raised by
+    # its __qualname__, which a partial lacks.
+    def dispatch_push() -> None:
+        _dispatch_push(push_id)
+
+    dispatch_push.push_id = push_id  # type: ignore[attr-defined]
+    return dispatch_push
+
+
+def _dispatch_on_commit(connection, push_id: int) -> Callable[[], None] | None:
+    """Send the push once the transaction commits (once, however often it is asked)."""
+    for _sids, func, _robust in connection.run_on_commit:
+        if getattr(func, "push_id", None) == push_id:
+            return None
+    dispatch = _dispatcher(push_id)
+    transaction.on_commit(dispatch, robust=True)
+    return dispatch
+
+
+def _forget_marker() -> Callable[[], None]:
+    def forget_requests() -> None:
+        _forget_requests()
+
+    return forget_requests
 
 
 def _request_pushes(
@@ -146,7 +190,8 @@ def _request_pushes(
             == len(pushes)
         ):
             return pushes
-    with transaction.atomic():
+
+    def request() -> list[Push]:
         # Lock order everywhere: the nodes first, then their pushes (as push_claim does), so a
         # claim waits for this transaction and then renders what it committed.
         nodes = list(nodes_qs.select_for_update().only("pk").order_by("pk"))  # no secrets decrypted
@@ -169,10 +214,14 @@ def _request_pushes(
                     requested_by=requested_by[:150],
                     restart_sercen=restart_sercen,
                 )
-                dispatch = partial(_dispatch_push, push.pk)
-                transaction.on_commit(dispatch, robust=True)
+                dispatch = _dispatch_on_commit(connection, push.pk)
                 marker = marker or dispatch
             else:
+                if settings.CELERY_TASK_ALWAYS_EAGER:
+                    # No queue holds a message for it (the embedded default runs tasks here,
+                    # and a push whose node was unreachable stays pending): send it again.
+                    dispatch = _dispatch_on_commit(connection, push.pk)
+                    marker = marker or dispatch
                 changed = []
                 if reason not in push.reasons and len(push.reasons) < MAX_REASONS:
                     push.reasons = [*push.reasons, reason]
@@ -184,10 +233,12 @@ def _request_pushes(
                     push.save(update_fields=changed)
             pushes.append(push)
         if marker is None:  # every push was there already: a callback of its own marks it
-            marker = partial(_forget_requests)
+            marker = _forget_marker()
             transaction.on_commit(marker)
         memo[key] = (marker, pushes)
         return pushes
+
+    return run_atomic(request, label="push.request")
 
 
 def push_request(

@@ -18,16 +18,30 @@ MAX_BUSY_RETRIES = 120
 )
 def push_node(self, push_id: int) -> str:
     from nodes.config_files import node_managed_files
-    from nodes.push import NodeBusy, NodeUnreachable, push_execute, push_mark_failed
+    from nodes.push import (
+        NodeBusy,
+        NodeUnreachable,
+        push_execute,
+        push_mark_failed,
+        push_note_pending,
+    )
 
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    # The embedded default (no broker) runs the task inside the request, with no queue to
+    # wait in and nothing to retry it later: an unreachable or busy node leaves the push
+    # pending (the next change or "Aplicar" sends it), and the change is saved all the same.
     try:
         return push_execute(push_id=push_id, files_for=node_managed_files, redelivered=redelivered)
     except NodeBusy as exc:
+        if self.request.is_eager:
+            return "pending"
         raise self.retry(
             exc=exc, countdown=BUSY_RETRY_SECONDS, max_retries=MAX_BUSY_RETRIES
         ) from exc
     except NodeUnreachable as exc:
+        if self.request.is_eager:
+            push_note_pending(push_id=push_id, reason=f"nodo inalcanzable: {exc}")
+            return "pending"
         if self.request.retries >= settings.PUSH_MAX_RETRIES:
             push_mark_failed(push_id=push_id, reason=f"nodo inalcanzable: {exc}")
             return "failed"

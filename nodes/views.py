@@ -26,6 +26,19 @@ from portal.ui import (
 )
 
 
+def _announce_pending_push(request, node: Node) -> None:
+    """After a change: say that the node's push is still pending, and why when its task
+    could not be sent or its node did not answer (it is sent later all the same)."""
+    push = node_pushes(node=node, limit=1).first()
+    if push is None or push.status != Push.Status.PENDING:
+        return
+    text = _("El envío #%(id)s a %(node)s está en cola.") % {"id": push.pk, "node": node}
+    if push.detail:
+        messages.warning(request, f"{text} {push.detail}")
+    else:
+        messages.info(request, text)
+
+
 class NodeListView(ObjectListView):
     model = Node
     filterset_class = NodeFilterSet
@@ -69,6 +82,11 @@ class NodeEditView(SudoRequiredMixin, ObjectEditView):
 
     def get_sudo_permission(self) -> str:
         return "nodes.change_node" if "pk" in self.kwargs else "nodes.add_node"
+
+    def save(self, form):
+        saved = super().save(form)
+        _announce_pending_push(self.request, saved)
+        return saved
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -118,6 +136,7 @@ class NodePushView(ConfirmActionMixin, RoleRequiredMixin, View):
         messages.success(
             request, _("Envío #%(id)s solicitado para %(node)s.") % {"id": push.pk, "node": node}
         )
+        _announce_pending_push(request, node)
         return HttpResponseRedirect(reverse("node_update", args=[pk]))
 
 

@@ -2,14 +2,16 @@ import json
 import logging
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from licensing.selectors import license_usage
 from portal.filtersets import AuditEntryFilterSet
+from portal.health import health_report
 from portal.models import AuditEntry
 from portal.selectors import installation_counts
 from portal.ui import ObjectListView
@@ -89,3 +91,19 @@ class CspReportView(View):
                 field("line-number", "lineNumber"),
             )
         return HttpResponse(status=204)
+
+
+@method_decorator(never_cache, name="dispatch")
+class HealthView(View):
+    """For monitors, without login: 200 when the database, the cache and the broker answer,
+    503 naming the failing check(s) otherwise."""
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request):
+        checks = health_report()
+        healthy = all(state == "ok" for state in checks.values())
+        return JsonResponse(
+            {"status": "ok" if healthy else "fail", "checks": checks},
+            status=200 if healthy else 503,
+        )

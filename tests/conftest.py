@@ -6,6 +6,7 @@ from django.core.servers.basehttp import WSGIServer
 from django.test.client import ClientMixin
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp_webauthn.models import WebAuthnCredential
+from playwright.sync_api import sync_playwright
 from rest_framework.test import APIClient
 
 from accounts.models import StaffTotpDevice
@@ -16,6 +17,19 @@ from portal.roles import ROLE_ADMIN
 from portal.services import api_token_create
 from tests.factories import NodeFactory, StaffUserFactory
 from webfon.authlog import SerCenFormatter
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # The production-topology test's Apache answers as portal.example.com, on loopback.
+    "--host-resolver-rules=MAP portal.example.com 127.0.0.1",
+]
 
 # The live server's listen backlog is 5 by default: the concurrency tests open hundreds of
 # connections at once, which a real server (gunicorn: 2048) would queue, not reset.
@@ -44,6 +58,16 @@ def _force_login_gives_the_second_factor():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(ClientMixin, "force_login", force_login)
         yield
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright, one for the session: the sync API runs one
+    Playwright per thread, so the browser tests of every folder share it."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ the DN found with the user's password. Every network call has a timeout."""
 from __future__ import annotations
 
 import logging
+import secrets
 import ssl
 from dataclasses import dataclass, field
 
@@ -154,22 +155,50 @@ class LdapAuthResult:
     dn: str = ""
 
 
+def _decoy_dn(settings: LdapSettings) -> str:
+    """A DN under the base that no entry has (random), for the bind of a decoy exchange."""
+    return f"cn=portal-decoy-{secrets.token_hex(16)},{settings.base_dn}"
+
+
 def ldap_authenticate(*, settings: LdapSettings, account: str, password: str) -> LdapAuthResult:
     """serCen's ldap_std_dos_pasos: find the account with the service account, then bind as
-    the DN found with ``password``. An empty password is refused before any bind, since many
-    servers take an empty password as an anonymous bind that "succeeds"."""
-    if not password:
-        return LdapAuthResult(ok=False, reason="bad_password")
+    the DN found with ``password``.
+
+    Every call that reaches the server makes the same requests: service bind, search, bind.
+    When the search finds no single entry, or the password is empty (many servers take an
+    empty password as an anonymous bind that "succeeds"), the last bind goes to a DN that
+    does not exist, with a random password: no real entry is ever bound as (so no lockout
+    counter of the directory moves), and the answer time does not tell whether the
+    directory knows the account. The webfon login spends such an exchange on refusals that
+    never needed LDAP (:func:`ldap_decoy`)."""
+    if not settings.is_configured:
+        return LdapAuthResult(ok=False, reason="not_configured")
     lookup = ldap_find_user(settings=settings, account=account)
-    if not lookup.ok:
+    if not lookup.bound:  # service bind refused, or no server: the same for every account
         return LdapAuthResult(ok=False, reason=lookup.reason)
-    connection = _connection(settings, user=lookup.dn, password=password)
+    real = lookup.ok and bool(password)
+    connection = _connection(
+        settings,
+        user=lookup.dn if real else _decoy_dn(settings),
+        password=password if real else secrets.token_urlsafe(24),
+    )
     try:
-        if _bind(connection, settings):
-            return LdapAuthResult(ok=True, reason="ok", dn=lookup.dn)
-        return LdapAuthResult(ok=False, reason="bad_password", dn=lookup.dn)
+        bound = _bind(connection, settings)
     except (LDAPException, OSError) as exc:
         logger.info("ldap.bind_failed server=%s error=%s", settings.server_uri, type(exc).__name__)
         return LdapAuthResult(ok=False, reason="unreachable", dn=lookup.dn)
     finally:
         connection.unbind()
+    if not real:
+        return LdapAuthResult(
+            ok=False, reason="bad_password" if lookup.ok else lookup.reason, dn=lookup.dn
+        )
+    if bound:
+        return LdapAuthResult(ok=True, reason="ok", dn=lookup.dn)
+    return LdapAuthResult(ok=False, reason="bad_password", dn=lookup.dn)
+
+
+def ldap_decoy(*, settings: LdapSettings, account: str) -> None:
+    """The exchange a refused LDAP login costs (see :func:`ldap_authenticate`), spent by a
+    refusal that never needed LDAP; it never binds as a real entry."""
+    ldap_authenticate(settings=settings, account=account, password="")

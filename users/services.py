@@ -9,7 +9,6 @@ from typing import Any
 import pyotp
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +17,7 @@ from nodes.services import push_request_webrtc_nodes
 from portal.actors import Actor
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ServiceConflict
+from portal.transactions import retrying_atomic
 from portal.updates import apply_fields
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
 from users.selectors import ldap_settings_get
@@ -140,7 +140,7 @@ def _check_password(password: str, *, account: str) -> None:
         raise ValidationError({"password": errors})
 
 
-@transaction.atomic
+@retrying_atomic
 def portal_user_create(
     *,
     actor: Actor,
@@ -185,7 +185,7 @@ def portal_user_create(
     return user
 
 
-@transaction.atomic
+@retrying_atomic
 def portal_user_update(*, actor: Actor, user: PortalUser, **data: Any) -> PortalUser:
     user = PortalUser.objects.select_for_update().get(pk=user.pk)
     before = audit_snapshot(user)
@@ -208,16 +208,17 @@ def portal_user_update(*, actor: Actor, user: PortalUser, **data: Any) -> Portal
     return user
 
 
-@transaction.atomic
+@retrying_atomic
 def portal_user_delete(*, actor: Actor, user: PortalUser) -> None:
     """Delete a user; physical extensions they owned keep existing without an owner."""
     audit_record(actor=actor, action="user.delete", instance=user, before=audit_snapshot(user))
     user.owned_extensions.update(owner=None)
-    user.delete()
+    # Through a queryset: the instance keeps its pk should the transaction run again.
+    PortalUser.objects.filter(pk=user.pk).delete()
     push_request_webrtc_nodes(reason="user.delete", actor=actor)
 
 
-@transaction.atomic
+@retrying_atomic
 def portal_user_set_password(*, actor: Actor, user: PortalUser, password: str) -> PortalUser:
     """Set the portal (Vivait-Suite) password; stored as a Django hash, never in clear."""
     user = PortalUser.objects.select_for_update().get(pk=user.pk)
@@ -236,7 +237,7 @@ def portal_user_set_password(*, actor: Actor, user: PortalUser, password: str) -
     return user
 
 
-@transaction.atomic
+@retrying_atomic
 def portal_user_totp_begin(*, actor: Actor, user: PortalUser) -> str:
     """Start a TOTP enrolment: keep a new secret as *pending* and answer the provisioning URI
     to show as a QR code. The secret in force (if the user logs in with TOTP) keeps working
@@ -261,7 +262,7 @@ def portal_user_totp_begin(*, actor: Actor, user: PortalUser) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.account, issuer_name=TOTP_ISSUER)
 
 
-@transaction.atomic
+@retrying_atomic
 def portal_user_totp_confirm(*, actor: Actor, user: PortalUser, code: str) -> PortalUser:
     """Put the pending TOTP secret in force once the user proves it with one valid code."""
     user = PortalUser.objects.select_for_update().get(pk=user.pk)
@@ -340,7 +341,7 @@ def parse_exempt_network(
     return str(parsed)
 
 
-@transaction.atomic
+@retrying_atomic
 def exempt_network_create(
     *,
     actor: Actor,
@@ -364,7 +365,7 @@ def exempt_network_create(
     return row
 
 
-@transaction.atomic
+@retrying_atomic
 def exempt_network_delete(*, actor: Actor, network: SecondFactorExemptNetwork) -> None:
     audit_record(
         actor=actor,
@@ -372,14 +373,15 @@ def exempt_network_delete(*, actor: Actor, network: SecondFactorExemptNetwork) -
         instance=network,
         before=audit_snapshot(network),
     )
-    network.delete()
+    # Through a queryset: the instance keeps its pk should the transaction run again.
+    SecondFactorExemptNetwork.objects.filter(pk=network.pk).delete()
     push_request_webrtc_nodes(reason="exempt_network.delete", actor=actor)
 
 
 # --- LDAP settings -------------------------------------------------------------------------
 
 
-@transaction.atomic
+@retrying_atomic
 def ldap_settings_update(*, actor: Actor, **data: Any) -> LdapSettings:
     """Change the LDAP settings. An empty bind password keeps the stored one."""
     row = ldap_settings_get()

@@ -12,15 +12,19 @@ from __future__ import annotations
 import datetime
 import hmac
 import logging
-import random
 import secrets
 import smtplib
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.hashers import check_password, make_password
-from django.db import IntegrityError, OperationalError, transaction
+from django.contrib.auth.hashers import (
+    check_password,
+    get_hasher,
+    identify_hasher,
+    is_password_usable,
+    make_password,
+)
+from django.db import IntegrityError
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,7 +37,8 @@ from portal.audit import audit_record, audit_snapshot
 from portal.secrets import SecretUnavailable
 from portal.smtp import PlaintextAuthRefused
 from portal.tokens import token_digest
-from users.ldap import ldap_authenticate
+from portal.transactions import retrying_atomic, run_atomic
+from users.ldap import ldap_authenticate, ldap_decoy
 from users.models import PortalUser, SecondFactorExemptNetwork
 from users.selectors import ldap_settings_get
 from webfon import authlog
@@ -54,19 +59,21 @@ from webfon.secondfactor import (
     totp_matching_step,
 )
 from webfon.selectors import pool_occupation, webfon_policy_get
-from webfon.throttle import throttle_acquire, throttle_clear, throttle_failed, throttle_release
+from webfon.throttle import (
+    throttle_acquire,
+    throttle_clear,
+    throttle_login_acquire,
+    throttle_login_failed,
+    throttle_login_passed,
+)
 
 logger = logging.getLogger("webfon")
 
 Scope = LoginThrottle.Scope
 State = WebfonSession.State
 EndReason = WebfonSession.EndReason
-# MariaDB/MySQL: 1213 deadlock found, 1205 lock wait timeout. Both roll the statement (or
-# the transaction) back, so running the allocation again is safe.
-RETRYABLE_DB_ERRORS = frozenset({1205, 1213})
-ALLOCATION_ATTEMPTS = 5
 PURGE_BATCH = 500
-# Checked when the account is unknown, so such a refusal takes as long as a wrong password.
+# The decoy hash a refusal checks when there is no real hash to check (see "Timing" below).
 _DUMMY_PASSWORD_HASH: str | None = None
 
 
@@ -121,8 +128,16 @@ def _bad_credentials() -> LoginRefused:
 
 
 def _dummy_hash() -> str:
+    """A hash of a random password by the current default hasher, made again when the hasher
+    or its work factor changes, so a decoy check costs what checking a real hash costs."""
     global _DUMMY_PASSWORD_HASH
-    if _DUMMY_PASSWORD_HASH is None:
+    hasher = get_hasher()
+    cached = _DUMMY_PASSWORD_HASH
+    if (
+        cached is None
+        or not cached.startswith(f"{hasher.algorithm}$")
+        or hasher.must_update(cached)
+    ):
         _DUMMY_PASSWORD_HASH = make_password(secrets.token_urlsafe(16))
     return _DUMMY_PASSWORD_HASH
 
@@ -150,32 +165,73 @@ def _fail(*, ip: IPAddress, account: str, reason: str, log_reason: str) -> Login
 
 
 # --- password check -----------------------------------------------------------------------
+# Timing: every refusal of the password step costs the same work, whatever the account (known
+# or not), its validation mode, the password (wrong, empty, over-long) or the lockout: exactly
+# one run of the password hasher (against the account's hash when the mode uses it, else
+# against a decoy hash of the same algorithm and work factor) and, when LDAP is configured,
+# exactly one LDAP exchange of the same shape (service bind, search, bind: real for ldap/both
+# accounts, a decoy that never binds as a real entry for the others, see users.ldap). So
+# neither whether an account exists nor which validation it has shows in the answer time,
+# with the LDAP server up, down or slow (a decoy waits for it as a real check would).
+# Only a right password ends the work early, and only for the mode it passed.
+
+
 def _check_suite(user: PortalUser, password: str) -> bool:
-    return bool(user.password) and check_password(password, user.password)
+    """The account's portal password against its stored hash (the one real hasher run)."""
+    return check_password(password, user.password)
 
 
-def _verify_password(user: PortalUser | None, password: str) -> tuple[str, str]:
-    """(outcome, log reason); outcome is ok_suite | ok_ldap | disabled | bad."""
+def _has_usable_hash(user: PortalUser) -> bool:
+    if not user.password or not is_password_usable(user.password):
+        return False
+    try:
+        identify_hasher(user.password)
+    except ValueError:
+        return False
+    return True
+
+
+def _decoy_hash_check(password: str) -> None:
+    """The hasher's work, spent on a hash nobody's password matches."""
+    check_password(password, _dummy_hash())
+
+
+def _verify_password(
+    user: PortalUser | None, account: str, password: str, *, locked: bool = False
+) -> tuple[str, str]:
+    """(outcome, log reason); outcome is ok_suite | ok_ldap | disabled | locked | bad.
+
+    A locked attempt spends the same work on decoys: its password is never checked."""
+    validation = user.validation if user is not None and not locked else None
+    suite_ok = False
+    if validation in (
+        PortalUser.Validation.SUITE,
+        PortalUser.Validation.BOTH,
+        PortalUser.Validation.DISABLED,
+    ) and _has_usable_hash(user):
+        suite_ok = _check_suite(user, password) and bool(password)
+    else:
+        _decoy_hash_check(password)
+    if suite_ok and validation != PortalUser.Validation.DISABLED:
+        return "ok_suite", "ok"
+    ldap = ldap_settings_get()
+    if validation in (PortalUser.Validation.LDAP, PortalUser.Validation.BOTH):
+        # An empty password makes ldap_authenticate spend a decoy exchange, never a bind.
+        result = ldap_authenticate(settings=ldap, account=user.account, password=password)
+    else:
+        ldap_decoy(settings=ldap, account=account)
+        result = None
+    if locked:
+        return "locked", "locked"
     if user is None:
-        check_password(password or "x", _dummy_hash())
         return "bad", "unknown_account"
     if not password:
         return "bad", "empty_password"
-    validation = user.validation
     if validation == PortalUser.Validation.DISABLED:
         # Only someone who knows the password learns that the account is disabled.
-        if _check_suite(user, password):
-            return "disabled", "disabled"
+        return ("disabled", "disabled") if suite_ok else ("bad", "bad_password")
+    if result is None:
         return "bad", "bad_password"
-    if validation in (PortalUser.Validation.SUITE, PortalUser.Validation.BOTH) and _check_suite(
-        user, password
-    ):
-        return "ok_suite", "ok"
-    if validation == PortalUser.Validation.SUITE:
-        return "bad", "bad_password"
-    result = ldap_authenticate(
-        settings=ldap_settings_get(), account=user.account, password=password
-    )
     if result.ok:
         return "ok_ldap", "ok"
     return "bad", f"ldap_{result.reason}"
@@ -190,31 +246,26 @@ def webfon_login(
     account = account.strip()
     ip = str(client_ip)
     window = policy.failure_window_seconds
-    if not throttle_acquire(
-        scope=Scope.IP, value=ip, limit=policy.ip_max_failures, window_seconds=window
-    ):
-        raise _fail(ip=client_ip, account=account, reason="locked", log_reason="ip_locked")
-    if not throttle_acquire(
-        scope=Scope.ACCOUNT, value=account, limit=policy.account_max_failures, window_seconds=window
-    ):
-        throttle_failed(scope=Scope.IP, value=ip)
-        raise _fail(ip=client_ip, account=account, reason="locked", log_reason="account_locked")
-
+    locked = throttle_login_acquire(
+        ip=ip,
+        account=account,
+        ip_limit=policy.ip_max_failures,
+        account_limit=policy.account_max_failures,
+        window_seconds=window,
+    )
     user = PortalUser.objects.filter(account__iexact=account).first() if account else None
-    outcome, log_reason = _verify_password(user, password)
-    if outcome in ("bad", "disabled"):
-        throttle_failed(scope=Scope.IP, value=ip)
-        throttle_failed(scope=Scope.ACCOUNT, value=account)
+    outcome, log_reason = _verify_password(user, account, password, locked=bool(locked))
+    if locked or outcome in ("bad", "disabled"):
+        throttle_login_failed(ip=ip, account=account)
         raise _fail(
             ip=client_ip,
             account=account,
-            reason="bad_credentials" if outcome == "bad" else "disabled",
-            log_reason=log_reason,
+            reason="locked" if locked else "bad_credentials" if outcome == "bad" else "disabled",
+            log_reason=locked or log_reason,
         )
     # The password passed: its slots go back. The account's failures are cleared only once
     # the whole login (second factor included) succeeds, so wrong PINs keep counting.
-    throttle_release(scope=Scope.IP, value=ip)
-    throttle_release(scope=Scope.ACCOUNT, value=account)
+    throttle_login_passed(ip=ip, account=account)
     assert user is not None
     if outcome == "ok_suite" and password_expired(
         user.password_changed_at, validity_days=policy.password_validity_days, now=timezone.now()
@@ -312,7 +363,8 @@ def _challenge_open(
     method = user.second_factor
     pin = new_pin(policy.pin_length) if method == LoginChallenge.Method.EMAIL else ""
     lifetime = min(policy.pin_expiry_seconds, CHALLENGE_MAX_SECONDS)
-    with transaction.atomic():
+
+    def open_challenge() -> None:
         # A new login attempt voids the user's earlier pending challenges (and their PINs).
         LoginChallenge.objects.filter(user=user, consumed_at__isnull=True).update(consumed_at=now)
         LoginChallenge.objects.create(
@@ -326,6 +378,8 @@ def _challenge_open(
             created_at=now,
             expires_at=now + datetime.timedelta(seconds=lifetime),
         )
+
+    run_atomic(open_challenge, label="webfon.challenge")
     if pin:
         server = _smtp_server()
         try:
@@ -443,33 +497,17 @@ def _pin_matches(row: LoginChallenge, pin: str) -> bool:
 
 
 # --- sessions and mobility extensions -------------------------------------------------------
-def _is_retryable(exc: OperationalError) -> bool:
-    code = exc.args[0] if exc.args else None
-    return code in RETRYABLE_DB_ERRORS
-
-
 def _session_open(
     *, user_id: int, client_ip: IPAddress, application: str, policy: WebfonPolicy
 ) -> LoginResult:
-    for attempt in range(1, ALLOCATION_ATTEMPTS + 1):
-        try:
-            with transaction.atomic():
-                return _allocate(
-                    user_id=user_id, client_ip=client_ip, application=application, policy=policy
-                )
-        except OperationalError as exc:
-            if not _is_retryable(exc) or attempt == ALLOCATION_ATTEMPTS:
-                raise
-            logger.info(
-                "webfon.allocation_retry user=%s attempt=%s code=%s", user_id, attempt, exc.args[0]
-            )
-        except IntegrityError:
-            # Another session took the same pool member first (unique index): try again.
-            if attempt == ALLOCATION_ATTEMPTS:
-                raise
-            logger.info("webfon.allocation_retry user=%s attempt=%s code=unique", user_id, attempt)
-        time.sleep(random.uniform(0.005, 0.05) * attempt)  # noqa: S311 (jitter, not secrecy)
-    raise AssertionError("unreachable")
+    # IntegrityError: another session took the same pool member first (unique index).
+    return run_atomic(
+        lambda: _allocate(
+            user_id=user_id, client_ip=client_ip, application=application, policy=policy
+        ),
+        label="webfon.allocate",
+        also_retry=(IntegrityError,),
+    )
 
 
 def _free_pool_member(pool_id: int) -> Extension | None:
@@ -566,15 +604,18 @@ def _expire_stale(*, pool_id: int | None = None) -> int:
 
 def webfon_logout(*, token: str) -> None:
     """End the session of ``token`` and give its extension back."""
-    if not token or not _sessions_end(
-        WebfonSession.objects.filter(token_digest=token_digest(token)),
-        reason=EndReason.LOGOUT,
+    if not token or not run_atomic(
+        lambda: _sessions_end(
+            WebfonSession.objects.filter(token_digest=token_digest(token)),
+            reason=EndReason.LOGOUT,
+        ),
+        label="webfon.logout",
     ):
         raise LoginRefused("invalid_token", _("El token no es válido o ya no está en vigor."))
     logger.info("webfon.session_closed reason=logout")
 
 
-@transaction.atomic
+@retrying_atomic
 def webfon_session_end(*, actor: Actor, session: WebfonSession) -> WebfonSession:
     """Force the logout of one session (an administrator's action, audited)."""
     before = audit_snapshot(session)
@@ -608,7 +649,7 @@ def webfon_sessions_end_for_user(*, actor: Actor, user: PortalUser, reason: str)
 
 def webfon_sessions_expire() -> int:
     """End the sessions past their expiry (beat task): their pool members go back."""
-    return _expire_stale()
+    return run_atomic(_expire_stale, label="webfon.expire")
 
 
 def webfon_sessions_purge(*, batch_size: int = PURGE_BATCH) -> int:
@@ -624,7 +665,7 @@ def webfon_sessions_purge(*, batch_size: int = PURGE_BATCH) -> int:
         ids = list(dead.order_by("id").values_list("id", flat=True)[:batch_size])
         if not ids:
             break
-        deleted += WebfonSession.objects.filter(id__in=ids).delete()[0]
+        deleted += _delete_batch(WebfonSession, ids)
     # Counters of windows long over (every attempted account name and address leaves one).
     stale_window = timezone.now() - datetime.timedelta(
         seconds=max(policy.failure_window_seconds, 86400)
@@ -634,18 +675,24 @@ def webfon_sessions_purge(*, batch_size: int = PURGE_BATCH) -> int:
         ids = list(stale.order_by("id").values_list("id", flat=True)[:batch_size])
         if not ids:
             break
-        LoginThrottle.objects.filter(id__in=ids).delete()
+        _delete_batch(LoginThrottle, ids)
     challenges = LoginChallenge.objects.filter(expires_at__lt=cutoff)
     while True:
         ids = list(challenges.order_by("id").values_list("id", flat=True)[:batch_size])
         if not ids:
             break
-        LoginChallenge.objects.filter(id__in=ids).delete()
+        _delete_batch(LoginChallenge, ids)
     logger.info("webfon.sessions_purged count=%s", deleted)
     return deleted
 
 
-@transaction.atomic
+def _delete_batch(model, ids: list[int]) -> int:
+    return run_atomic(
+        lambda: model.objects.filter(id__in=ids).delete()[0], label=f"webfon.purge.{model.__name__}"
+    )
+
+
+@retrying_atomic
 def webfon_policy_update(*, actor: Actor, **data: Any) -> WebfonPolicy:
     """Change the access policy."""
     policy = WebfonPolicy.objects.select_for_update().get(pk=webfon_policy_get().pk)

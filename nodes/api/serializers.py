@@ -2,12 +2,40 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from nodes.models import Node, Push
+from nodes.selectors import node_last_push_state
 from portal.api.viewsets import SecretWarningsField, ServiceModelSerializer
+
+# The API's names of push states (the contract of issue #6) for the model's.
+PUSH_API_STATUS = {
+    Push.Status.PENDING: "queued",
+    Push.Status.RUNNING: "running",
+    Push.Status.APPLIED: "succeeded",
+    Push.Status.UNCHANGED: "unchanged",
+    Push.Status.FAILED: "failed",
+    Push.Status.ROLLED_BACK: "rolled_back",
+}
+PUSH_API_STATUS_NAMES = list(PUSH_API_STATUS.values())  # the schema's PushStatusEnum
+
+
+@extend_schema_field({"type": "string", "enum": PUSH_API_STATUS_NAMES})
+class PushStatusField(serializers.CharField):
+    pass
+
+
+class PushStateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = PushStatusField()
 
 
 class NodeSerializer(ServiceModelSerializer):
     """A node with its provisioning settings; SSH, MySQL and SMTP secrets are write-only."""
 
+    last_push = serializers.SerializerMethodField(
+        help_text=(
+            "The node's latest push: after a change, `queued` until a worker has sent it "
+            "(also while the broker or the node is down: it is sent later)."
+        )
+    )
     secret_warnings = SecretWarningsField()
 
     class Meta:
@@ -17,11 +45,20 @@ class NodeSerializer(ServiceModelSerializer):
             *(f.name for f in Node._meta.concrete_fields if f.editable and f.name != "id"),
             "created_at",
             "updated_at",
+            "last_push",
             "secret_warnings",
         ]
         extra_kwargs = {
             name: {"write_only": True, "required": False} for name in Node.AUDIT_SECRET_FIELDS
         }
+
+    @extend_schema_field(PushStateSerializer(allow_null=True))
+    def get_last_push(self, node: Node) -> dict | None:
+        if hasattr(node, "last_push_id"):  # annotated by nodes_with_last_push (lists)
+            push_id, status = node.last_push_id, node.last_push_status
+        else:
+            push_id, status = node_last_push_state(node=node)
+        return None if push_id is None else {"id": push_id, "status": PUSH_API_STATUS[status]}
 
 
 class StatusRowSerializer(serializers.Serializer):
@@ -46,17 +83,6 @@ class NodeDiagnosticsSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     error = serializers.CharField(help_text="why the node could not be reached; empty if it was")
     services = ServiceStatusSerializer(many=True)
-
-
-# The API's names of push states (the contract of issue #6) for the model's.
-PUSH_API_STATUS = {
-    Push.Status.PENDING: "queued",
-    Push.Status.RUNNING: "running",
-    Push.Status.APPLIED: "succeeded",
-    Push.Status.UNCHANGED: "unchanged",
-    Push.Status.FAILED: "failed",
-    Push.Status.ROLLED_BACK: "rolled_back",
-}
 
 
 class PushSerializer(serializers.ModelSerializer):

@@ -16,6 +16,7 @@ from nodes.diagnostics import NodeDiagnostics, node_supervision
 from nodes.filtersets import NodeFilterSet, PushFilterSet
 from nodes.models import Node, Push
 from nodes.push import push_preview
+from nodes.selectors import nodes_with_last_push
 from nodes.transport import TransportError
 from portal.api.permissions import model_permissions
 from portal.api.viewsets import LIST_FILTER_BACKENDS, ServiceModelViewSet, request_actor
@@ -34,6 +35,10 @@ class NodeViewSet(ServiceModelViewSet):
     update_service = services.node_update
     delete_service = services.node_delete
     service_instance_kwarg = "node"
+
+    def get_queryset(self):
+        return nodes_with_last_push(super().get_queryset())
+
     action_permissions = {
         "diagnostics": ["nodes.view_node"],
         "preview": ["nodes.change_node"],

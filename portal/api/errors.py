@@ -2,7 +2,8 @@
 
 A django ValidationError keyed by field becomes 400 ``{"field": ["message"]}``; a
 ServiceConflict (number taken, pool member elsewhere, licences exhausted) becomes 409;
-a row another row still needs (PROTECT) is a 409 too. Everything else is DRF's default.
+a row another row still needs (PROTECT) is a 409 too. Everything else is DRF's default,
+except that an error body is always an object (``{"detail": "..."}`` for a bare message).
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -49,7 +50,12 @@ def api_exception_handler(exc, context):
             {"detail": _("No se puede borrar: lo usan %(objects)s.") % {"objects": objects}},
             status=status.HTTP_409_CONFLICT,
         )
-    return exception_handler(exc, context)
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(response.data, list):
+        # DRF answers a ValidationError raised with a bare message (e.g. a null character
+        # in ?search=) as a JSON list; the schema's error bodies are objects.
+        response.data = {"detail": " ".join(str(message) for message in response.data)}
+    return response
 
 
 def not_found(request, exception=None):

@@ -28,7 +28,8 @@ def _json(schema: str, description: str) -> dict:
 
 
 def add_error_responses(result, generator, request, public):
-    """drf-spectacular postprocessing hook: 400 / 401 / 403 / 404 / 409 where they can occur."""
+    """drf-spectacular postprocessing hook: 400 / 401 / 403 / 404 / 409 / 415 where they can
+    occur."""
     result.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
     for path, item in result.get("paths", {}).items():
         for method, operation in item.items():
@@ -40,6 +41,10 @@ def add_error_responses(result, generator, request, public):
             )
             if has_input or method in WRITE_METHODS:
                 responses.setdefault("400", _json("ValidationErrors", "Invalid input."))
+            if "requestBody" in operation:
+                responses.setdefault(
+                    "415", _json("ErrorDetail", "The body's media type is not accepted.")
+                )
             responses.setdefault("401", _json("ErrorDetail", "No token, or a token not valid."))
             responses.setdefault("403", _json("ErrorDetail", "The role lacks the permission."))
             if "{" in path:

@@ -47,3 +47,25 @@ def test_user_filters(api):
     assert accounts(has_fixed_extension="true") == ["ana"]
     assert accounts(has_fixed_extension="false") == ["luis"]
     assert accounts(account__icontains="UI") == ["luis"]
+
+
+def _list_operations_with(parameter: str) -> list[str]:
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return sorted(
+        path
+        for path, item in schema["paths"].items()
+        if any(p["name"] == parameter for p in item.get("get", {}).get("parameters", []))
+    )
+
+
+@pytest.mark.parametrize("path", _list_operations_with("search"))
+def test_a_null_character_in_a_search_is_a_400_object_naming_it(api, path):
+    """DRF refuses it with a bare message, which it answers as a JSON list; the schema's
+    error bodies (and every other error of the API) are objects."""
+    response = api.get(path, {"search": "a\x00b"})
+    assert response.status_code == 400
+    body = response.json()
+    assert isinstance(body, dict), body
+    assert "nulos" in " ".join(str(v) for v in body.values())

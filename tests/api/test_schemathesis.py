@@ -10,12 +10,18 @@ phase. Every response must
 - have a content type the schema documents for that status code,
 - match the schema of that response.
 
-The database holds the demo installation (``seed_demo``) plus a few spare rows, and
-generated integer ``id`` path parameters are mostly mapped to rows that exist, so detail,
-update, delete and action endpoints are exercised past their 404. Each request runs inside
-a savepoint that is rolled back afterwards: every example sees the same seeded data,
-whatever the order of operations, nothing is ever committed (so no push to a node is
-dispatched), and the run is reproducible (fixed seed, derandomized Hypothesis).
+The database holds the demo installation (``seed_demo``) plus a few spare rows (webfon
+sessions active and ended, pushes), and generated integer ``id`` path parameters are mostly
+mapped to rows that exist, so detail, update, delete and action endpoints are exercised past
+their 404. Each request runs inside a savepoint that is rolled back afterwards: every example
+sees the same seeded data, whatever the order of operations, nothing is ever committed (so no
+push to a node is dispatched), and the run is reproducible (fixed seed, derandomized
+Hypothesis).
+
+Nothing leaves the machine: every node, SMTP and LDAP server of the seeded data points at a
+closed port on loopback, an LDAP test's generated server is rewritten to it, and a guard on
+the process's sockets refuses (and fails the case for) any connection or name lookup to
+another address, so an operation that would reach out elsewhere cannot go unnoticed.
 
 Per operation: MAX_EXAMPLES fuzzed cases (positive and negative) and one in COVERAGE_EVERY
 of the coverage phase's cases (all its undocumented-method and content-type probes);
@@ -30,10 +36,13 @@ The schema is loaded when the module is imported (one pytest item per operation,
 ``request.node._nodeid``, which pytest no longer has).
 """
 
+import datetime
 import io
+import ipaddress
 import json
 import os
 import re
+import socket
 from collections import Counter
 
 import hypothesis
@@ -44,6 +53,7 @@ from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection, transaction
 from django.test import override_settings
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck
@@ -51,7 +61,7 @@ from schemathesis.generation.meta import REQUEST_SHAPE_PROBES, TestPhase
 
 from extensions.models import Extension, ExtensionPool, Template
 from extensions.services import template_create
-from nodes.models import Node
+from nodes.models import Node, Push
 from portal.actors import Actor
 from portal.roles import ROLE_ADMIN
 from portal.services import api_token_create
@@ -63,7 +73,9 @@ from tests.factories import (
     PortalUserFactory,
     StaffUserFactory,
 )
-from users.models import PortalUser, SecondFactorExemptNetwork
+from tests.integration.ldap_server import free_port
+from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
+from webfon.models import WebfonSession
 
 # The mark makes pytest-django create the test database (it only does for marked tests);
 # the data itself is loaded once for the module, see ``seeded_api``.
@@ -71,7 +83,7 @@ pytestmark = pytest.mark.django_db
 
 SCHEMA_PATH = "/api/v1/schema/?format=json"
 # Fuzzed examples per operation (the "examples" and "coverage" phases add their own cases).
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
 SEED = 20_250_601
 # The coverage phase's cases that run: one in COVERAGE_EVERY per operation (1 = all of them).
 COVERAGE_EVERY = int(os.environ.get("SCHEMATHESIS_COVERAGE_EVERY", "8"))
@@ -92,11 +104,16 @@ ID_MODELS = {
     "nodes": Node,
     "users": PortalUser,
     "exempt-networks": SecondFactorExemptNetwork,
+    "pushes": Push,
+    "webfon": WebfonSession,
 }
 # The database of the settings, before pytest-django switches to the test database.
 CONFIGURED_DATABASE_NAME = connection.settings_dict["NAME"]
 # Ids of existing rows, per path prefix; filled by the fixture once the data is seeded.
 EXISTING_IDS: dict[str, list[int]] = {}
+# Where every server of the seeded data points: nothing listens there.
+CLOSED_PORT = free_port()
+CLOSED_LDAP = f"ldap://127.0.0.1:{CLOSED_PORT}"
 
 
 def _seed_data() -> None:
@@ -108,10 +125,101 @@ def _seed_data() -> None:
     ExemptNetworkFactory(network="192.168.50.0/24", description="Oficina")
     template_create(actor=actor, name="Plantilla libre", value="nat=yes")
     PoolFactory(name="Pool libre")
+    _seed_sessions()
+    Push.objects.create(node=Node.objects.filter(kind="webrtc").first(), reasons=["test"])
+    # Every server the seeded data names is a closed port on loopback.
+    Node.objects.update(
+        address="127.0.0.1",
+        ssh_host="",
+        ssh_port=CLOSED_PORT,
+        smtp_host="127.0.0.1",
+        smtp_port=CLOSED_PORT,
+    )
+    LdapSettings.objects.filter(server_uri__gt="").update(server_uri=CLOSED_LDAP)
     for prefix, model in ID_MODELS.items():
         ids = sorted(model.objects.values_list("pk", flat=True))
         # A handful per model is enough: the first, the last and a few in between.
         EXISTING_IDS[prefix] = sorted({*ids[:2], *ids[-2:], *ids[:: max(1, len(ids) // 4)]})
+
+
+def _seed_sessions() -> None:
+    """Sessions in force and ended, so the sessions list shows both kinds."""
+    now = timezone.now()
+    users = PortalUser.objects.filter(webfon_extension__isnull=False).order_by("pk")[:3]
+    for n, user in enumerate(users):
+        WebfonSession.objects.create(
+            user=user,
+            token_digest=f"{n:064x}",
+            extension=user.webfon_extension,
+            extension_number=user.webfon_extension.number,
+            client_ip="203.0.113.7",
+            started_at=now,
+            expires_at=now + datetime.timedelta(hours=1),
+            **({"state": "ended", "ended_at": now, "end_reason": "logout"} if n == 2 else {}),
+        )
+
+
+class LoopbackOnly:
+    """Connections and name lookups of this process: to loopback (or a Unix socket) they go
+    through; anything else is refused with OSError, as an unreachable host would be, and
+    recorded so the case fails."""
+
+    def __init__(self):
+        self.refused: list[str] = []
+        self._connect = socket.socket.connect
+        self._connect_ex = socket.socket.connect_ex
+        self._getaddrinfo = socket.getaddrinfo
+
+    @staticmethod
+    def loopback(host) -> bool:
+        if isinstance(host, bytes):
+            host = host.decode(errors="replace")
+        if host in ("localhost", "localhost.localdomain"):
+            return True
+        try:
+            return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+        except ValueError:
+            return False
+
+    def _check(self, address) -> None:
+        if isinstance(address, tuple) and not self.loopback(address[0]):
+            self.refused.append(str(address))
+            raise ConnectionRefusedError(f"{address!r}: outside loopback, refused by the test")
+
+    def install(self) -> None:
+        guard = self
+
+        def connect(sock, address):
+            guard._check(address)
+            return guard._connect(sock, address)
+
+        def connect_ex(sock, address):
+            guard._check(address)
+            return guard._connect_ex(sock, address)
+
+        def getaddrinfo(host, *args, **kwargs):
+            if host is not None and not guard.loopback(host):
+                guard.refused.append(f"lookup {host!r}")
+                raise socket.gaierror(socket.EAI_NONAME, "outside loopback, refused by the test")
+            return guard._getaddrinfo(host, *args, **kwargs)
+
+        socket.socket.connect = connect
+        socket.socket.connect_ex = connect_ex
+        socket.getaddrinfo = getaddrinfo
+
+    def uninstall(self) -> None:
+        socket.socket.connect = self._connect
+        socket.socket.connect_ex = self._connect_ex
+        socket.getaddrinfo = self._getaddrinfo
+
+
+def _ldap_test_on_loopback(case) -> None:
+    """A generated LDAP server of POST /ldap/test/ is moved to the closed loopback port."""
+    body = case.body
+    if case.operation.path.endswith("/ldap/test/") and isinstance(body, dict):
+        uri = body.get("server_uri")
+        if isinstance(uri, str):
+            body["server_uri"] = re.sub(r"^(ldaps?://)[^/]*", rf"\g<1>127.0.0.1:{CLOSED_PORT}", uri)
 
 
 def _use_existing_id(case) -> None:
@@ -166,6 +274,8 @@ def seeded_api(django_db_setup, django_db_blocker):
     # Schemathesis' WSGI client sends "Host: localhost".
     hosts = override_settings(ALLOWED_HOSTS=[*django_settings.ALLOWED_HOSTS, "localhost"])
     hosts.enable()
+    guard = LoopbackOnly()
+    guard.install()
     try:
         with django_db_blocker.unblock(), transaction.atomic():
             # Never the configured database: pytest-django switches to the test database
@@ -174,9 +284,10 @@ def seeded_api(django_db_setup, django_db_blocker):
             _seed_data()
             user = StaffUserFactory(role=ROLE_ADMIN)
             _token, key = api_token_create(actor=Actor.system("tests"), user=user)
-            yield {"Authorization": f"Token {key}"}
+            yield {"headers": {"Authorization": f"Token {key}"}, "guard": guard}
             transaction.set_rollback(True)
     finally:
+        guard.uninstall()
         hosts.disable()
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
@@ -223,9 +334,13 @@ def test_api_conforms_to_its_schema(case, seeded_api):
     if _skip_coverage_case(case):
         return
     _use_existing_id(case)
+    _ldap_test_on_loopback(case)
+    guard = seeded_api["guard"]
+    guard.refused.clear()
     # A savepoint per request: every example starts from the same seeded data.
     with transaction.atomic():
         try:
-            case.call_and_validate(headers=seeded_api, checks=CHECKS)
+            case.call_and_validate(headers=seeded_api["headers"], checks=CHECKS)
         finally:
             transaction.set_rollback(True)
+    assert not guard.refused, f"the request tried to reach outside loopback: {guard.refused}"

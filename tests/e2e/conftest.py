@@ -1,4 +1,5 @@
-"""Browser tests: real Chromium (Debian's) driven by Playwright through a live server.
+"""Browser tests: real Chromium (Debian's, the `browser` fixture of tests/conftest.py) driven by
+Playwright through a live server.
 
 Every page visited is saved as a screenshot under var/screenshots/ (a CI artifact).
 """
@@ -11,33 +12,14 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections
-from playwright.sync_api import sync_playwright
 
 from tests.factories import StaffUserFactory, totp_code
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 PASSWORD = "contraseña-de-prueba-1"
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM is still safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(scope="session")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 class Visit:

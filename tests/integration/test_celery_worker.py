@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from django.db import transaction
 
 from nodes.models import Node, Push
 from nodes.services import push_request
-from portal.celery import app
 from tests.factories import NodeFactory
 from tests.nodes.fake_node import calls, make_fake_node, timeline
 
@@ -95,15 +93,6 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.handle.close()
-
-
-@pytest.fixture
-def queue():
-    name = f"test-{uuid.uuid4().hex[:8]}"
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = name
-    yield name
-    app.conf.task_default_queue = previous
 
 
 @pytest.fixture
@@ -227,26 +216,6 @@ def test_worker_killed_mid_push_leaves_a_whole_file_and_the_push_completes(
         "fail2ban restart",
         "fail2ban status",
     ]
-
-
-@pytest.fixture
-def private_redis():
-    """A redis-server of this test's own (never the shared one), which the test process
-    publishes to; the test may kill it and start it again on the same port."""
-    from tests.integration.redis_server import start_redis_server
-
-    server = start_redis_server()
-    previous = app.conf.broker_url
-
-    def publish_to(url: str) -> None:
-        app.conf.broker_url = url
-        app._pool = None  # connection pools are built from the URL on first use
-        app.amqp._producer_pool = None
-
-    publish_to(server.url)
-    yield server
-    publish_to(previous)
-    server.cleanup()
 
 
 @pytest.fixture

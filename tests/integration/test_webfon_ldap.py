@@ -14,16 +14,8 @@ PORTAL_PASSWORD = "Clave-Portal-9"
 
 
 @pytest.fixture
-def configured(ldap_server, actor):
-    return ldap_settings_update(
-        actor=actor,
-        server_uri=ldap_server.uri,
-        base_dn=ldap_server.base_dn,
-        bind_dn=ldap_server.bind_dn,
-        bind_password=ldap_server.bind_password,
-        user_filter="(sAMAccountName={login})",
-        timeout=2,
-    )
+def configured(configure_ldap):
+    return configure_ldap()
 
 
 @pytest.fixture

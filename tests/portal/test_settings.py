@@ -14,7 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     # A clean environment: nothing of this test process (e.g. the browser tests' async flag).
-    dropped = {"SECRET_KEY", "DEBUG", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    dropped = {
+        "SECRET_KEY",
+        "DEBUG",
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "CACHE_URL",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    }
     base = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -94,6 +101,32 @@ def test_celery_runs_in_process_without_a_broker_and_uses_it_when_set():
             connection.ensure_connection(max_retries=2)
     else:
         assert app.conf.task_always_eager
+
+
+EAGER_TASK = """
+from portal.celery import app
+
+@app.task(name="tests.echo")
+def echo(value):
+    return value
+
+assert app.conf.task_always_eager and not app.conf.broker_url
+print("result", echo.delay((1, "dos")).get())
+print("pool", app._pool)
+"""
+
+
+def test_without_a_broker_tasks_run_in_process_and_no_kombu_connection_is_made(tmp_path):
+    # What run.sh printed on the embedded default: kombu's "No hostname was supplied" warning,
+    # from a connection to the default amqp://localhost made for an in-process task.
+    result = run_manage(
+        "shell", "-c", EAGER_TASK, env={"DEBUG": "1", "PORTAL_VAR_DIR": str(tmp_path)}
+    )
+    assert result.returncode == 0, result.stderr
+    # The arguments still went through the JSON serializer (the tuple came back a list).
+    assert "result [1, 'dos']" in result.stdout
+    assert "pool None" in result.stdout  # no broker connection pool was ever made
+    assert "kombu" not in result.stderr and "hostname" not in result.stderr
 
 
 @pytest.mark.parametrize("name", ["portal.sqlite3", "secret_key"])

@@ -336,3 +336,41 @@ def test_sessions_api_filters_and_searches(api, login, make_user):
     assert [row["account"] for row in by_ip["results"]] == [second.account]
     ordered = api.get("/api/v1/webfon/sessions/", {"ordering": "started_at"}).json()
     assert [row["account"] for row in ordered["results"]] == [first.account, second.account]
+
+
+@pytest.mark.parametrize(
+    ("attacker", "same_bucket", "other_bucket"),
+    [
+        # IPv6: one subscriber holds a /64; any interface id in it is the same client.
+        (
+            ["2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:db8:1:2:abcd::7"],
+            "2001:db8:1:2:1234:5678:9abc:def0",
+            "2001:db8:1:3::1",
+        ),
+        # IPv4: the address alone (an IPv4-mapped IPv6 address is its IPv4 address).
+        (["198.51.100.1", "::ffff:198.51.100.1", "198.51.100.1"], "198.51.100.1", "198.51.100.2"),
+    ],
+)
+def test_ip_lock_keys_ipv6_by_its_64(login, make_user, attacker, same_bucket, other_bucket):
+    WebfonPolicy.objects.update(ip_max_failures=3, account_max_failures=100)
+    user = make_user(max_sessions=2)
+    for n, address in enumerate(attacker):
+        assert login(f"nadie{n}", "mal", REMOTE_ADDR=address).json()["reason"] == "bad_credentials"
+    assert login(user.account, REMOTE_ADDR=same_bucket).json()["reason"] == "locked"
+    assert login(user.account, REMOTE_ADDR=other_bucket).status_code == 200
+    # The log still names the address the attempt came from, not its /64.
+    session = WebfonSession.objects.get()
+    assert session.client_ip == other_bucket
+
+
+def test_sessions_api_end_reason_is_null_while_in_force(api, login, webfon_client, make_user):
+    user = make_user(max_sessions=2)
+    token = login(user.account).json()["token"]
+    login(user.account)
+    (row, _other) = api.get("/api/v1/webfon/sessions/", {"ordering": "started_at"}).json()[
+        "results"
+    ]
+    assert (row["state"], row["end_reason"]) == ("active", None)
+    webfon_client.post(LOGOUT, {"token": token})
+    ended = api.get(f"/api/v1/webfon/sessions/{row['id']}/").json()
+    assert (ended["state"], ended["end_reason"]) == ("ended", "logout")

@@ -63,8 +63,21 @@ class LogoutAnswerSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["ok"])
 
 
+class EndReasonField(serializers.ChoiceField):
+    """Why the session ended; null while it is in force (the model keeps "" then)."""
+
+    def to_representation(self, value):
+        return super().to_representation(value) if value else None
+
+
 class WebfonSessionSerializer(serializers.ModelSerializer):
     account = serializers.CharField(source="user.account", read_only=True)
+    end_reason = EndReasonField(
+        choices=WebfonSession.EndReason.choices,
+        allow_null=True,
+        read_only=True,
+        help_text="Why the session ended; null while it is in force.",
+    )
     mobility_extension = serializers.CharField(source="extension_number", read_only=True)
     pool = serializers.IntegerField(
         source="pool_extension.pool_id", read_only=True, allow_null=True
