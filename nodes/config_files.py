@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from nodes.models import Node
+from nodes.models import Node, rendered_secret, rendered_text
 from nodes.push import ManagedFile
 from nodes.rendering import (
     JanusConfig,
@@ -27,6 +28,8 @@ from nodes.rendering.fail2ban import (
     render_fail2ban_jail_sercen,
     render_fail2ban_jail_vivait,
 )
+
+PUBLIC_MODE = 0o644  # files without a secret (janus.jcfg, fail2ban's jails and filters)
 
 
 def _corporate_node_id(node: Node) -> int:
@@ -89,10 +92,54 @@ def sercen_config(node: Node) -> SerCenConfig:
     )
 
 
+# The node's text fields written into its files. The model refuses at write time what the
+# renderers refuse; a row saved before that rule is named here, in Spanish, before the
+# renderers' own check (the last net) would refuse it.
+RENDERED_TEXT_FIELDS = (
+    "domain",
+    "local_ip",
+    "audio_codec",
+    "video_codec",
+    "mysql_host",
+    "mysql_user",
+    "mysql_password",
+    "mysql_database",
+    "smtp_host",
+    "smtp_user",
+    "smtp_password",
+    "vivait_meet_prefijo",
+    "vivait_meet_dnis",
+)
+
+
+def _check_rendered_text(node: Node) -> None:
+    problems = []
+    for name in RENDERED_TEXT_FIELDS:
+        rule = rendered_secret if name in Node.AUDIT_SECRET_FIELDS else rendered_text
+        try:
+            rule(getattr(node, name))
+        except ValidationError as exc:
+            label = Node._meta.get_field(name).verbose_name
+            problems.append(f"{label} ({name}): {exc.messages[0]}")
+    if problems:
+        raise ValueError(
+            _(
+                "el nodo %(node)s tiene valores que no se pueden escribir en sus ficheros: %(problems)s Corríjalos en la página del nodo."
+            )
+            % {"node": node.name, "problems": " ".join(problems)}
+        )
+
+
+def file_mode(setting: str) -> int:
+    """A node's file mode setting ("0600", "0640") as the number the transports set."""
+    return int(setting, 8)
+
+
 def node_managed_files(node: Node) -> list[ManagedFile]:
     """The files of a WebRTC node (a corporate node has none the portal manages)."""
     if node.kind != Node.Kind.WEBRTC:
         return []
+    _check_rendered_text(node)
     if not node.domain:
         raise ValueError(
             _("el nodo %(node)s no tiene dominio (server_name de janus)") % {"node": node.name}
@@ -100,15 +147,27 @@ def node_managed_files(node: Node) -> list[ManagedFile]:
     janus = JanusConfig(server_name=node.domain)
     return [
         ManagedFile(
-            node.sercen_conf_path, "sercen", partial(render_sercen_conf, sercen_config(node))
+            node.sercen_conf_path,
+            "sercen",
+            partial(render_sercen_conf, sercen_config(node)),
+            mode=file_mode(node.sercen_conf_mode),
         ),
         ManagedFile(
             node.webfon_jcfg_path,
             "janus",
             partial(render_webfon_plugin, webfon_plugin_config(node)),
+            mode=file_mode(node.webfon_jcfg_mode),
         ),
-        ManagedFile(node.janus_jcfg_path, "janus", partial(render_janus_jcfg, janus)),
-        ManagedFile(node.janus_consola_jcfg_path, "janus", partial(render_janus_jcfg, janus)),
+        # No secret in these: readable by all, as janus's own packaging installs them.
+        ManagedFile(
+            node.janus_jcfg_path, "janus", partial(render_janus_jcfg, janus), mode=PUBLIC_MODE
+        ),
+        ManagedFile(
+            node.janus_consola_jcfg_path,
+            "janus",
+            partial(render_janus_jcfg, janus),
+            mode=PUBLIC_MODE,
+        ),
         *fail2ban_files(node),
     ]
 
@@ -122,7 +181,7 @@ def fail2ban_files(node: Node) -> list[ManagedFile]:
     """The jails and filters of manual §3.2.8, under the node's fail2ban directory."""
     base = node.fail2ban_dir.rstrip("/")
     return [
-        ManagedFile(f"{base}/{path}", "fail2ban", _whole(text), syntax="ini")
+        ManagedFile(f"{base}/{path}", "fail2ban", _whole(text), syntax="ini", mode=PUBLIC_MODE)
         for path, text in (
             ("jail.d/serCen.conf", render_fail2ban_jail_sercen()),
             ("jail.d/vivait.conf", render_fail2ban_jail_vivait()),

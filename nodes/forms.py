@@ -23,7 +23,9 @@ SECTIONS = [
         "Ficheros y órdenes",
         [
             "sercen_conf_path",
+            "sercen_conf_mode",
             "webfon_jcfg_path",
+            "webfon_jcfg_mode",
             "janus_jcfg_path",
             "janus_consola_jcfg_path",
             "sercen_restart_command",

@@ -1,19 +1,51 @@
 """Nodes of the platform."""
 
+import shlex
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
+from nodes.rendering.libconfig import FORBIDDEN_CHARACTERS, check_string
+from nodes.transport import TransportRefused, confined_path, local_node_root
 from portal.fields import EncryptedTextField
 from portal.secrets import BoundSecretsModel
 
-absolute_path_validator = RegexValidator(
-    r"^/[A-Za-z0-9._/\-]+$", _("Escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/').")
+
+def shown(value: str, limit: int = 80) -> str:
+    """``value`` for a message: characters that do not print are written as escapes."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in value[:limit])
+    return text + ("…" if len(value) > limit else "")
+
+
+@deconstructible
+class ValueRegexValidator(RegexValidator):
+    """A RegexValidator whose message quotes the value as :func:`shown` writes it: a control
+    character or a lone surrogate would break the message (and the JSON answer carrying it)."""
+
+    def __call__(self, value: object) -> None:
+        try:
+            super().__call__(value)
+        except ValidationError:
+            raise ValidationError(
+                self.message, code=self.code, params={"value": shown(str(value))}
+            ) from None
+
+
+# The regular expressions end in \Z, not $: "$" also matches before a final line feed.
+absolute_path_validator = ValueRegexValidator(
+    r"^(/(?!\.\.?(/|\Z))[A-Za-z0-9._\-]+)+/?\Z",
+    _(
+        "«%(value)s»: escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/'), sin "
+        "componentes «.» ni «..»."
+    ),
 )
 ipv4_validator = RegexValidator(
-    r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$",
-    _("Escriba una dirección IPv4, p. ej. 10.10.0.31."),
+    r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\Z",
+    _("Escriba una dirección IPv4, p. ej. 192.0.2.31."),
 )
 port_validators = [MinValueValidator(1), MaxValueValidator(65535)]
 
@@ -23,8 +55,96 @@ def positive(limit: int) -> list:
 
 
 hostname_validator = RegexValidator(
-    r"^[A-Za-z0-9]([A-Za-z0-9\-\.]{0,251}[A-Za-z0-9])?$",
+    r"^[A-Za-z0-9]([A-Za-z0-9\-\.]{0,251}[A-Za-z0-9])?\Z",
     _("Escriba un nombre de dominio o una dirección IP válidos (letras, dígitos, '-' y '.')."),
+)
+# A node's name may become a directory name (a local node's LOCAL_NODES_DIR/<name>).
+node_name_validator = ValueRegexValidator(
+    r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._\-]*\Z",
+    _(
+        "«%(value)s»: el nombre de un nodo lleva solo letras sin tilde, dígitos, '.', '_' y '-', "
+        "empieza por letra o dígito y no contiene '..' (ni '/' ni espacios)."
+    ),
+)
+codec_validator = ValueRegexValidator(
+    r"^[A-Za-z0-9_\-]+(,[A-Za-z0-9_\-]+)*\Z",
+    _("«%(value)s»: escriba un códec (p. ej. pcma, opus) o varios separados por comas."),
+)
+
+# Spanish names of the characters the renderers refuse (libconfig.FORBIDDEN_CHARACTERS).
+_CHARACTER_NAMES = {
+    "\n": _("un salto de línea (LF)"),
+    "\r": _("un retorno de carro (CR)"),
+    "\x00": _("un carácter NUL"),
+}
+assert set(_CHARACTER_NAMES) == set(FORBIDDEN_CHARACTERS)
+
+
+@deconstructible
+class RenderedTextValidator:
+    """A value written into a node's configuration files or run as a node's command.
+
+    The renderers' own rule (``check_string``: one line, no NUL, valid Unicode), so what a
+    form, the API or a service saves is what a push can write. A secret's message does not
+    repeat its value."""
+
+    def __init__(self, *, secret: bool = False):
+        self.secret = secret
+
+    def __call__(self, value: str) -> None:
+        try:
+            check_string(value)
+        except ValueError:
+            char = next((c for c in FORBIDDEN_CHARACTERS if c in value), None)
+            what = (
+                _CHARACTER_NAMES[char]
+                if char
+                else _("un carácter que no es texto Unicode válido (un suplente aislado)")
+            )
+            if self.secret:
+                raise ValidationError(
+                    _(
+                        "El valor no puede contener %(what)s: se escribe en una línea del "
+                        "fichero de configuración del nodo."
+                    ),
+                    code="rendered_text",
+                    params={"what": what},
+                ) from None
+            raise ValidationError(
+                _(
+                    "«%(value)s» no puede contener %(what)s: se escribe en una línea del "
+                    "fichero de configuración del nodo."
+                ),
+                code="rendered_text",
+                params={"value": shown(value), "what": what},
+            ) from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RenderedTextValidator) and other.secret == self.secret
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.secret))
+
+
+rendered_text = RenderedTextValidator()
+rendered_secret = RenderedTextValidator(secret=True)
+
+SECRET_FILE_MODES = [
+    ("0600", _("0600: solo el propietario")),
+    ("0640", _("0640: el propietario, y el grupo lo lee")),
+]
+# Node paths, mapped under a local node's directory.
+PATH_FIELDS = (
+    "sercen_conf_path",
+    "webfon_jcfg_path",
+    "janus_jcfg_path",
+    "janus_consola_jcfg_path",
+    "fail2ban_dir",
+)
+COMMAND_FIELDS = tuple(
+    f"{daemon}_{action}_command"
+    for daemon in ("sercen", "janus", "fail2ban")
+    for action in ("restart", "status")
 )
 
 
@@ -43,7 +163,7 @@ class Node(BoundSecretsModel):
         SSH = "ssh", _("SSH")
         LOCAL = "local", _("Local (directorio de este servidor)")
 
-    name = models.CharField(_("nombre"), max_length=100)
+    name = models.CharField(_("nombre"), max_length=100, validators=[node_name_validator])
     kind = models.CharField(_("tipo"), max_length=10, choices=Kind.choices)
     address = models.CharField(
         _("dirección"), max_length=253, blank=True, validators=[hostname_validator]
@@ -65,7 +185,9 @@ class Node(BoundSecretsModel):
         help_text=_("Vacío: la dirección del nodo."),
     )
     ssh_port = models.PositiveIntegerField(_("puerto SSH"), default=22, validators=port_validators)
-    ssh_user = models.CharField(_("usuario SSH"), max_length=64, default="root")
+    ssh_user = models.CharField(
+        _("usuario SSH"), max_length=64, default="root", validators=[rendered_text]
+    )
     ssh_private_key = EncryptedTextField(_("clave privada SSH"), blank=True)
     ssh_password = EncryptedTextField(_("contraseña SSH"), blank=True)
     ssh_host_key = models.TextField(
@@ -77,7 +199,11 @@ class Node(BoundSecretsModel):
         _("directorio raíz (transporte local)"),
         max_length=255,
         blank=True,
-        help_text=_("Con transporte local, los ficheros se escriben bajo este directorio."),
+        validators=[rendered_text],
+        help_text=_(
+            "Con transporte local, los ficheros se escriben bajo este directorio, que debe estar "
+            "dentro de LOCAL_NODES_DIR (relativo a él, o absoluto). Vacío: LOCAL_NODES_DIR/<nombre>."
+        ),
     )
     sercen_conf_path = models.CharField(
         _("ruta de serCen.conf"),
@@ -103,18 +229,52 @@ class Node(BoundSecretsModel):
         default="/etc/janus/janus.consola.jcfg",
         validators=[absolute_path_validator],
     )
+    # Files holding a secret (smtp_clave, MySQL clave) are never readable by others on the
+    # node: owner only, or also the group a daemon reads them as.
+    sercen_conf_mode = models.CharField(
+        _("permisos de serCen.conf"),
+        max_length=4,
+        choices=SECRET_FILE_MODES,
+        default="0600",
+        help_text=_("Contiene smtp_clave. 0640 si serCen lee el fichero a través de su grupo."),
+    )
+    webfon_jcfg_mode = models.CharField(
+        _("permisos de vivait.plugin.webfon.jcfg"),
+        max_length=4,
+        choices=SECRET_FILE_MODES,
+        default="0600",
+        help_text=_(
+            "Contiene la clave de MySQL. 0640 si janus lee el fichero a través de su grupo."
+        ),
+    )
     # An empty command skips that step (a node without init scripts, e.g. the demo's).
     sercen_restart_command = models.CharField(
-        _("reinicio de serCen"), max_length=255, blank=True, default="/etc/init.d/serCen restart"
+        _("reinicio de serCen"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="/etc/init.d/serCen restart",
     )
     sercen_status_command = models.CharField(
-        _("estado de serCen"), max_length=255, blank=True, default="/etc/init.d/serCen status"
+        _("estado de serCen"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="/etc/init.d/serCen status",
     )
     janus_restart_command = models.CharField(
-        _("reinicio de janus"), max_length=255, blank=True, default="/etc/init.d/janus restart"
+        _("reinicio de janus"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="/etc/init.d/janus restart",
     )
     janus_status_command = models.CharField(
-        _("estado de janus"), max_length=255, blank=True, default="/etc/init.d/janus status"
+        _("estado de janus"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="/etc/init.d/janus status",
     )
     fail2ban_dir = models.CharField(
         _("directorio de fail2ban"),
@@ -127,10 +287,15 @@ class Node(BoundSecretsModel):
         _("reinicio de fail2ban"),
         max_length=255,
         blank=True,
+        validators=[rendered_text],
         default="/etc/init.d/fail2ban restart",
     )
     fail2ban_status_command = models.CharField(
-        _("estado de fail2ban"), max_length=255, blank=True, default="/etc/init.d/fail2ban status"
+        _("estado de fail2ban"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="/etc/init.d/fail2ban status",
     )
 
     # --- supervision ports of the daemons, on the node's loopback (manual §5.2.1, §5.2.3) ---
@@ -178,14 +343,24 @@ class Node(BoundSecretsModel):
     max_digi_llam_sal = models.PositiveSmallIntegerField(
         _("dígitos máximos de llamada saliente"), default=10, validators=positive(64)
     )
-    audio_codec = models.CharField(_("códec de audio"), max_length=16, default="pcma")
-    video_codec = models.CharField(_("códec de vídeo"), max_length=16, default="h264")
+    audio_codec = models.CharField(
+        _("códec de audio"), max_length=16, default="pcma", validators=[codec_validator]
+    )
+    video_codec = models.CharField(
+        _("códec de vídeo"), max_length=16, default="h264", validators=[codec_validator]
+    )
     mysql_host = models.CharField(
         _("host MySQL"), max_length=253, default="BDTR", validators=[hostname_validator]
     )
-    mysql_user = models.CharField(_("usuario MySQL"), max_length=64, default="nimitz")
-    mysql_password = EncryptedTextField(_("contraseña MySQL"), blank=True)
-    mysql_database = models.CharField(_("base de datos MySQL"), max_length=64, default="nimitz")
+    mysql_user = models.CharField(
+        _("usuario MySQL"), max_length=64, default="nimitz", validators=[rendered_text]
+    )
+    mysql_password = EncryptedTextField(
+        _("contraseña MySQL"), blank=True, validators=[rendered_secret]
+    )
+    mysql_database = models.CharField(
+        _("base de datos MySQL"), max_length=64, default="nimitz", validators=[rendered_text]
+    )
 
     # --- serCen.conf (manual §3.2.2, §7.6.4) ----------------------------------------------
     smtp_host = models.CharField(
@@ -195,8 +370,12 @@ class Node(BoundSecretsModel):
         _("puerto SMTP"), default=25, validators=port_validators
     )
     smtps = models.BooleanField(_("SMTPS (TLS)"), default=False)
-    smtp_user = models.CharField(_("usuario SMTP"), max_length=255, blank=True)
-    smtp_password = EncryptedTextField(_("contraseña SMTP"), blank=True)
+    smtp_user = models.CharField(
+        _("usuario SMTP"), max_length=255, blank=True, validators=[rendered_text]
+    )
+    smtp_password = EncryptedTextField(
+        _("contraseña SMTP"), blank=True, validators=[rendered_secret]
+    )
     smtp_plaintext_auth = models.BooleanField(
         _("permitir autenticación SMTP sin TLS"),
         default=False,
@@ -206,7 +385,10 @@ class Node(BoundSecretsModel):
         ),
     )
     vivait_meet_prefijo = models.CharField(
-        _("prefijo de salas (vivait_meet_prefijo)"), max_length=64, default="vivaitcall_"
+        _("prefijo de salas (vivait_meet_prefijo)"),
+        max_length=64,
+        default="vivaitcall_",
+        validators=[rendered_text],
     )
     vivait_meet_prefijo_min = models.PositiveSmallIntegerField(
         _("longitud mínima de sala (vivait_meet_prefijo_min)"),
@@ -214,7 +396,11 @@ class Node(BoundSecretsModel):
         validators=[MaxValueValidator(64)],
     )
     vivait_meet_dnis = models.CharField(
-        _("DNIS de salas (vivait_meet_dnis)"), max_length=32, blank=True, default="9999"
+        _("DNIS de salas (vivait_meet_dnis)"),
+        max_length=32,
+        blank=True,
+        default="9999",
+        validators=[rendered_text],
     )
     clave_caduca_dias = models.PositiveIntegerField(
         _("días de caducidad de la contraseña"),
@@ -292,8 +478,105 @@ class Node(BoundSecretsModel):
                 errors["corporate_node"] = _("«%(node)s» no es un nodo corporativo.") % {
                     "node": self.corporate_node.name
                 }
+        if self.kind == self.Kind.WEBRTC:
+            errors.update(self._webrtc_errors())
+        if self.transport == self.Transport.LOCAL:
+            errors.update(self._local_errors())
         if errors:
             raise ValidationError(errors)
+
+    def _webrtc_errors(self) -> dict[str, str]:
+        """What every push of a WebRTC node needs (a push without it can only fail)."""
+        errors = {}
+        if self.pk is not None:
+            served = list(
+                Node.objects.filter(corporate_node_id=self.pk).values_list("name", flat=True)[:3]
+            )
+            if served:
+                errors["kind"] = _(
+                    "«%(node)s» es el nodo corporativo de %(nodes)s: debe seguir siendo "
+                    "corporativo."
+                ) % {"node": self.name, "nodes": ", ".join(f"«{name}»" for name in served)}
+        if not self.domain:
+            errors["domain"] = _(
+                "Un nodo Webrtc necesita su dominio: es el server_name de janus.jcfg."
+            )
+        if not self.local_ip:
+            errors["local_ip"] = _(
+                "Un nodo Webrtc necesita su IP de la red de voz: es sip.local_ip de "
+                "vivait.plugin.webfon.jcfg."
+            )
+        if self.corporate_node_id is None:
+            errors["corporate_node"] = _(
+                "Un nodo Webrtc necesita el nodo corporativo donde están sus extensiones webfon "
+                "(local_nodo_id)."
+            )
+        return errors
+
+    def _local_errors(self) -> dict[str, str]:
+        """The confinement of a local node (transport.LocalTransport checks it again)."""
+        base = settings.LOCAL_NODES_DIR
+        if not base:
+            return {
+                "transport": _(
+                    "El transporte local está desactivado en esta instalación (LOCAL_NODES_DIR "
+                    "no está definido): use SSH."
+                )
+            }
+        try:
+            root = local_node_root(base=base, local_root=self.local_root, name=self.name)
+        except TransportRefused:
+            return {
+                "local_root" if self.local_root else "name": _(
+                    "«%(value)s»: el directorio de un nodo local debe quedar dentro de "
+                    "%(base)s (LOCAL_NODES_DIR), sin salir de él con «..», rutas absolutas ni "
+                    "enlaces simbólicos."
+                )
+                % {"value": shown(self.local_root or self.name), "base": base}
+            }
+        errors = {}
+        for field in PATH_FIELDS:
+            value = getattr(self, field)
+            try:
+                confined_path(root, value)
+            except TransportRefused:
+                errors[field] = _(
+                    "«%(value)s» sale del directorio del nodo local %(root)s (un enlace simbólico "
+                    "lleva fuera de él)."
+                ) % {"value": shown(value), "root": root}
+        for field in COMMAND_FIELDS:
+            value = getattr(self, field)
+            if not value:
+                continue
+            try:
+                program = (shlex.split(value) or [""])[0]
+            except ValueError:
+                errors[field] = _("«%(value)s»: hay comillas sin cerrar.") % {"value": shown(value)}
+                continue
+            if not program.startswith("/"):
+                errors[field] = _(
+                    "«%(value)s»: un nodo local solo ejecuta programas de su directorio, escritos "
+                    "con su ruta absoluta en el nodo (p. ej. /etc/init.d/janus restart), sin "
+                    "buscarlos en el PATH ni usar un intérprete de órdenes. Deje la orden vacía "
+                    "si no hay nada que ejecutar."
+                ) % {"value": shown(value)}
+                continue
+            try:
+                confined_path(root, program)
+            except TransportRefused:
+                errors[field] = _(
+                    "«%(value)s»: el programa sale del directorio del nodo local %(root)s."
+                ) % {"value": shown(value), "root": root}
+        return errors
+
+    def config_errors(self) -> dict[str, list[str]]:
+        """Every rule this row breaks (a row saved before the rule existed), by field: a push
+        of the node fails until they are corrected. Empty when there is none."""
+        try:
+            self.full_clean(validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            return exc.message_dict
+        return {}
 
 
 class Push(models.Model):

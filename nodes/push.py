@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
@@ -28,6 +27,7 @@ from nodes.transport import (
     NodeTransport,
     SshTransport,
     TransportError,
+    TransportRefused,
 )
 from portal.secrets import SecretUnavailable
 from portal.transactions import run_atomic
@@ -53,6 +53,9 @@ class ManagedFile:
     daemon: str
     render: Callable[[str | None], str]
     syntax: str = "libconfig"  # how to find its secrets: "libconfig" or "ini" (fail2ban)
+    # Set on every write (not left to the node's umask or to an older file's mode): files
+    # holding a secret are 0600, or 0640 for a daemon's group (the node's setting).
+    mode: int = 0o600
 
 
 def mask_secrets(text: str, syntax: str = "libconfig") -> list[str]:
@@ -89,9 +92,9 @@ def unified_diff(
 
 def open_transport(node: Node, *, connect_timeout: int = CONNECT_TIMEOUT) -> NodeTransport:
     if node.transport == Node.Transport.LOCAL:
-        root = node.local_root or str(Path(settings.VAR_DIR) / "nodes" / node.name)
-        Path(root).mkdir(parents=True, exist_ok=True)
-        return LocalTransport(root)
+        # Checked again here (the model refuses it at write time): rows written before the
+        # rule, or a deployment that has since turned the local transport off.
+        return LocalTransport(node.local_root or node.name, base=settings.LOCAL_NODES_DIR)
     # Raises SecretUnavailable (nothing is sent) when a stored SSH secret does not decrypt or
     # was entered for another user@host:port.
     private_key = node.secret_for("ssh_private_key")
@@ -290,10 +293,7 @@ def push_execute(
     node = push.node
     try:
         transport = open_transport(node)
-    except SecretUnavailable as exc:
-        _step(push, "connect", ok=False, detail=str(exc))
-        return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
-    except HostKeyMismatch as exc:
+    except (SecretUnavailable, HostKeyMismatch, TransportRefused) as exc:
         _step(push, "connect", ok=False, detail=str(exc))
         return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
     except TransportError as exc:
@@ -302,6 +302,9 @@ def push_execute(
         raise NodeUnreachable(str(exc)) from exc
     try:
         return _apply(push, transport, files_for(node))
+    except TransportRefused as exc:
+        _step(push, "transport", ok=False, detail=str(exc))
+        return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
     except TransportError as exc:
         _step(push, "transport", ok=False, detail=str(exc))
         _release(push)
@@ -371,10 +374,20 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
         files_pending=push.files_pending,
         restarts_pending=push.restarts_pending,
     )
-    for managed, _old, wanted in changes:
-        transport.write_atomic(managed.path, wanted, managed.path + BACKUP_SUFFIX)
-        written.append(managed.path)
-        _step(push, "write", detail=managed.path)
+    try:
+        for managed, _old, wanted in changes:
+            transport.write_atomic(
+                managed.path, wanted, managed.path + BACKUP_SUFFIX, mode=managed.mode
+            )
+            written.append(managed.path)
+            _step(push, "write", detail=managed.path)
+    except TransportRefused:
+        # A path refused half-way (a local node's backup path leading outside its directory):
+        # the files written so far go back to what they were; nothing is restarted.
+        for path in written:
+            transport.restore(path, path + BACKUP_SUFFIX)
+            _step(push, "restore", detail=path)
+        raise
     _save(push, files_written=written)
     failure = _restart_and_check(push, transport, ordered)
     if not failure:

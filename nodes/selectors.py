@@ -1,6 +1,9 @@
 """Reads of nodes and their push history."""
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 
 from nodes.models import Node, Push
 
@@ -28,3 +31,12 @@ def node_last_push_state(*, node: Node) -> tuple[int | None, str | None]:
         .first()
     )
     return row if row is not None else (None, None)
+
+
+def node_config_errors(node: Node) -> list[tuple[str, list[str]]]:
+    """The rules a stored node breaks (saved before they existed), as (field label, messages)
+    in the form's order: what the node's page asks to correct."""
+    errors = node.config_errors()
+    labels = {field.name: capfirst(field.verbose_name) for field in Node._meta.fields}
+    order = [field.name for field in Node._meta.fields] + [NON_FIELD_ERRORS]
+    return [(labels.get(name, _("General")), errors[name]) for name in order if name in errors]

@@ -12,8 +12,8 @@ import io
 import os
 import secrets
 import shlex
-import shutil
 import socket
+import stat
 import subprocess
 import time
 from dataclasses import dataclass
@@ -50,7 +50,9 @@ class CommandResult:
 
 class NodeTransport(Protocol):
     def read(self, path: str) -> str | None: ...
-    def write_atomic(self, path: str, content: str, backup_path: str) -> None: ...
+    def write_atomic(
+        self, path: str, content: str, backup_path: str, *, mode: int = 0o600
+    ) -> None: ...
     def restore(self, path: str, backup_path: str) -> None: ...
     def run(self, command: str) -> CommandResult: ...
     def query_port(self, port: int, *, timeout: float = QUERY_TIMEOUT) -> str: ...
@@ -92,18 +94,84 @@ def _temp_name(path: str) -> str:
     return f"{path}.portal-tmp-{secrets.token_hex(4)}"
 
 
-class LocalTransport:
-    """Files under a root directory of this machine; commands run there with the root
-    prefixed to absolute program paths (so /etc/init.d/janus is <root>/etc/init.d/janus)."""
+class TransportRefused(TransportError):
+    """The portal refuses the step (a local node reaching outside its directory, or the local
+    transport turned off): a setting to correct, never retried."""
 
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
+
+# What a local node's command runs with: no variable of the portal's own environment (its
+# SECRET_KEY, DATABASE_URL, keys...) reaches the node's scripts.
+LOCAL_COMMAND_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+# A node file written with an execute bit could later be run as one of the node's commands.
+_NO_EXECUTE = 0o666
+
+
+def local_node_root(*, base: str | Path, local_root: str, name: str) -> Path:
+    """The directory of a node of transport ``local``, resolved: ``local_root`` (relative to
+    ``base``, or absolute) or, when empty, ``base/<name>``. It must lie strictly inside
+    ``base`` (LOCAL_NODES_DIR) once symbolic links are resolved; an empty ``base`` means
+    the deployment allows no local node."""
+    if not str(base).strip():
+        raise TransportRefused(
+            "el transporte local está desactivado en esta instalación (LOCAL_NODES_DIR no "
+            "está definido): use SSH"
+        )
+    try:
+        base_path = Path(base).resolve()
+        root = (base_path / (local_root or name)).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # NUL byte, symlink loop
+        raise TransportRefused(f"el directorio del nodo no es válido: {exc}") from exc
+    if root == base_path or not root.is_relative_to(base_path):
+        raise TransportRefused(
+            f"el directorio del nodo {root} no está dentro de LOCAL_NODES_DIR ({base_path})"
+        )
+    return root
+
+
+def confined_path(root: Path, path: str) -> Path:
+    """``path`` of the node (absolute, as on a real node) mapped under the node's resolved
+    ``root``, with symbolic links resolved; refused unless it stays strictly inside it."""
+    try:
+        target = (root / path.lstrip("/")).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # NUL byte, symlink loop
+        raise TransportRefused(f"{path!r}: ruta no válida ({exc})") from exc
+    if target == root or not target.is_relative_to(root):
+        raise TransportRefused(f"{path} sale del directorio del nodo ({root})")
+    return target
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """A new file holding ``data`` with exactly ``mode`` (whatever the umask), never readable
+    by anyone else meanwhile: created with that mode, not chmod-ed after the fact."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb", closefd=False) as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+
+
+class LocalTransport:
+    """A node that is a directory of this machine (the embedded default's demo node, tests).
+
+    Confined to ``root``, which must lie inside ``base`` (LOCAL_NODES_DIR): every path is the
+    node's path mapped under the root and checked after resolving symbolic links, and a
+    command runs only a program inside the root, named by its absolute path on the node
+    (``/etc/init.d/janus status`` runs ``<root>/etc/init.d/janus``), without a shell and
+    without the portal's environment. Reading creates nothing; the root and its directories
+    are made by the first write."""
+
+    def __init__(self, root: str | Path, *, base: str | Path):
+        self.root = local_node_root(base=base, local_root=str(root), name="")
 
     def _path(self, path: str) -> Path:
-        target = (self.root / path.lstrip("/")).resolve()
-        if not str(target).startswith(str(self.root.resolve())):
-            raise TransportError(f"{path} escapes the node's root directory")
-        return target
+        return confined_path(self.root, path)
 
     def read(self, path: str) -> str | None:
         target = self._path(path)
@@ -114,18 +182,19 @@ class LocalTransport:
         except OSError as exc:
             raise TransportError(f"cannot read {path}: {exc}") from exc
 
-    def write_atomic(self, path: str, content: str, backup_path: str) -> None:
-        target = self._path(path)
+    def write_atomic(self, path: str, content: str, backup_path: str, *, mode: int = 0o600) -> None:
+        target, backup = self._path(path), self._path(backup_path)
+        mode &= _NO_EXECUTE
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.parent.resolve().is_relative_to(self.root):  # still inside once made
+                raise TransportRefused(f"{path} sale del directorio del nodo ({self.root})")
             temp = Path(_temp_name(str(target)))
-            with open(temp, "w") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
+            _write_new(temp, content.encode(), mode)
             if target.exists():
-                shutil.copy2(target, self._path(backup_path))
-                shutil.copymode(target, temp)
+                backup_temp = Path(_temp_name(str(backup)))
+                _write_new(backup_temp, target.read_bytes(), mode)
+                os.replace(backup_temp, backup)
             os.replace(temp, target)  # atomic: readers see the old file or the new one
         except OSError as exc:
             raise TransportError(f"cannot write {path}: {exc}") from exc
@@ -135,21 +204,44 @@ class LocalTransport:
         try:
             if backup.exists():
                 temp = Path(_temp_name(str(target)))
-                shutil.copy2(backup, temp)
+                mode = stat.S_IMODE(backup.stat().st_mode) & _NO_EXECUTE
+                _write_new(temp, backup.read_bytes(), mode)
                 os.replace(temp, target)
             elif target.exists():
                 target.unlink()  # there was no file before the push
         except OSError as exc:
             raise TransportError(f"cannot restore {path}: {exc}") from exc
 
+    def _program(self, program: str) -> Path:
+        """The node's program as a file inside the root, or TransportRefused saying why."""
+        if not program.startswith("/"):
+            raise TransportRefused(
+                f"«{program}»: un nodo local solo ejecuta programas de su directorio, escritos "
+                "con su ruta absoluta en el nodo (p. ej. /etc/init.d/janus); no se buscan en el "
+                "PATH ni se usa un intérprete de órdenes"
+            )
+        path = self._path(program)
+        if not path.is_file():
+            raise TransportRefused(f"«{program}» no existe en el directorio del nodo ({path})")
+        if not os.access(path, os.X_OK):
+            raise TransportRefused(f"«{program}» ({path}) no es ejecutable")
+        return path
+
     def run(self, command: str) -> CommandResult:
-        args = shlex.split(command)
-        if args and args[0].startswith("/"):
-            args[0] = str(self._path(args[0]))
         try:
-            done = subprocess.run(  # noqa: S603 - the node's configured command, no shell
+            args = shlex.split(command)
+            if not args:
+                raise TransportRefused("orden vacía")
+            args[0] = str(self._program(args[0]))
+        except ValueError as exc:  # shlex: an unclosed quote
+            return CommandResult(returncode=126, stdout="", stderr=f"orden no válida: {exc}")
+        except TransportRefused as exc:
+            return CommandResult(returncode=126, stdout="", stderr=str(exc))
+        try:
+            done = subprocess.run(  # noqa: S603 - a program inside the node's root, no shell
                 args,
                 cwd=self.root,
+                env=LOCAL_COMMAND_ENV,
                 capture_output=True,
                 text=True,
                 timeout=COMMAND_TIMEOUT,
@@ -307,46 +399,69 @@ class SshTransport:
         with contextlib.suppress(FileNotFoundError):
             self.sftp.remove(path)
 
-    def _copy(self, source: str, target: str) -> None:
-        """Copy a file on the node through SFTP, with its mode and times, atomically."""
+    def _open_new(self, path: str, mode: int) -> paramiko.SFTPFile:
+        """A file opened for writing, created with ``mode`` (paramiko's ``open`` sends no
+        permissions, so the server's default applies) and then set to exactly ``mode``
+        whatever the server's umask: a secret is never readable by others, even briefly."""
+        attrs = paramiko.SFTPAttributes()
+        attrs.st_mode = mode
+        flags = paramiko.sftp.SFTP_FLAG_WRITE | paramiko.sftp.SFTP_FLAG_CREATE
+        kind, message = self.sftp._request(  # paramiko's open() has no mode argument
+            paramiko.sftp.CMD_OPEN, path, flags | paramiko.sftp.SFTP_FLAG_TRUNC, attrs
+        )
+        if kind != paramiko.sftp.CMD_HANDLE:
+            raise paramiko.SFTPError(f"SFTP open of {path} answered no handle")
+        handle = paramiko.SFTPFile(self.sftp, message.get_binary(), "w")
+        try:
+            handle.chmod(mode)
+        except BaseException:
+            handle.close()
+            raise
+        return handle
+
+    def _copy(self, source: str, target: str, mode: int | None = None) -> None:
+        """Copy a file on the node through SFTP, atomically, with its times and its mode (or
+        ``mode``)."""
         attrs = self.sftp.stat(source)
         temp = _temp_name(target)
         with self.sftp.open(source, "r") as reader:
             data = reader.read()
-        with self.sftp.open(temp, "w") as writer:
+        with self._open_new(temp, attrs.st_mode & 0o7777 if mode is None else mode) as writer:
             writer.write(data)
-        self.sftp.chmod(temp, attrs.st_mode & 0o7777)
         self.sftp.utime(temp, (attrs.st_atime, attrs.st_mtime))
         self.sftp.posix_rename(temp, target)
 
-    def _backup(self, path: str, backup_path: str) -> None:
-        """The current file, kept as ``backup_path``: a hard link to it (hardlink@openssh.com,
-        no copy; the rename that follows leaves the old inode to the backup alone), else a
-        copy. Built under a temporary name and renamed, so the previous backup is replaced
-        atomically and never left half-written."""
+    def _backup(self, path: str, backup_path: str, mode: int) -> None:
+        """The current file, kept as ``backup_path`` with ``mode`` (it may hold a secret): a
+        hard link to it (hardlink@openssh.com, no copy; the rename that follows leaves the old
+        inode to the backup alone), else a copy. Built under a temporary name and renamed, so
+        the previous backup is replaced atomically and never left half-written."""
         temp = backup_path + BACKUP_TEMP_SUFFIX
         self._remove_if_present(temp)
         try:
             self.sftp._request(  # paramiko has no public call for this OpenSSH extension
                 paramiko.sftp.CMD_EXTENDED, "hardlink@openssh.com", path, temp
             )
+            self.sftp.chmod(temp, mode)
         except OSError:
-            self._copy(path, temp)
+            self._copy(path, temp, mode)
         self.sftp.posix_rename(temp, backup_path)
 
-    def write_atomic(self, path: str, content: str, backup_path: str) -> None:
+    def write_atomic(self, path: str, content: str, backup_path: str, *, mode: int = 0o600) -> None:
+        """Write ``content`` to ``path`` with exactly ``mode``: the file's mode is the node's
+        setting, not the server's default nor what an older file had."""
         temp = _temp_name(path)
         try:
             self._makedirs(path.rsplit("/", 1)[0] or "/")
-            with self.sftp.open(temp, "w") as handle:
+            with self._open_new(temp, mode) as handle:
                 handle.write(content.encode())
             try:
-                mode = self.sftp.stat(path).st_mode
+                self.sftp.stat(path)
+                exists = True
             except FileNotFoundError:
-                mode = None
-            if mode is not None:
-                self.sftp.chmod(temp, mode & 0o7777)
-                self._backup(path, backup_path)
+                exists = False
+            if exists:
+                self._backup(path, backup_path, mode)
             self.sftp.posix_rename(temp, path)  # atomic replace on the node
         except (OSError, paramiko.SSHException) as exc:
             raise TransportError(f"cannot write {path}: {exc}") from exc

@@ -14,7 +14,7 @@ from nodes.filtersets import NodeFilterSet, PushFilterSet
 from nodes.forms import NodeForm, PortCheckForm, SmtpTestForm
 from nodes.models import Node, Push
 from nodes.push import push_preview
-from nodes.selectors import node_pushes, nodes_with_last_push
+from nodes.selectors import node_config_errors, node_pushes, nodes_with_last_push
 from nodes.transport import TransportError
 from portal.actors import Actor
 from portal.ui import (
@@ -91,6 +91,7 @@ class NodeEditView(SudoRequiredMixin, ObjectEditView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         if self.object is not None:
+            context["config_errors"] = node_config_errors(self.object)
             context["pushes"] = node_pushes(node=self.object)
             context["can_push"] = self.request.user.has_perm("nodes.change_node")
             context["can_diagnose"] = self.request.user.has_perm("nodes.view_node")

@@ -5,7 +5,9 @@ nodes of transport "local" write under var/nodes. Production: DEBUG off, SECRET_
 DATABASE_URL=mysql://..., CELERY_BROKER_URL=redis://...
 """
 
+import os
 import secrets
+import stat
 from pathlib import Path
 
 import dj_database_url
@@ -132,6 +134,22 @@ def _mysql_tls_options(host: str, mode: str, ca: str) -> dict:
     )
 
 
+def _private_sqlite_file(name: str) -> None:
+    """The SQLite database holds password hashes and encrypted secrets: it is created 0600
+    before SQLite opens it (SQLite gives its journal and WAL files the database's mode), and
+    an older one loses its group and other bits."""
+    path = Path(name)
+    if name in ("", ":memory:") or name.startswith("file:") or not path.parent.is_dir():
+        return  # in memory, or a directory SQLite will complain about itself
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
+    except PermissionError:
+        pass  # someone else's file (a read-only deployment): left as it is
+
+
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"
 _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
 if _db["ENGINE"] == "django.db.backends.mysql":
@@ -150,6 +168,7 @@ if _db["ENGINE"] == "django.db.backends.mysql":
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so concurrent writers wait instead of failing.
     _db["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    _private_sqlite_file(str(_db["NAME"]))
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -308,6 +327,13 @@ CELERY_BEAT_SCHEDULE = {
     "webfon-sessions-purge": {"task": "webfon.sessions_purge", "schedule": 3600.0},
 }
 
+# --- Nodes ------------------------------------------------------------------------------
+# The only directory under which nodes of transport "local" may keep their files (a node's
+# directory is LOCAL_NODES_DIR/<its name>, or its local_root inside it). Empty: local nodes
+# are refused. Default: var/nodes with DEBUG=1 (the embedded default's demo node), off in
+# production mode.
+LOCAL_NODES_DIR = env_str("LOCAL_NODES_DIR", str(VAR_DIR / "nodes") if DEBUG else "")
+
 # --- E-mail of the portal itself (staff password reset) -----------------------------------
 # The webfon PINs go out through the WebRTC node's SMTP settings (entered for serCen); the
 # portal's own mail uses these, through Django's SMTP backend.
@@ -368,7 +394,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"PushStatusEnum": "nodes.api.serializers.PUSH_API_STATUS_NAMES"},
+    # One name for a choice set several fields share (serCen.conf's and the plugin's modes).
+    "ENUM_NAME_OVERRIDES": {
+        "PushStatusEnum": "nodes.api.serializers.PUSH_API_STATUS_NAMES",
+        "SecretFileModeEnum": "nodes.models.SECRET_FILE_MODES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "portal.api.schema.add_error_responses",

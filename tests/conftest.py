@@ -92,8 +92,21 @@ def licences(set_stock):
 
 
 @pytest.fixture
+def local_nodes_dir(settings, tmp_path):
+    """The test's tmp_path as LOCAL_NODES_DIR: local nodes may have their directory in it."""
+    settings.LOCAL_NODES_DIR = str(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
 def corporate(db):
     return NodeFactory(name="VC-corp-zonaejemplo")
+
+
+@pytest.fixture
+def webrtc_fields(corporate):
+    """What a WebRTC node needs besides its name to be saved: every push needs them."""
+    return {"domain": "meet.vivait.example", "local_ip": "192.0.2.31", "corporate_node": corporate}
 
 
 @pytest.fixture(autouse=True)
@@ -117,20 +130,14 @@ def client_for(db):
 
 
 @pytest.fixture
-def make_webrtc_node(actor, corporate, django_capture_on_commit_callbacks):
+def make_webrtc_node(actor, webrtc_fields, django_capture_on_commit_callbacks):
     """A WebRTC node made through node_create, as a user's entry would (its secrets bound to
     the destinations it is created with), with no push left queued by its creation."""
     from nodes.models import Push
     from nodes.services import node_create
 
     def _make(**fields):
-        defaults = {
-            "name": "meet",
-            "kind": "webrtc",
-            "domain": "meet.example",
-            "local_ip": "192.0.2.31",
-            "corporate_node": corporate,
-        }
+        defaults = {"name": "meet", "kind": "webrtc", **webrtc_fields}
         with django_capture_on_commit_callbacks(execute=False):
             node = node_create(actor=actor, **(defaults | fields))
         Push.objects.filter(node=node).delete()

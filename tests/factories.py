@@ -22,7 +22,8 @@ class NodeFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"nodo-{n}")
     kind = Node.Kind.CORPORATE
-    address = factory.Sequence(lambda n: f"10.0.{n // 250}.{n % 250 + 1}")
+    # Documentation addresses (RFC 5737): a test that dials a node by mistake reaches nobody.
+    address = factory.Sequence(lambda n: f"192.0.2.{n % 250 + 1}")
     transport = Node.Transport.SSH
 
 

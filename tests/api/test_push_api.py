@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def node(tmp_path, corporate, actor, django_capture_on_commit_callbacks):
+def node(tmp_path, local_nodes_dir, corporate, actor, django_capture_on_commit_callbacks):
     from nodes.services import node_create
 
     root = make_fake_node(tmp_path / "node")

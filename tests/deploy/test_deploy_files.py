@@ -31,7 +31,7 @@ from tests.deploy.deployment import (
 README = (ROOT / "README.md").read_text()
 # Variables the deployment files name that no code of this checkout reads yet (another branch
 # adds them): listed in the env file, documented with that code.
-ENV_FILE_ONLY = {"LOCAL_NODES_DIR"}
+ENV_FILE_ONLY: set[str] = set()
 _ENV_READ = re.compile(
     r"""(?:env_(?:str|bool|int|list)|os\.environ\.get|os\.getenv|_int)\(\s*["']([A-Z][A-Z0-9_]+)["']"""
 )

@@ -28,7 +28,7 @@ PubkeyAuthentication yes
 PermitRootLogin prohibit-password
 StrictModes no
 UsePAM no
-Subsystem sftp internal-sftp
+Subsystem sftp internal-sftp{sftp_options}
 # The portal reads the daemons' supervision ports on the node's loopback through
 # direct-tcpip channels (what "ssh -L" opens).
 AllowTcpForwarding {forwarding}
@@ -116,12 +116,18 @@ class SshServer:
 
 
 def start_ssh_server(
-    *, forwarding: str = "local", host: str = "127.0.0.1", port: int = 0, log: bool = False
+    *,
+    forwarding: str = "local",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    log: bool = False,
+    sftp_umask: str = "",
 ) -> SshServer:
     """``forwarding``: sshd's AllowTcpForwarding ("no" refuses direct-tcpip channels).
     ``host``: the loopback address it listens on (127.0.0.2 is another host for a test), on
     ``port`` (a free one if 0). ``log``: every connection and authentication attempt in
-    ``sshd.log`` (LogLevel VERBOSE)."""
+    ``sshd.log`` (LogLevel VERBOSE). ``sftp_umask``: the umask the SFTP server applies to the
+    files it creates (e.g. "0000")."""
     directory = Path(tempfile.mkdtemp(prefix="portal-sshd-"))
     os.chmod(directory, 0o700)
     Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # sshd's privilege separation dir
@@ -136,6 +142,7 @@ def start_ssh_server(
             forwarding=forwarding,
             host=host,
             log_level="VERBOSE" if log else "ERROR",
+            sftp_options=f" -u {sftp_umask}" if sftp_umask else "",
         )
     )
     host_pub = (directory / "host_key.pub").read_text().split()

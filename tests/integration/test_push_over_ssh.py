@@ -2,7 +2,7 @@
 
 import pytest
 
-from nodes.models import Node, Push
+from nodes.models import COMMAND_FIELDS, Node, Push
 from nodes.push import ManagedFile, push_execute
 from tests.factories import WebrtcNodeFactory
 from tests.nodes.fake_node import calls, make_fake_node
@@ -29,9 +29,11 @@ def node(ssh_server, tmp_path):
     )
 
 
-def run(node, text):
+def run(node, text, mode=0o600):
     push = Push.objects.create(node=node, reasons=["test"])
-    files = [ManagedFile(path=node.janus_jcfg_path, daemon="janus", render=lambda _old: text)]
+    files = [
+        ManagedFile(path=node.janus_jcfg_path, daemon="janus", render=lambda _old: text, mode=mode)
+    ]
     push_execute(push_id=push.pk, files_for=lambda _node: files)
     push.refresh_from_db()
     return push
@@ -41,10 +43,11 @@ def test_push_writes_restarts_and_then_is_unchanged(node, tmp_path):
     root = tmp_path / "node"
     (root / "etc/janus").mkdir(parents=True)
     (root / "etc/janus/janus.jcfg").write_text("old\n")
-    (root / "etc/janus/janus.jcfg").chmod(0o640)
-    push = run(node, "new\n")
+    (root / "etc/janus/janus.jcfg").chmod(0o644)
+    push = run(node, "new\n", mode=0o640)
     assert push.status == "applied", push.detail
     assert (root / "etc/janus/janus.jcfg").read_text() == "new\n"
+    # The mode is the node's setting, not the one the older file had.
     assert oct((root / "etc/janus/janus.jcfg").stat().st_mode & 0o777) == "0o640"
     assert (root / "etc/janus/janus.jcfg.portal-backup").read_text() == "old\n"
     assert calls(root) == ["janus restart", "janus status"]
@@ -132,14 +135,92 @@ def test_ssh_transport_uses_cheap_algorithms_no_nagle_and_hard_linked_backups(ss
         assert ssh.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
         target = tmp_path / "deep/er/file.conf"
         transport.write_atomic(str(target), "v1\n", f"{target}.bak")  # parents made over SFTP
-        target.chmod(0o640)
+        target.chmod(0o644)
         old_inode = target.stat().st_ino
-        transport.write_atomic(str(target), "v2\n", f"{target}.bak")
+        transport.write_atomic(str(target), "v2\n", f"{target}.bak", mode=0o640)
         backup = tmp_path / "deep/er/file.conf.bak"
         assert backup.read_text() == "v1\n" and backup.stat().st_ino == old_inode
         assert target.read_text() == "v2\n" and target.stat().st_mode & 0o777 == 0o640
+        assert backup.stat().st_mode & 0o777 == 0o640  # the old file held a secret too
         assert not list(target.parent.glob("*tmp*"))
         transport.restore(str(target), f"{target}.bak")
         assert target.read_text() == "v1\n" and backup.read_text() == "v1\n"
     finally:
         transport.close()
+
+
+@pytest.fixture(scope="module")
+def permissive_sftp():
+    """An sshd whose SFTP server creates files world-readable unless told otherwise."""
+    from tests.integration.ssh_server import start_ssh_server
+
+    server = start_ssh_server(sftp_umask="0000")
+    yield server
+    server.cleanup()
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o644])
+def test_files_get_the_mode_asked_whatever_the_sftp_servers_umask(permissive_sftp, tmp_path, mode):
+    """Issue #12, point 10: the mode is set explicitly over SFTP, on the new file, its backup
+    and a restored file; the server's default (0666 here) never applies."""
+    from nodes.transport import SshTransport
+
+    transport = SshTransport(
+        host="127.0.0.1",
+        port=permissive_sftp.port,
+        user=permissive_sftp.user,
+        private_key=permissive_sftp.private_key,
+        host_key=permissive_sftp.host_key,
+    )
+    target, backup = tmp_path / "etc/MDtel/serCen.conf", tmp_path / "etc/MDtel/serCen.conf.bak"
+    try:
+        transport.write_atomic(str(target), 'smtp_clave = "uno"\n', str(backup), mode=mode)
+        assert target.stat().st_mode & 0o777 == mode
+        target.chmod(0o666)  # an older file, readable by everyone
+        transport.write_atomic(str(target), 'smtp_clave = "dos"\n', str(backup), mode=mode)
+        assert target.stat().st_mode & 0o777 == mode
+        assert backup.stat().st_mode & 0o777 == mode
+        transport.restore(str(target), str(backup))
+        assert target.read_text() == 'smtp_clave = "uno"\n'
+        assert target.stat().st_mode & 0o777 == mode
+        assert not list(target.parent.glob("*tmp*"))
+    finally:
+        transport.close()
+
+
+def test_a_push_over_sftp_writes_secret_files_0600_or_as_the_node_says(
+    permissive_sftp, tmp_path, corporate
+):
+    from nodes.config_files import node_managed_files
+
+    root = make_fake_node(tmp_path / "node")
+    node = WebrtcNodeFactory(
+        name="meet",
+        transport="ssh",
+        address="127.0.0.1",
+        local_ip="192.0.2.31",
+        corporate_node=corporate,
+        ssh_port=permissive_sftp.port,
+        ssh_user=permissive_sftp.user,
+        ssh_private_key=permissive_sftp.private_key,
+        ssh_host_key=permissive_sftp.host_key,
+        sercen_conf_path=f"{root}/etc/MDtel/serCen.conf",
+        webfon_jcfg_path=f"{root}/etc/janus/vivait.plugin.webfon.jcfg",
+        webfon_jcfg_mode="0640",
+        janus_jcfg_path=f"{root}/etc/janus/janus.jcfg",
+        janus_consola_jcfg_path=f"{root}/etc/janus/janus.consola.jcfg",
+        fail2ban_dir=f"{root}/etc/fail2ban",
+        smtp_password="clave-smtp",
+        mysql_password="clave-mysql",
+        **dict.fromkeys(COMMAND_FIELDS, ""),
+    )
+    push = Push.objects.create(node=node, reasons=["test"])
+    assert push_execute(push_id=push.pk, files_for=node_managed_files) == "applied"
+    modes = {
+        str(path.relative_to(root)): path.stat().st_mode & 0o777
+        for path in root.rglob("*")
+        if path.is_file() and path.suffix in {".conf", ".jcfg"}
+    }
+    assert modes.pop("etc/MDtel/serCen.conf") == 0o600
+    assert modes.pop("etc/janus/vivait.plugin.webfon.jcfg") == 0o640
+    assert set(modes.values()) == {0o644}, modes  # janus.jcfg and fail2ban: no secret

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def node(tmp_path, corporate, actor):
+def node(tmp_path, local_nodes_dir, corporate, actor):
     from nodes.services import node_create
 
     root = make_fake_node(tmp_path / "node")

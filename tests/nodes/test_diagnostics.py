@@ -72,6 +72,11 @@ def browser(role: str = ROLE_ADMIN, *, csrf: bool = False) -> Client:
     return client
 
 
+@pytest.fixture(autouse=True)
+def _local_nodes_under_tmp_path(local_nodes_dir):
+    """Local nodes of these tests have their directory under the test's tmp_path."""
+
+
 def local_node(tmp_path, **fields):
     """A WebRTC node on the local transport: its loopback is this machine's."""
     root = tmp_path / "node"
@@ -124,21 +129,21 @@ def test_a_closed_port_is_a_message_not_an_error(tmp_path, sercen):
     assert "Connection refused" in html
 
 
-def test_a_silent_port_times_out():
+def test_a_silent_port_times_out(tmp_path):
     from nodes.transport import LocalTransport, TransportError
 
     with (
         SupervisionServer("", hold_seconds=3) as silent,
         pytest.raises(TransportError, match=r"no answer within 0\.5 s"),
     ):
-        LocalTransport("/tmp").query_port(silent.port, timeout=0.5)
+        LocalTransport("node", base=tmp_path).query_port(silent.port, timeout=0.5)
 
 
-def test_a_daemon_that_keeps_the_connection_open_is_read_until_the_timeout():
+def test_a_daemon_that_keeps_the_connection_open_is_read_until_the_timeout(tmp_path):
     from nodes.transport import LocalTransport
 
     with SupervisionServer(reference("sercen-status.txt"), hold_seconds=3) as server:
-        text = LocalTransport("/tmp").query_port(server.port, timeout=0.5)
+        text = LocalTransport("node", base=tmp_path).query_port(server.port, timeout=0.5)
     assert text == reference("sercen-status.txt")
 
 

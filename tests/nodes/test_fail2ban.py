@@ -136,7 +136,7 @@ def test_fail2ban_loads_the_jails_with_their_filters(tmp_path):
 
 @pytest.mark.django_db
 def test_push_writes_the_fail2ban_files_and_restarts_it_only_when_they_change(
-    tmp_path, corporate, actor
+    tmp_path, local_nodes_dir, corporate, actor
 ):
     from nodes.services import node_create, node_update
 

@@ -11,8 +11,8 @@ from portal.models import AuditEntry
 pytestmark = pytest.mark.django_db
 
 
-def test_defaults_follow_the_manual(actor):
-    node = node_create(actor=actor, name="meet", kind="webrtc")
+def test_defaults_follow_the_manual(actor, webrtc_fields):
+    node = node_create(actor=actor, name="meet", kind="webrtc", **webrtc_fields)
     assert node.sercen_conf_path == "/etc/MDtel/serCen.conf"
     assert node.webfon_jcfg_path == "/etc/janus/vivait.plugin.webfon.jcfg"
     assert node.janus_restart_command == "/etc/init.d/janus restart"
@@ -26,30 +26,41 @@ def test_defaults_follow_the_manual(actor):
     )
 
 
-def test_rtp_range_and_corporate_node_are_checked(actor, corporate):
+def test_rtp_range_and_corporate_node_are_checked(actor, corporate, webrtc_fields):
     with pytest.raises(ValidationError) as exc:
         node_create(
-            actor=actor, name="meet", kind="webrtc", rtp_min_puerto=12000, rtp_max_puerto=11000
+            actor=actor,
+            name="meet",
+            kind="webrtc",
+            rtp_min_puerto=12000,
+            rtp_max_puerto=11000,
+            **webrtc_fields,
         )
     assert "11000" in exc.value.message_dict["rtp_max_puerto"][0]
-    other_webrtc = node_create(actor=actor, name="meet2", kind="webrtc")
+    other_webrtc = node_create(actor=actor, name="meet2", kind="webrtc", **webrtc_fields)
     with pytest.raises(ValidationError) as exc:
-        node_create(actor=actor, name="meet", kind="webrtc", corporate_node=other_webrtc)
+        node_create(
+            actor=actor,
+            name="meet",
+            kind="webrtc",
+            **{**webrtc_fields, "corporate_node": other_webrtc},
+        )
     assert "meet2" in exc.value.message_dict["corporate_node"][0]
     with pytest.raises(ValidationError):
-        node_create(actor=actor, name="meet", kind="webrtc", local_ip="10.10.0.300")
-    node = node_create(
-        actor=actor, name="meet", kind="webrtc", corporate_node=corporate, local_ip="10.10.0.31"
-    )
+        node_create(
+            actor=actor, name="meet", kind="webrtc", **{**webrtc_fields, "local_ip": "192.0.2.300"}
+        )
+    node = node_create(actor=actor, name="meet", kind="webrtc", **webrtc_fields)
     assert node.corporate_node == corporate
     assert Node.objects.filter(name="meet").count() == 1
 
 
-def test_secrets_are_encrypted_write_only_and_kept_when_empty(actor, api):
+def test_secrets_are_encrypted_write_only_and_kept_when_empty(actor, api, webrtc_fields):
     node = node_create(
         actor=actor,
         name="meet",
         kind="webrtc",
+        **webrtc_fields,
         smtp_password="smtp-secreta-1",
         mysql_password="mysql-secreta-2",
     )

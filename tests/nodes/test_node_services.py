@@ -21,23 +21,24 @@ def _node_row(node: Node) -> dict:
     return Node.objects.filter(pk=node.pk).values().get()
 
 
-def test_create_saves_the_node_and_records_one_audit_entry(actor):
+def test_create_saves_the_node_and_records_one_audit_entry(actor, local_nodes_dir, webrtc_fields):
     audit_before = AuditEntry.objects.count()
 
     node = node_create(
         actor=actor,
         name="  VC-webrtc  ",
         kind="webrtc",
-        address=" 10.20.0.5 ",
-        domain="labmeet.mdnova.local",
+        address=" 192.0.2.5 ",
         transport="local",
+        **{**webrtc_fields, "domain": " meet.vivait.example "},
     )
 
     node.refresh_from_db()
-    assert (node.name, node.kind, node.address, node.transport) == (
+    assert (node.name, node.kind, node.address, node.domain, node.transport) == (
         "VC-webrtc",
         "webrtc",
-        "10.20.0.5",
+        "192.0.2.5",
+        "meet.vivait.example",
         "local",
     )
     assert AuditEntry.objects.count() == audit_before + 1
@@ -114,12 +115,20 @@ def test_a_corporate_node_with_extensions_cannot_become_webrtc(actor, corporate,
 
 
 def test_a_corporate_node_without_extensions_may_become_webrtc(actor, corporate):
-    node_update(actor=actor, node=corporate, kind="webrtc")
+    other = NodeFactory(name="VC-corp-otro")
+    node_update(
+        actor=actor,
+        node=corporate,
+        kind="webrtc",
+        domain="meet.vivait.example",
+        local_ip="192.0.2.31",
+        corporate_node=other,
+    )
 
     corporate.refresh_from_db()
     assert corporate.kind == "webrtc"
     entry = AuditEntry.objects.get(action="node.update")
-    assert entry.changes == {"kind": {"before": "corporate", "after": "webrtc"}}
+    assert entry.changes["kind"] == {"before": "corporate", "after": "webrtc"}
 
 
 def test_update_refuses_an_unknown_kind(actor, corporate):

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def node(tmp_path):
+def node(tmp_path, local_nodes_dir):
     root = make_fake_node(tmp_path / "node")
     return WebrtcNodeFactory(name="meet", transport="local", local_root=str(root))
 

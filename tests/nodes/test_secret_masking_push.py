@@ -38,7 +38,7 @@ SERCEN_LAYOUTS = {
 
 
 @pytest.fixture
-def node(tmp_path, make_webrtc_node):
+def node(tmp_path, local_nodes_dir, make_webrtc_node):
     root = make_fake_node(tmp_path / "node")
     return make_webrtc_node(
         transport="local",

@@ -119,7 +119,7 @@ def test_entering_the_same_value_again_rebinds_and_asks_for_a_push(
     assert Push.objects.filter(node=node).count() == 1
 
 
-def test_a_push_does_not_carry_a_password_to_its_new_server(actor, node, tmp_path):
+def test_a_push_does_not_carry_a_password_to_its_new_server(actor, node, tmp_path, local_nodes_dir):
     """serCen.conf gives serCen the SMTP password, which it then uses with smtp_host: after a
     change of server the push stops before writing anything."""
     root = make_fake_node(tmp_path / "node")

@@ -1,5 +1,6 @@
 """The demo installation and the login it prints."""
 
+import ipaddress
 import re
 
 import pyotp
@@ -8,7 +9,7 @@ from django.core.management import call_command
 
 from extensions.models import Extension, ExtensionPool
 from licensing.selectors import license_usage
-from nodes.models import Node
+from nodes.models import COMMAND_FIELDS, Node
 from portal.models import AuditEntry
 from users.models import PortalUser
 
@@ -91,3 +92,67 @@ def test_seed_demo_prints_a_webfon_login_that_works(capsys):
     again = io.StringIO()
     call_command("seed_demo", stdout=again)
     assert "contraseña" not in again.getvalue()
+
+
+# RFC 5737 and RFC 3849: addresses that belong to nobody's network.
+DOCUMENTATION_NETWORKS = [
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+]
+HOST_FIELDS = ("address", "ssh_host", "domain", "local_ip", "smtp_host", "mysql_host")
+
+
+def is_documentation(value: str) -> bool:
+    """An address of the documentation ranges, or a name under .example (RFC 2606)."""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return value.lower().endswith(".example")
+    return any(address in network for network in DOCUMENTATION_NETWORKS)
+
+
+def test_the_demo_points_at_documentation_addresses_only():
+    """Issue #12, point 12: a button pressed on a fresh demo (Diagnóstico, Comprobar puerto,
+    Probar SMTP) reaches no host of the user's own network."""
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    values = {
+        f"{node.name}.{field}": getattr(node, field)
+        for node in Node.objects.all()
+        # A corporate node's files are not the portal's: only how it is reached matters.
+        for field in (HOST_FIELDS if node.kind == "webrtc" else ("address", "ssh_host"))
+        if getattr(node, field)
+    }
+    assert len(values) >= 6
+    assert {k: v for k, v in values.items() if not is_documentation(v)} == {}
+    assert all(
+        is_documentation(email.split("@")[1].replace(".com", ".example"))
+        for email in PortalUser.objects.values_list("email", flat=True)
+    )
+
+
+def test_a_demo_loaded_by_an_older_version_is_moved_to_documentation_addresses(actor):
+    from portal.management.commands.seed_demo import CORPORATE, LEGACY, WEBRTC
+    from tests.factories import NodeFactory
+
+    corporate = NodeFactory(name=CORPORATE["name"], **LEGACY[CORPORATE["name"]])
+    NodeFactory(
+        name=WEBRTC["name"],
+        kind="webrtc",
+        corporate_node=corporate,
+        transport="local",
+        **LEGACY[WEBRTC["name"]],
+        **dict.fromkeys(COMMAND_FIELDS, ""),
+    )
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    webrtc = Node.objects.get(name=WEBRTC["name"])
+    assert Node.objects.get(name=CORPORATE["name"]).address == "192.0.2.10"
+    assert (webrtc.address, webrtc.domain, webrtc.local_ip) == (
+        "192.0.2.20",
+        "meet.vivait.example",
+        "192.0.2.31",
+    )
+    assert webrtc.config_errors() == {}
+    # A value the administrator changed is theirs: left alone.
+    Node.objects.filter(pk=webrtc.pk).update(smtp_host="smtp.cliente.example")
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert Node.objects.get(pk=webrtc.pk).smtp_host == "smtp.cliente.example"

@@ -245,7 +245,7 @@ def user_for(role: str):
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.route or "/")
 @pytest.mark.parametrize("role", ROLES)
-def test_every_url_answers_each_role_as_its_permissions_say(route, role, tmp_path):
+def test_every_url_answers_each_role_as_its_permissions_say(route, role, tmp_path, local_nodes_dir):
     path, kwargs = url_of(route, tmp_path)
     user = user_for(role)
     client = Client()

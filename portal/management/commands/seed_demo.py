@@ -17,19 +17,23 @@ from extensions.services import (
 from licensing.selectors import license_stock_get
 from licensing.services import license_stock_set
 from nodes.models import Node
-from nodes.services import node_create
+from nodes.services import node_create, node_update
 from portal.actors import Actor
 from users.models import PortalUser
 from users.services import portal_user_create, portal_user_set_password
 
-CORPORATE = {"name": "VC-corp-zonaejemplo", "kind": Node.Kind.CORPORATE, "address": "10.133.133.10"}
+# Documentation addresses only (RFC 5737 192.0.2.0/24, RFC 2606 .example): a button pressed
+# on a fresh demo (Diagnóstico, Comprobar puerto, Probar SMTP) never reaches a real host of the
+# user's network.
+CORPORATE = {"name": "VC-corp-zonaejemplo", "kind": Node.Kind.CORPORATE, "address": "192.0.2.10"}
 WEBRTC = {
     "name": "vivait-meet-install",
     "kind": Node.Kind.WEBRTC,
-    "address": "172.25.128.253",
-    "domain": "labmeet.mdnova.local",
-    "local_ip": "10.10.0.31",
-    "smtp_host": "lab.mdnova.local",
+    "address": "192.0.2.20",
+    "domain": "meet.vivait.example",
+    "local_ip": "192.0.2.31",
+    "smtp_host": "smtp.vivait.example",
+    "mysql_host": "bdtr.vivait.example",
     # Embedded default: the files are written under var/nodes/<name>/ and no daemon is
     # restarted (there is none on this machine); a real node uses SSH and /etc/init.d.
     "transport": Node.Transport.LOCAL,
@@ -39,6 +43,18 @@ WEBRTC = {
     "janus_status_command": "",
     "fail2ban_restart_command": "",
     "fail2ban_status_command": "",
+}
+# What earlier versions of the demo set (real-looking private addresses): a demo loaded by
+# one of them is moved to the values above when the command runs again.
+LEGACY = {
+    "VC-corp-zonaejemplo": {"address": "10.133.133.10"},
+    "vivait-meet-install": {
+        "address": "172.25.128.253",
+        "domain": "labmeet.mdnova.local",
+        "local_ip": "10.10.0.31",
+        "smtp_host": "lab.mdnova.local",
+        "mysql_host": "BDTR",
+    },
 }
 PHYSICAL = range(1001, 1101)  # 100 hard extensions, one user each (login number = extension)
 FIXED_WEBFON = range(7001, 7006)  # 5 users with a fixed webfon extension
@@ -137,7 +153,15 @@ class Command(BaseCommand):
 
     def _node(self, actor: Actor, spec: dict) -> Node:
         node = Node.objects.filter(name=spec["name"]).first()
-        return node or node_create(actor=actor, **spec)
+        if node is None:
+            return node_create(actor=actor, **spec)
+        legacy = LEGACY.get(node.name, {})
+        stale = {
+            field: spec[field]
+            for field, old in legacy.items()
+            if getattr(node, field) == old and field in spec
+        }
+        return node_update(actor=actor, node=node, **stale) if stale else node
 
     def _summary(self) -> str:
         return (
