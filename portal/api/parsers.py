@@ -5,7 +5,9 @@ body nests: 100,000 ``[`` raise RecursionError (a 500 on every JSON endpoint, th
 webfon login included), and a large body is read whole into memory. Here a body larger
 than ``API_JSON_MAX_BYTES`` is refused before it is read, and one nesting lists or objects
 deeper than MAX_DEPTH levels is refused after parsing (no API input nests more than a few
-levels); both answer 400 with a message naming the rule.
+levels); both answer 400 with a message naming the rule. JSON's ``\\ud800`` escapes give
+Python strings with lone UTF-16 surrogates, which no UTF-8 text (a database column, a log line,
+an error message repeating the value) can hold: such a body is refused too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,30 @@ def too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
         if depth > limit:
             return True
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def has_lone_surrogate(data: Any) -> bool:
+    """Whether a key or a string value holds a lone surrogate (call after ``too_deep``)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if not _is_text(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
     return False
 
 
@@ -76,5 +102,12 @@ class LimitedJSONParser(JSONParser):
                     "que admite la API."
                 )
                 % {"max": MAX_DEPTH}
+            )
+        if has_lone_surrogate(data):
+            raise ParseError(
+                _(
+                    "El cuerpo JSON contiene un escape \\u de un carácter suplente UTF-16 sin su "
+                    "pareja (p. ej. \\ud800), que no es texto válido."
+                )
             )
         return data

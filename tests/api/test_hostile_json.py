@@ -31,6 +31,8 @@ from webfon.models import WebfonSession
 
 pytestmark = pytest.mark.django_db
 DEPTH_MESSAGE = f"a más de {MAX_DEPTH} niveles"
+SURROGATE_MESSAGE = "suplente UTF-16 sin su pareja"
+LONE = "\\ud800"  # as written in the JSON text: the escape of a lone surrogate
 
 
 def nested_arrays(depth: int, closed: bool = True) -> str:
@@ -105,6 +107,14 @@ def every_url() -> list[str]:
     return sorted(urls)
 
 
+def request_properties(schema: dict, operation: dict) -> list[str]:
+    """The property names of an operation's JSON request body (followed through its $ref)."""
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    if "$ref" in body:
+        body = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    return sorted(body.get("properties", {}))
+
+
 def json_operations() -> list[tuple[str, str]]:
     """(method, path) of every API operation that takes a JSON body."""
     schema = SchemaGenerator().get_schema(request=None, public=True)
@@ -117,6 +127,11 @@ def json_operations() -> list[tuple[str, str]]:
 
 
 OPERATIONS = json_operations()
+_SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
+PROPERTIES = {
+    (method, path): request_properties(_SCHEMA, _SCHEMA["paths"][path][method.lower()])
+    for method, path in OPERATIONS
+}
 
 
 def api_path(path: str) -> str:
@@ -139,6 +154,14 @@ def test_every_json_operation_refuses_hostile_bodies_with_a_400(
         f"{MAX_DEPTH + 1} nested arrays": (nested_arrays(MAX_DEPTH + 1), DEPTH_MESSAGE),
         "a body over the size limit": ('{"a": "' + "x" * limit + '"}', f"más de {limit} bytes"),
         "not JSON": ("{'a': 1", "no es JSON válido"),
+        # Every field of the operation holding a lone surrogate: a field whose error message
+        # repeats the value could not encode that message.
+        "lone surrogates in every field": (
+            "{" + ",".join(f'"{name}": "a{LONE}"' for name in PROPERTIES[(method, path)]) + "}",
+            SURROGATE_MESSAGE,
+        ),
+        "a lone surrogate in a key": (f'{{"{LONE}": 1}}', SURROGATE_MESSAGE),
+        "a lone surrogate deep in a list": (f'{{"a": [[["{LONE}"]]]}}', SURROGATE_MESSAGE),
     }
     for name, (body, message) in bodies.items():
         for who, client in (("admin", admin_api), ("anonymous", anonymous)):
