@@ -43,20 +43,23 @@ def _is_text(value: str) -> bool:
     return True
 
 
-def has_lone_surrogate(data: Any) -> bool:
-    """Whether a key or a string value holds a lone surrogate (call after ``too_deep``)."""
-    stack = [data]
+def lone_surrogate_at(data: Any) -> str | None:
+    """Where a key or a string value holds a lone surrogate ("mysql_host", "members[2]", or
+    "" for a key), or None (call after ``too_deep``: iterative, but bounded by it)."""
+    stack: list[tuple[Any, str]] = [(data, "")]
     while stack:
-        value = stack.pop()
+        value, path = stack.pop()
         if isinstance(value, str):
             if not _is_text(value):
-                return True
+                return path
         elif isinstance(value, dict):
-            stack.extend(value.keys())
-            stack.extend(value.values())
+            for key, child in value.items():
+                if not _is_text(key):
+                    return ""
+                stack.append((child, f"{path}.{key}" if path else key))
         elif isinstance(value, list):
-            stack.extend(value)
-    return False
+            stack.extend((child, f"{path}[{index}]") for index, child in enumerate(value))
+    return None
 
 
 def _declared_length(parser_context: dict) -> int | None:
@@ -103,11 +106,15 @@ class LimitedJSONParser(JSONParser):
                 )
                 % {"max": MAX_DEPTH}
             )
-        if has_lone_surrogate(data):
-            raise ParseError(
-                _(
-                    "El cuerpo JSON contiene un escape \\u de un carácter suplente UTF-16 sin su "
-                    "pareja (p. ej. \\ud800), que no es texto válido."
-                )
+        where = lone_surrogate_at(data)
+        if where is not None:
+            rule = _(
+                "un escape \\u de un carácter suplente UTF-16 sin su pareja (p. ej. \\ud800), "
+                "que no es texto válido"
             )
+            if where:
+                raise ParseError(
+                    _("El valor de «%(field)s» contiene %(rule)s.") % {"field": where, "rule": rule}
+                )
+            raise ParseError(_("Una clave del cuerpo JSON contiene %(rule)s.") % {"rule": rule})
         return data

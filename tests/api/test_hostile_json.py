@@ -31,7 +31,7 @@ from webfon.models import WebfonSession
 
 pytestmark = pytest.mark.django_db
 DEPTH_MESSAGE = f"a más de {MAX_DEPTH} niveles"
-SURROGATE_MESSAGE = "suplente UTF-16 sin su pareja"
+SURROGATE_MESSAGE = "suplente UTF-16 sin su pareja (p. ej. \\ud800), que no es texto válido"
 LONE = "\\ud800"  # as written in the JSON text: the escape of a lone surrogate
 
 
@@ -160,8 +160,8 @@ def test_every_json_operation_refuses_hostile_bodies_with_a_400(
             "{" + ",".join(f'"{name}": "a{LONE}"' for name in PROPERTIES[(method, path)]) + "}",
             SURROGATE_MESSAGE,
         ),
-        "a lone surrogate in a key": (f'{{"{LONE}": 1}}', SURROGATE_MESSAGE),
-        "a lone surrogate deep in a list": (f'{{"a": [[["{LONE}"]]]}}', SURROGATE_MESSAGE),
+        "a lone surrogate in a key": (f'{{"{LONE}": 1}}', "Una clave del cuerpo JSON"),
+        "a lone surrogate deep in a list": (f'{{"a": [1, [["{LONE}"]]]}}', "«a[1][0][0]»"),
     }
     for name, (body, message) in bodies.items():
         for who, client in (("admin", admin_api), ("anonymous", anonymous)):

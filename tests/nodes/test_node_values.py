@@ -208,6 +208,9 @@ def test_the_api_refuses_a_value_no_renderer_writes(api, corporate, node, field,
 
     for answer in (created, changed):
         assert answer.status_code == 400, answer.content
+        if kind == "surrogate":  # no text at all: refused by the JSON parser, naming the field
+            assert f"El valor de «{field}» contiene un escape" in answer.json()["detail"]
+            continue
         assert list(answer.json()) == [field]
         if kind != "NUL":  # DRF says it first, in its own words
             message = answer.json()[field][0]
