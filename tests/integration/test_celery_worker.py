@@ -286,8 +286,9 @@ def test_redis_restarted_while_pushes_are_queued(
     corporate = NodeFactory(name="corp")
     roots = [tmp_path / f"meet{i}" for i in range(4)]
     nodes = [ssh_node(f"meet{i}", ssh_server, root, corporate) for i, root in enumerate(roots)]
-    for root in roots[:2]:  # the two pushes the worker runs while Redis goes away
-        (root / "slow-janus-restart").write_text("6")
+    holds = [root / "hold-janus-restart" for root in roots[:2]]
+    for hold in holds:  # the two pushes the worker runs while Redis goes away wait here
+        hold.touch()
     client = redis.Redis.from_url(private_redis.url)
     # A lease longer than the slow pushes: the sweep must not take over a live push.
     started = worker(broker_url=private_redis.url, env={"PUSH_RUNNING_LEASE_SECONDS": "120"})
@@ -309,6 +310,8 @@ def test_redis_restarted_while_pushes_are_queued(
         )
     private_redis.start()
     assert client.llen(queue) == 0  # nothing survived the restart
+    for hold in holds:  # the running pushes may finish now
+        hold.unlink()
 
     # The beat's sweep re-sends what is pending; the worker reconnects and runs it all.
     for push in running + queued:

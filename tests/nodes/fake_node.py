@@ -12,6 +12,8 @@ if [ -e "$root/timeline.log" ]; then
     echo "{daemon} $1 start $(date +%s.%N)" >> "$root/timeline.log"
 fi
 if [ -e "$root/slow-{daemon}-$1" ]; then read -r pause < "$root/slow-{daemon}-$1"; sleep "$pause"; fi
+# A gate the test holds the command at, until it removes the file.
+while [ -e "$root/hold-{daemon}-$1" ]; do sleep 0.1; done
 echo "{daemon} $1" >> "$root/calls.log"
 if [ -e "$root/timeline.log" ]; then
     echo "{daemon} $1 end $(date +%s.%N)" >> "$root/timeline.log"
