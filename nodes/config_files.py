@@ -15,10 +15,15 @@ from nodes.models import Node, rendered_secret, rendered_text
 from nodes.push import ManagedFile
 from nodes.rendering import (
     JanusConfig,
+    JanusTransportConfig,
     SerCenConfig,
+    TurnServerConfig,
     WebfonPluginConfig,
     render_janus_jcfg,
+    render_janus_transport_http,
+    render_janus_transport_websockets,
     render_sercen_conf,
+    render_turnserver_conf,
     render_webfon_plugin,
 )
 from nodes.rendering.fail2ban import (
@@ -109,7 +114,50 @@ RENDERED_TEXT_FIELDS = (
     "smtp_password",
     "vivait_meet_prefijo",
     "vivait_meet_dnis",
+    "janus_cert_pem",
+    "janus_cert_key",
+    "nat_1_1_mapping",
+    "stun_server",
+    "ice_enforce_list",
+    "turn_secret",
+    "turn_realm",
+    "turn_cert_path",
+    "turn_pkey_path",
+    "turn_external_ip",
 )
+
+
+def janus_config(node: Node) -> JanusConfig:
+    """janus.jcfg's managed values (also janus.consola.jcfg's)."""
+    return JanusConfig(
+        server_name=node.domain,
+        cert_pem=node.janus_cert_pem,
+        cert_key=node.janus_cert_key,
+        rtp_port_min=node.janus_rtp_port_min,
+        rtp_port_max=node.janus_rtp_port_max,
+        nat_1_1_mapping=node.nat_1_1_mapping,
+        keep_private_host=node.nat_keep_private_host,
+        stun_server=node.stun_server,
+        stun_port=node.stun_port,
+        ice_enforce_list=node.ice_enforce_list,
+    )
+
+
+def turnserver_config(node: Node) -> TurnServerConfig:
+    """turnserver.conf of a node whose coturn the portal manages."""
+    return TurnServerConfig(
+        listening_port=node.turn_listening_port,
+        tls_listening_port=node.turn_tls_listening_port,
+        realm=node.turn_realm or node.domain,
+        # Written on the node, for coturn to check the browsers' credentials with.
+        static_auth_secret=node.secret_for("turn_secret", parts=("node",)),
+        min_port=node.turn_min_port,
+        max_port=node.turn_max_port,
+        external_ip=node.turn_external_ip,
+        tls=node.turn_tls,
+        cert=node.turn_cert_path,
+        pkey=node.turn_pkey_path,
+    )
 
 
 def _check_rendered_text(node: Node) -> None:
@@ -144,8 +192,10 @@ def node_managed_files(node: Node) -> list[ManagedFile]:
         raise ValueError(
             _("el nodo %(node)s no tiene dominio (server_name de janus)") % {"node": node.name}
         )
-    janus = JanusConfig(server_name=node.domain)
-    return [
+    janus = janus_config(node)
+    transports = JanusTransportConfig(cert_pem=node.janus_cert_pem, cert_key=node.janus_cert_key)
+    jcfg_check = node.jcfg_check_command
+    files = [
         ManagedFile(
             node.sercen_conf_path,
             "sercen",
@@ -157,19 +207,52 @@ def node_managed_files(node: Node) -> list[ManagedFile]:
             "janus",
             partial(render_webfon_plugin, webfon_plugin_config(node)),
             mode=file_mode(node.webfon_jcfg_mode),
+            check=jcfg_check,
         ),
         # No secret in these: readable by all, as janus's own packaging installs them.
         ManagedFile(
-            node.janus_jcfg_path, "janus", partial(render_janus_jcfg, janus), mode=PUBLIC_MODE
+            node.janus_jcfg_path,
+            "janus",
+            partial(render_janus_jcfg, janus),
+            mode=PUBLIC_MODE,
+            check=jcfg_check,
         ),
         ManagedFile(
             node.janus_consola_jcfg_path,
             "janus",
             partial(render_janus_jcfg, janus),
             mode=PUBLIC_MODE,
+            check=jcfg_check,
+        ),
+        ManagedFile(
+            node.janus_http_jcfg_path,
+            "janus",
+            partial(render_janus_transport_http, transports),
+            mode=PUBLIC_MODE,
+            check=jcfg_check,
+        ),
+        ManagedFile(
+            node.janus_websockets_jcfg_path,
+            "janus",
+            partial(render_janus_transport_websockets, transports),
+            mode=PUBLIC_MODE,
+            check=jcfg_check,
         ),
         *fail2ban_files(node),
     ]
+    if node.coturn_managed:
+        files.append(
+            ManagedFile(
+                node.coturn_conf_path,
+                "coturn",
+                _whole(render_turnserver_conf(turnserver_config(node))),
+                syntax="ini",
+                # Holds the TURN secret: coturn reads it as root before dropping privileges.
+                mode=0o600,
+                check=node.coturn_check_command,
+            )
+        )
+    return files
 
 
 def _whole(text: str) -> Callable[[str | None], str]:

@@ -1,5 +1,7 @@
 """Nodes of the platform."""
 
+import ipaddress
+import re
 import shlex
 
 from django.conf import settings
@@ -48,6 +50,34 @@ ipv4_validator = RegexValidator(
     _("Escriba una dirección IPv4, p. ej. 192.0.2.31."),
 )
 port_validators = [MinValueValidator(1), MaxValueValidator(65535)]
+# Media ports: above the privileged range (janus and coturn run unprivileged).
+media_port_validators = [MinValueValidator(1024), MaxValueValidator(65535)]
+
+
+@deconstructible
+class IpAddressValidator:
+    """An IPv4 or IPv6 address (a public address of the node), named in the message."""
+
+    def __call__(self, value: str) -> None:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValidationError(
+                _(
+                    "«%(value)s» no es una dirección IPv4 ni IPv6 (p. ej. 192.0.2.31 o 2001:db8::31)."
+                ),
+                code="ip_address",
+                params={"value": shown(value)},
+            ) from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, IpAddressValidator)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+
+ip_address_validator = IpAddressValidator()
 
 
 def positive(limit: int) -> list:
@@ -129,6 +159,64 @@ class RenderedTextValidator:
 rendered_text = RenderedTextValidator()
 rendered_secret = RenderedTextValidator(secret=True)
 
+interface_list_validator = ValueRegexValidator(
+    r"^[A-Za-z0-9._:\-]+(,[A-Za-z0-9._:\-]+)*\Z",
+    _(
+        "«%(value)s»: escriba nombres de interfaz o direcciones IP separados por comas, sin "
+        "espacios (p. ej. eth0 o eth0,192.0.2.31)."
+    ),
+)
+check_command_validator = ValueRegexValidator(
+    r"^[^%]*(%s[^%]*)?\Z",
+    _(
+        "«%(value)s»: la orden de comprobación lleva como mucho un «%%s» (la ruta del fichero "
+        "nuevo) y ningún otro «%%»."
+    ),
+)
+TURN_URI_RE = re.compile(
+    r"^(?P<scheme>turns?):(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9\-.]{0,251}[A-Za-z0-9])?)"
+    r"(:(?P<port>[0-9]{1,5}))?(\?transport=(udp|tcp))?\Z"
+)
+
+
+def turn_uri_host(uri: str) -> str:
+    match = TURN_URI_RE.match(uri)
+    return (match.group("host") if match else uri).lower()
+
+
+def turn_uri_list(value: str) -> list[str]:
+    """The TURN URIs of the setting (one per line, or separated by commas or blanks)."""
+    return [uri for uri in re.split(r"[\s,]+", value or "") if uri]
+
+
+@deconstructible
+class TurnUrisValidator:
+    """Each URI is ``turn:`` or ``turns:`` host[:port][?transport=udp|tcp] (RFC 7065)."""
+
+    def __call__(self, value: str) -> None:
+        for uri in turn_uri_list(value):
+            match = TURN_URI_RE.match(uri)
+            port = match and match.group("port")
+            if match is None or (port and not 1 <= int(port) <= 65535):
+                raise ValidationError(
+                    _(
+                        "«%(value)s» no es un URI TURN: escriba turn:host[:puerto] o "
+                        "turns:host[:puerto], con ?transport=udp o tcp si hace falta (p. ej. "
+                        "turn:turn.example.com:3478?transport=udp, turns:turn.example.com:5349)."
+                    ),
+                    code="turn_uri",
+                    params={"value": shown(uri)},
+                )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TurnUrisValidator)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+
+turn_uris_validator = TurnUrisValidator()
+
 SECRET_FILE_MODES = [
     ("0600", _("0600: solo el propietario")),
     ("0640", _("0640: el propietario, y el grupo lo lee")),
@@ -139,13 +227,19 @@ PATH_FIELDS = (
     "webfon_jcfg_path",
     "janus_jcfg_path",
     "janus_consola_jcfg_path",
+    "janus_http_jcfg_path",
+    "janus_websockets_jcfg_path",
     "fail2ban_dir",
+    "coturn_conf_path",
 )
 COMMAND_FIELDS = tuple(
     f"{daemon}_{action}_command"
-    for daemon in ("sercen", "janus", "fail2ban")
+    for daemon in ("sercen", "janus", "fail2ban", "coturn")
     for action in ("restart", "status")
 )
+# Run on the node before a file is used: when their program is not on the node they are
+# skipped (and the push says so), so they are not confined like the commands above.
+CHECK_COMMAND_FIELDS = ("jcfg_check_command", "fail2ban_check_command", "coturn_check_command")
 
 
 class Node(BoundSecretsModel):
@@ -298,6 +392,213 @@ class Node(BoundSecretsModel):
         default="/etc/init.d/fail2ban status",
     )
 
+    janus_http_jcfg_path = models.CharField(
+        _("ruta de janus.transport.http.jcfg"),
+        max_length=255,
+        default="/etc/janus/janus.transport.http.jcfg",
+        validators=[absolute_path_validator],
+    )
+    janus_websockets_jcfg_path = models.CharField(
+        _("ruta de janus.transport.websockets.jcfg"),
+        max_length=255,
+        default="/etc/janus/janus.transport.websockets.jcfg",
+        validators=[absolute_path_validator],
+    )
+    # Checks run on the node against the uploaded file before it replaces the live one
+    # (%s is its path), and of the whole set before a daemon restarts.
+    jcfg_check_command = models.CharField(
+        _("comprobación de los ficheros .jcfg"),
+        max_length=255,
+        blank=True,
+        default="janus-cfgconv --parse %s",
+        validators=[rendered_text, check_command_validator],
+        help_text=_(
+            "Se ejecuta en el nodo con el fichero nuevo (%s) antes de sustituir el actual; si "
+            "falla, el envío se detiene sin cambiar nada. Se omite si el programa no está en "
+            "el nodo. Vacío: sin comprobación."
+        ),
+    )
+    fail2ban_check_command = models.CharField(
+        _("comprobación de fail2ban"),
+        max_length=255,
+        blank=True,
+        default="fail2ban-client -t",
+        validators=[rendered_text, check_command_validator],
+        help_text=_(
+            "Se ejecuta en el nodo con los ficheros nuevos ya escritos y antes de reiniciar "
+            "fail2ban (p. ej. un fichero de log de una jaula que no existe); si falla, se "
+            "restauran los anteriores y no se reinicia nada."
+        ),
+    )
+    coturn_check_command = models.CharField(
+        _("comprobación de turnserver.conf"),
+        max_length=255,
+        blank=True,
+        default="",
+        validators=[rendered_text, check_command_validator],
+        help_text=_("Como la de los .jcfg, con turnserver.conf nuevo en %s. Vacío: ninguna."),
+    )
+
+    # --- janus: certificate, media and NAT (janus.jcfg, manual §3.2.3 and §3.2.7) ------------
+    janus_cert_pem = models.CharField(
+        _("certificado DTLS propio (cert_pem)"),
+        max_length=255,
+        blank=True,
+        validators=[absolute_path_validator],
+        help_text=_(
+            "Vacío (lo normal): janus genera el suyo y los ficheros no llevan cert_pem ni "
+            "cert_key. Con valor, la ruta en el nodo, en janus.jcfg y en los transportes."
+        ),
+    )
+    janus_cert_key = models.CharField(
+        _("clave del certificado DTLS propio (cert_key)"),
+        max_length=255,
+        blank=True,
+        validators=[absolute_path_validator],
+    )
+    janus_rtp_port_min = models.PositiveIntegerField(
+        _("puerto RTP mínimo de janus"),
+        default=20000,
+        validators=media_port_validators,
+        help_text=_("media.rtp_port_range de janus.jcfg, dentro del rango UDP del cortafuegos."),
+    )
+    janus_rtp_port_max = models.PositiveIntegerField(
+        _("puerto RTP máximo de janus"), default=20999, validators=media_port_validators
+    )
+    firewall_udp_min = models.PositiveIntegerField(
+        _("primer puerto UDP público del cortafuegos"),
+        default=20000,
+        validators=port_validators,
+        help_text=_("El rango UDP que abre el cortafuegos del nodo hacia internet (§3.2.7)."),
+    )
+    firewall_udp_max = models.PositiveIntegerField(
+        _("último puerto UDP público del cortafuegos"), default=20999, validators=port_validators
+    )
+    nat_1_1_mapping = models.CharField(
+        _("IP pública (NAT 1:1)"),
+        max_length=45,
+        blank=True,
+        validators=[ip_address_validator],
+        help_text=_("nat.nat_1_1_mapping: la dirección pública si el nodo está tras un NAT 1:1."),
+    )
+    nat_keep_private_host = models.BooleanField(
+        _("conservar también la IP privada (keep_private_host)"), default=False
+    )
+    stun_server = models.CharField(
+        _("servidor STUN"),
+        max_length=253,
+        blank=True,
+        validators=[hostname_validator],
+        help_text=_(
+            "nat.stun_server; janus arranca aunque no responda (ignore_unreachable_ice_server)."
+        ),
+    )
+    stun_port = models.PositiveIntegerField(
+        _("puerto STUN"), default=3478, validators=port_validators
+    )
+    ice_enforce_list = models.CharField(
+        _("interfaces ICE (ice_enforce_list)"),
+        max_length=255,
+        blank=True,
+        validators=[interface_list_validator],
+        help_text=_("Solo estas interfaces o direcciones, separadas por comas. Vacío: todas."),
+    )
+    janus_http_port = models.PositiveIntegerField(
+        _("puerto HTTP de janus"),
+        default=8088,
+        validators=port_validators,
+        help_text=_("Para leer GET /janus/info en 127.0.0.1 del nodo a través de SSH."),
+    )
+
+    # --- TURN for browsers (coturn REST-API credentials) ------------------------------------
+    turn_uris = models.TextField(
+        _("URIs TURN"),
+        blank=True,
+        validators=[turn_uris_validator],
+        help_text=_(
+            "Uno por línea: turn:host:3478?transport=udp, turns:host:5349… Se entregan al "
+            "navegador con credenciales de corta duración."
+        ),
+    )
+    turn_secret = EncryptedTextField(
+        _("secreto compartido TURN"),
+        blank=True,
+        validators=[rendered_secret],
+        help_text=_("static-auth-secret de coturn (use-auth-secret)."),
+    )
+    turn_credential_lifetime = models.PositiveIntegerField(
+        _("duración de las credenciales TURN (segundos)"),
+        default=3600,
+        validators=[MinValueValidator(60), MaxValueValidator(86400)],
+    )
+    coturn_managed = models.BooleanField(
+        _("el portal gestiona coturn en el nodo"),
+        default=False,
+        help_text=_("Escribe turnserver.conf y reinicia coturn cuando cambia."),
+    )
+    coturn_conf_path = models.CharField(
+        _("ruta de turnserver.conf"),
+        max_length=255,
+        default="/etc/turnserver.conf",
+        validators=[absolute_path_validator],
+    )
+    turn_realm = models.CharField(
+        _("realm TURN"),
+        max_length=253,
+        blank=True,
+        validators=[hostname_validator],
+        help_text=_("Vacío: el dominio del nodo."),
+    )
+    turn_listening_port = models.PositiveIntegerField(
+        _("puerto TURN"), default=3478, validators=port_validators
+    )
+    turn_tls_listening_port = models.PositiveIntegerField(
+        _("puerto TURN TLS"), default=5349, validators=port_validators
+    )
+    turn_tls = models.BooleanField(_("TURN sobre TLS (turns:)"), default=False)
+    turn_cert_path = models.CharField(
+        _("certificado TLS de coturn"),
+        max_length=255,
+        blank=True,
+        validators=[absolute_path_validator],
+    )
+    turn_pkey_path = models.CharField(
+        _("clave del certificado TLS de coturn"),
+        max_length=255,
+        blank=True,
+        validators=[absolute_path_validator],
+    )
+    turn_min_port = models.PositiveIntegerField(
+        _("primer puerto de retransmisión TURN"),
+        default=60000,
+        validators=media_port_validators,
+    )
+    turn_max_port = models.PositiveIntegerField(
+        _("último puerto de retransmisión TURN"),
+        default=60099,
+        validators=media_port_validators,
+    )
+    turn_external_ip = models.CharField(
+        _("IP pública de coturn (external-ip)"),
+        max_length=45,
+        blank=True,
+        validators=[ip_address_validator],
+    )
+    coturn_restart_command = models.CharField(
+        _("reinicio de coturn"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="/etc/init.d/coturn restart",
+    )
+    coturn_status_command = models.CharField(
+        _("estado de coturn"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="/etc/init.d/coturn status",
+    )
+
     # --- supervision ports of the daemons, on the node's loopback (manual §5.2.1, §5.2.3) ---
     sercen_supervision_port = models.PositiveIntegerField(
         _("puerto de supervisión de serCen"),
@@ -412,13 +713,20 @@ class Node(BoundSecretsModel):
     created_at = models.DateTimeField(_("creado"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modificado"), auto_now=True)
 
-    AUDIT_SECRET_FIELDS = ("ssh_private_key", "ssh_password", "mysql_password", "smtp_password")
+    AUDIT_SECRET_FIELDS = (
+        "ssh_private_key",
+        "ssh_password",
+        "mysql_password",
+        "smtp_password",
+        "turn_secret",
+    )
     BOUND_SECRET_FIELDS = AUDIT_SECRET_FIELDS
     DESTINATION_LABELS = {
         "ssh": "SSH %(value)s",
         "smtp": "SMTP %(value)s",
         "mysql": "MySQL %(value)s",
         "node": _("nodo %(value)s"),
+        "turn": "TURN %(value)s",
     }
 
     class Meta:
@@ -436,6 +744,10 @@ class Node(BoundSecretsModel):
             models.CheckConstraint(
                 condition=models.Q(rtp_min_puerto__lte=models.F("rtp_max_puerto")),
                 name="node_rtp_port_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(janus_rtp_port_min__lt=models.F("janus_rtp_port_max")),
+                name="node_janus_rtp_port_range_ordered",
             ),
         ]
 
@@ -461,6 +773,11 @@ class Node(BoundSecretsModel):
             return {"smtp": f"{self.smtp_host.lower()}:{self.smtp_port}", "node": node}
         if name == "mysql_password":
             return {"mysql": self.mysql_host.lower(), "node": node}
+        if name == "turn_secret":
+            # Browsers' credentials are signed with it for the TURN servers named by the URIs;
+            # a managed coturn also receives it in turnserver.conf on the node.
+            hosts = ",".join(sorted({turn_uri_host(uri) for uri in turn_uri_list(self.turn_uris)}))
+            return {"turn": hosts, "node": node} if self.coturn_managed else {"turn": hosts}
         raise KeyError(name)
 
     def clean(self) -> None:
@@ -478,6 +795,7 @@ class Node(BoundSecretsModel):
                 errors["corporate_node"] = _("«%(node)s» no es un nodo corporativo.") % {
                     "node": self.corporate_node.name
                 }
+        errors.update(self._media_errors())
         if self.kind == self.Kind.WEBRTC:
             errors.update(self._webrtc_errors())
         if self.transport == self.Transport.LOCAL:
@@ -511,6 +829,78 @@ class Node(BoundSecretsModel):
                 "Un nodo Webrtc necesita el nodo corporativo donde están sus extensiones webfon "
                 "(local_nodo_id)."
             )
+        return errors
+
+    def _media_errors(self) -> dict[str, str]:
+        """janus's RTP range, NAT, certificate and TURN settings (issue #16)."""
+        errors: dict[str, str] = {}
+        low, high = self.janus_rtp_port_min, self.janus_rtp_port_max
+        fw_low, fw_high = self.firewall_udp_min, self.firewall_udp_max
+        if None in (low, high, fw_low, fw_high):
+            return errors  # the field's own "required" error says it
+        if low >= high:
+            errors["janus_rtp_port_max"] = _(
+                "Puerto RTP máximo de janus: %(max)d debe ser mayor que el mínimo %(min)d "
+                '(media.rtp_port_range = "mínimo-máximo").'
+            ) % {"max": high, "min": low}
+        if fw_low > fw_high:
+            errors["firewall_udp_max"] = _(
+                "Último puerto UDP público del cortafuegos: %(max)d es menor que el primero "
+                "%(min)d."
+            ) % {"max": fw_high, "min": fw_low}
+        elif low < high and (low < fw_low or high > fw_high):
+            errors["janus_rtp_port_min" if low < fw_low else "janus_rtp_port_max"] = _(
+                "El rango RTP de janus %(low)d-%(high)d (media.rtp_port_range) no cabe en el "
+                "rango UDP público que abre el cortafuegos del nodo, %(fw_low)d:%(fw_high)d: "
+                "cambie los puertos RTP de janus para que queden dentro, o el rango del "
+                "cortafuegos (y su regla iptables) para que los incluya."
+            ) % {"low": low, "high": high, "fw_low": fw_low, "fw_high": fw_high}
+        if bool(self.janus_cert_pem) != bool(self.janus_cert_key):
+            missing = "janus_cert_key" if self.janus_cert_pem else "janus_cert_pem"
+            errors[missing] = _(
+                "El certificado DTLS propio necesita las dos rutas, cert_pem y cert_key (o "
+                "ninguna: janus genera el suyo)."
+            )
+        if self.nat_keep_private_host and not self.nat_1_1_mapping:
+            errors["nat_keep_private_host"] = _(
+                "keep_private_host solo tiene sentido con una IP pública de NAT 1:1 "
+                "(nat_1_1_mapping): escríbala o desmarque esta opción."
+            )
+        turn_needs_secret = turn_uri_list(self.turn_uris) or self.coturn_managed
+        if turn_needs_secret and not self.turn_secret and self.kind == self.Kind.WEBRTC:
+            errors["turn_secret"] = _(
+                "Con URIs TURN o coturn gestionado hace falta el secreto compartido TURN: con "
+                "él se firman las credenciales de los navegadores."
+            )
+        if self.turn_min_port is not None and self.turn_max_port is not None:
+            if self.turn_min_port >= self.turn_max_port:
+                errors["turn_max_port"] = _(
+                    "Último puerto de retransmisión TURN: %(max)d debe ser mayor que el primero "
+                    "%(min)d (max-port > min-port)."
+                ) % {"max": self.turn_max_port, "min": self.turn_min_port}
+            elif self.coturn_managed and self.turn_min_port <= high and low <= self.turn_max_port:
+                errors["turn_min_port"] = _(
+                    "El rango de retransmisión TURN %(tmin)d-%(tmax)d se solapa con el rango "
+                    "RTP de janus %(low)d-%(high)d: coturn y janus no pueden usar los mismos "
+                    "puertos."
+                ) % {
+                    "tmin": self.turn_min_port,
+                    "tmax": self.turn_max_port,
+                    "low": low,
+                    "high": high,
+                }
+        if (
+            self.coturn_managed
+            and self.turn_tls
+            and not (self.turn_cert_path and self.turn_pkey_path)
+        ):
+            field = "turn_pkey_path" if self.turn_cert_path else "turn_cert_path"
+            errors[field] = _(
+                "TURN sobre TLS necesita el certificado y su clave en el nodo (cert y pkey de "
+                "turnserver.conf)."
+            )
+        if self.coturn_managed and not (self.turn_realm or self.domain):
+            errors["turn_realm"] = _("coturn necesita un realm: escríbalo o dé un dominio al nodo.")
         return errors
 
     def _local_errors(self) -> dict[str, str]:

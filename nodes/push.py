@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import logging
+import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,7 +35,10 @@ from portal.transactions import run_atomic
 
 logger = logging.getLogger("portal.push")
 BACKUP_SUFFIX = ".portal-backup"
-DAEMONS = ("sercen", "janus", "fail2ban")  # restart order
+DAEMONS = ("sercen", "janus", "fail2ban", "coturn")  # restart order
+# A check of a daemon's whole set of files, run once they are written and before the daemon
+# restarts (the node's setting; fail2ban refuses to start on a jail whose log is missing).
+DAEMON_CHECKS = {"fail2ban": "fail2ban_check_command"}
 
 
 def running_lease() -> timedelta:
@@ -56,6 +60,9 @@ class ManagedFile:
     # Set on every write (not left to the node's umask or to an older file's mode): files
     # holding a secret are 0600, or 0640 for a daemon's group (the node's setting).
     mode: int = 0o600
+    # Run on the node against the new file before it replaces the live one ("%s" is its
+    # path; "" for none). Skipped, and the push says so, when its program is not there.
+    check: str = ""
 
 
 def mask_secrets(text: str, syntax: str = "libconfig") -> list[str]:
@@ -283,6 +290,46 @@ def _restart_and_check(push: Push, transport: NodeTransport, daemons: list[str])
     return ""
 
 
+class CheckFailed(Exception):
+    """A check on the node refused the new files: nothing is used, nothing restarted."""
+
+
+def _check_program(command: str) -> str:
+    try:
+        return (shlex.split(command) or [""])[0]
+    except ValueError:
+        return ""
+
+
+def _run_check(push: Push, transport: NodeTransport, step: str, command: str) -> None:
+    """Run one check on the node; raises CheckFailed with its output when it fails. A check
+    whose program the node lacks is skipped, and recorded as such."""
+    program = _check_program(command)
+    _flush_before_command(push)
+    if not program or not transport.has_program(program):
+        _step(push, step, detail=f"$ {command}\nomitida: «{program}» no está en el nodo")
+        return
+    result = transport.run(command)
+    output = (result.stdout + result.stderr).strip()
+    _step(push, step, ok=result.ok, detail=f"$ {command}\n{output}")
+    if not result.ok:
+        raise CheckFailed(f"{command} → código {result.returncode}: {output[-1500:]}")
+
+
+def _check_staged(push: Push, transport: NodeTransport, staged: list[tuple[ManagedFile, str]]):
+    for managed, temp in staged:
+        if managed.check:
+            command = managed.check.replace("%s", shlex.quote(temp))
+            _run_check(push, transport, "check", command)
+
+
+def _check_daemons(push: Push, transport: NodeTransport, daemons: list[str]) -> None:
+    for daemon in daemons:
+        command = getattr(push.node, DAEMON_CHECKS.get(daemon, ""), "") or ""
+        if command:
+            _run_check(push, transport, f"{daemon}.check", command)
+
+
 def push_execute(
     *, push_id: int, files_for: Callable[[Node], list[ManagedFile]], redelivered: bool = False
 ) -> str:
@@ -374,21 +421,56 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
         files_pending=push.files_pending,
         restarts_pending=push.restarts_pending,
     )
+    # Every new file is uploaded beside its live one and checked there first: a check that
+    # fails leaves every live file as it was.
+    staged: list[tuple[ManagedFile, str]] = []
     try:
         for managed, _old, wanted in changes:
-            transport.write_atomic(
-                managed.path, wanted, managed.path + BACKUP_SUFFIX, mode=managed.mode
+            staged.append((managed, transport.stage(managed.path, wanted, mode=managed.mode)))
+        _check_staged(push, transport, staged)
+    except (CheckFailed, TransportError) as exc:
+        for _managed, temp in staged:
+            transport.discard(temp)
+        if isinstance(exc, CheckFailed):
+            return _finish(
+                push,
+                Push.Status.FAILED,
+                _("comprobación fallida en el nodo, no se cambió ningún fichero: %(error)s")
+                % {"error": exc},
             )
+        raise
+    installed = 0
+    try:
+        for managed, temp in staged:
+            transport.install(managed.path, temp, managed.path + BACKUP_SUFFIX, mode=managed.mode)
+            installed += 1
             written.append(managed.path)
             _step(push, "write", detail=managed.path)
     except TransportRefused:
         # A path refused half-way (a local node's backup path leading outside its directory):
         # the files written so far go back to what they were; nothing is restarted.
+        for _managed, temp in staged[installed:]:
+            transport.discard(temp)
         for path in written:
             transport.restore(path, path + BACKUP_SUFFIX)
             _step(push, "restore", detail=path)
         raise
     _save(push, files_written=written)
+    try:
+        _check_daemons(push, transport, ordered)
+    except CheckFailed as exc:
+        for path in written:
+            transport.restore(path, path + BACKUP_SUFFIX)
+            _step(push, "restore", detail=path)
+        return _finish(
+            push,
+            Push.Status.FAILED,
+            _(
+                "comprobación fallida en el nodo antes de reiniciar, se restauró la "
+                "configuración anterior y no se reinició nada: %(error)s"
+            )
+            % {"error": exc},
+        )
     failure = _restart_and_check(push, transport, ordered)
     if not failure:
         return _finish(push, Push.Status.APPLIED)

@@ -18,7 +18,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 import paramiko
@@ -53,9 +53,15 @@ class NodeTransport(Protocol):
     def write_atomic(
         self, path: str, content: str, backup_path: str, *, mode: int = 0o600
     ) -> None: ...
+    def stage(self, path: str, content: str, *, mode: int = 0o600) -> str: ...
+    def install(self, path: str, staged: str, backup_path: str, *, mode: int = 0o600) -> None: ...
+    def discard(self, staged: str) -> None: ...
     def restore(self, path: str, backup_path: str) -> None: ...
     def run(self, command: str) -> CommandResult: ...
-    def query_port(self, port: int, *, timeout: float = QUERY_TIMEOUT) -> str: ...
+    def has_program(self, program: str) -> bool: ...
+    def query_port(
+        self, port: int, *, timeout: float = QUERY_TIMEOUT, send: bytes = b""
+    ) -> str: ...
     def close(self) -> None: ...
 
 
@@ -91,7 +97,9 @@ def read_answer(stream: _Readable, *, timeout: float, limit: int = QUERY_MAX_BYT
 
 
 def _temp_name(path: str) -> str:
-    return f"{path}.portal-tmp-{secrets.token_hex(4)}"
+    """A sibling temporary name ending in the file's own extension (janus-cfgconv tells a
+    .jcfg from an old .cfg by its name)."""
+    return f"{path}.portal-tmp-{secrets.token_hex(4)}{PurePosixPath(path).suffix}"
 
 
 class TransportRefused(TransportError):
@@ -183,21 +191,46 @@ class LocalTransport:
             raise TransportError(f"cannot read {path}: {exc}") from exc
 
     def write_atomic(self, path: str, content: str, backup_path: str, *, mode: int = 0o600) -> None:
-        target, backup = self._path(path), self._path(backup_path)
-        mode &= _NO_EXECUTE
+        self._path(backup_path)  # refused before anything is written
+        self.install(path, self.stage(path, content, mode=mode), backup_path, mode=mode)
+
+    def stage(self, path: str, content: str, *, mode: int = 0o600) -> str:
+        """``content`` in a new file beside ``path``; answers its name as a command run by
+        :meth:`run` reaches it (a path of this machine, inside the root)."""
+        target = self._path(path)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             if not target.parent.resolve().is_relative_to(self.root):  # still inside once made
                 raise TransportRefused(f"{path} sale del directorio del nodo ({self.root})")
             temp = Path(_temp_name(str(target)))
-            _write_new(temp, content.encode(), mode)
+            _write_new(temp, content.encode(), mode & _NO_EXECUTE)
+        except OSError as exc:
+            raise TransportError(f"cannot write {path}: {exc}") from exc
+        return str(temp)
+
+    def _staged(self, staged: str) -> Path:
+        temp = Path(staged)
+        if not temp.resolve().is_relative_to(self.root) or ".portal-tmp-" not in temp.name:
+            raise TransportRefused(f"{staged} no es un fichero temporal del nodo")
+        return temp
+
+    def install(self, path: str, staged: str, backup_path: str, *, mode: int = 0o600) -> None:
+        """The staged file replaces ``path`` atomically, the old one kept as the backup."""
+        target, backup, temp = self._path(path), self._path(backup_path), self._staged(staged)
+        try:
             if target.exists():
                 backup_temp = Path(_temp_name(str(backup)))
-                _write_new(backup_temp, target.read_bytes(), mode)
+                _write_new(backup_temp, target.read_bytes(), mode & _NO_EXECUTE)
                 os.replace(backup_temp, backup)
             os.replace(temp, target)  # atomic: readers see the old file or the new one
         except OSError as exc:
             raise TransportError(f"cannot write {path}: {exc}") from exc
+
+    def discard(self, staged: str) -> None:
+        try:
+            self._staged(staged).unlink(missing_ok=True)
+        except OSError as exc:
+            raise TransportError(f"cannot remove {staged}: {exc}") from exc
 
     def restore(self, path: str, backup_path: str) -> None:
         backup, target = self._path(backup_path), self._path(path)
@@ -251,10 +284,21 @@ class LocalTransport:
             return CommandResult(returncode=127, stdout="", stderr=str(exc))
         return CommandResult(done.returncode, done.stdout, done.stderr)
 
-    def query_port(self, port: int, *, timeout: float = QUERY_TIMEOUT) -> str:
-        """The answer of a TCP port on 127.0.0.1: a local node runs on this machine."""
+    def has_program(self, program: str) -> bool:
+        """Whether :meth:`run` can run ``program`` (a file of the root, by absolute path)."""
+        try:
+            self._program(program)
+        except TransportRefused:
+            return False
+        return True
+
+    def query_port(self, port: int, *, timeout: float = QUERY_TIMEOUT, send: bytes = b"") -> str:
+        """The answer of a TCP port on 127.0.0.1 (to ``send``, if anything): a local node
+        runs on this machine."""
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+                if send:
+                    sock.sendall(send)
                 return read_answer(sock, timeout=timeout).decode(errors="replace")
         except OSError as exc:  # refused, timed out (TimeoutError is an OSError)
             raise TransportError(f"127.0.0.1:{port}: {exc}") from exc
@@ -450,11 +494,22 @@ class SshTransport:
     def write_atomic(self, path: str, content: str, backup_path: str, *, mode: int = 0o600) -> None:
         """Write ``content`` to ``path`` with exactly ``mode``: the file's mode is the node's
         setting, not the server's default nor what an older file had."""
+        self.install(path, self.stage(path, content, mode=mode), backup_path, mode=mode)
+
+    def stage(self, path: str, content: str, *, mode: int = 0o600) -> str:
+        """``content`` in a new file beside ``path`` on the node; answers its path there."""
         temp = _temp_name(path)
         try:
             self._makedirs(path.rsplit("/", 1)[0] or "/")
             with self._open_new(temp, mode) as handle:
                 handle.write(content.encode())
+        except (OSError, paramiko.SSHException) as exc:
+            raise TransportError(f"cannot write {path}: {exc}") from exc
+        return temp
+
+    def install(self, path: str, staged: str, backup_path: str, *, mode: int = 0o600) -> None:
+        """The staged file replaces ``path`` atomically, the old one kept as the backup."""
+        try:
             try:
                 self.sftp.stat(path)
                 exists = True
@@ -462,9 +517,15 @@ class SshTransport:
                 exists = False
             if exists:
                 self._backup(path, backup_path, mode)
-            self.sftp.posix_rename(temp, path)  # atomic replace on the node
+            self.sftp.posix_rename(staged, path)  # atomic replace on the node
         except (OSError, paramiko.SSHException) as exc:
             raise TransportError(f"cannot write {path}: {exc}") from exc
+
+    def discard(self, staged: str) -> None:
+        try:
+            self._remove_if_present(staged)
+        except (OSError, paramiko.SSHException) as exc:
+            raise TransportError(f"cannot remove {staged}: {exc}") from exc
 
     def restore(self, path: str, backup_path: str) -> None:
         try:
@@ -486,8 +547,12 @@ class SshTransport:
         except (OSError, paramiko.SSHException) as exc:
             raise TransportError(f"{command!r} failed on the node: {exc!r}") from exc
 
-    def query_port(self, port: int, *, timeout: float = QUERY_TIMEOUT) -> str:
-        """The answer of a TCP port on the node's own 127.0.0.1, through this SSH connection
+    def has_program(self, program: str) -> bool:
+        """Whether ``program`` is a command of the node (``command -v``, as its shell finds it)."""
+        return self.run(f"command -v {shlex.quote(program)}").ok
+
+    def query_port(self, port: int, *, timeout: float = QUERY_TIMEOUT, send: bytes = b"") -> str:
+        """The answer of a TCP port on the node's own 127.0.0.1 (to ``send``, if anything), through this SSH connection
         (a direct-tcpip channel, as ``ssh -L`` opens: the port need not be reachable from
         outside the node). Needs ``AllowTcpForwarding`` yes or local in the node's sshd."""
         try:
@@ -504,6 +569,8 @@ class SshTransport:
         except (OSError, paramiko.SSHException) as exc:
             raise TransportError(f"127.0.0.1:{port} on the node: {exc}") from exc
         try:
+            if send:
+                channel.sendall(send)
             return read_answer(channel, timeout=timeout).decode(errors="replace")
         except (OSError, paramiko.SSHException) as exc:
             raise TransportError(f"127.0.0.1:{port} on the node: {exc}") from exc

@@ -11,6 +11,7 @@ settings; quotes, backslashes and other control characters are escaped, so any o
 reads back unchanged through :func:`parse_libconfig`.
 """
 
+from nodes.rendering.coturn import parse_turnserver_conf, render_turnserver_conf
 from nodes.rendering.fail2ban import (
     JailTimes,
     render_fail2ban_filter_apache,
@@ -19,8 +20,18 @@ from nodes.rendering.fail2ban import (
     render_fail2ban_jail_sercen,
     render_fail2ban_jail_vivait,
 )
-from nodes.rendering.inputs import JanusConfig, SerCenConfig, WebfonPluginConfig
-from nodes.rendering.janus import render_janus_jcfg
+from nodes.rendering.inputs import (
+    JanusConfig,
+    JanusTransportConfig,
+    SerCenConfig,
+    TurnServerConfig,
+    WebfonPluginConfig,
+)
+from nodes.rendering.janus import (
+    render_janus_jcfg,
+    render_janus_transport_http,
+    render_janus_transport_websockets,
+)
 from nodes.rendering.libconfig import LibconfigError, parse_libconfig
 from nodes.rendering.sercen import render_sercen_conf
 from nodes.rendering.webfon import render_webfon_plugin
@@ -28,16 +39,22 @@ from nodes.rendering.webfon import render_webfon_plugin
 __all__ = [
     "JailTimes",
     "JanusConfig",
+    "JanusTransportConfig",
     "LibconfigError",
     "SerCenConfig",
+    "TurnServerConfig",
     "WebfonPluginConfig",
     "parse_libconfig",
+    "parse_turnserver_conf",
     "render_fail2ban_filter_apache",
     "render_fail2ban_filter_janus",
     "render_fail2ban_filter_sercen",
     "render_fail2ban_jail_sercen",
     "render_fail2ban_jail_vivait",
     "render_janus_jcfg",
+    "render_janus_transport_http",
+    "render_janus_transport_websockets",
     "render_sercen_conf",
+    "render_turnserver_conf",
     "render_webfon_plugin",
 ]

@@ -84,9 +84,55 @@ class SerCenConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class JanusConfig:
-    """Managed keys of /etc/janus/janus.jcfg and janus.consola.jcfg (manual 3.2.3)."""
+    """Managed keys of /etc/janus/janus.jcfg and janus.consola.jcfg (manual 3.2.3).
+
+    An empty string means "absent": janus takes a key that is there, even empty, as set (an
+    empty ``cert_pem`` is a file path it cannot open), so the renderer removes it."""
 
     server_name: str  # the node's domain
+    cert_pem: str = ""  # certificates.cert_pem: the node's own DTLS certificate, if any
+    cert_key: str = ""  # certificates.cert_key
+    rtp_port_min: int = 20000  # media.rtp_port_range = "min-max"
+    rtp_port_max: int = 20999
+    nat_1_1_mapping: str = ""  # nat.nat_1_1_mapping: the public address of a 1:1 NAT
+    keep_private_host: bool = False  # nat.keep_private_host (only with nat_1_1_mapping)
+    stun_server: str = ""  # nat.stun_server
+    stun_port: int = 3478  # nat.stun_port (only with stun_server)
+    ice_enforce_list: str = ""  # nat.ice_enforce_list: "eth0,eth1"
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class JanusTransportConfig:
+    """Managed keys of janus.transport.http.jcfg and janus.transport.websockets.jcfg (manual
+    3.2.3 steps 17-18): the certificate of their HTTPS/WSS listeners, absent unless the node
+    has its own."""
+
+    cert_pem: str = ""
+    cert_key: str = ""
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TurnServerConfig:
+    """The whole of /etc/turnserver.conf (coturn) when the portal manages the node's TURN
+    server: REST-API credentials (``use-auth-secret``) shared with the portal."""
+
+    listening_port: int = 3478
+    tls_listening_port: int = 5349
+    realm: str
+    static_auth_secret: str = field(repr=False)
+    min_port: int = 60000
+    max_port: int = 60099
+    external_ip: str = ""
+    listening_ip: str = ""  # empty: every address of the node
+    tls: bool = False
+    cert: str = ""  # cert= and pkey= when tls
+    pkey: str = ""
 
     def __post_init__(self) -> None:
         _validate(self)

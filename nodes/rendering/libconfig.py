@@ -496,6 +496,31 @@ class Editor:
         default_path = tuple(default_path)
         self._insert_at_group_end(default_path[:-1], default_path[-1], literal)
 
+    def remove_path(self, path: Sequence[str]) -> None:
+        """Remove the setting at exactly ``path`` if present: its whole line when nothing
+        else (but blanks and a trailing comment about it) is on that line, else only the
+        setting itself. Other settings, comments and blank lines stay as they are."""
+        self._flush()
+        setting = self._doc.find(tuple(path))
+        if setting is None:
+            return
+        text = self._doc.text
+        line_start = self._line_start(setting.start)
+        line_end = text.find("\n", setting.end)
+        line_end = len(text) if line_end < 0 else line_end + 1
+        alone_before = text[line_start : setting.start].strip(" \t") == ""
+        after = text[setting.end : line_end]
+        alone_after = not self._tokens_between(setting.end, line_end) and (
+            after.strip() == "" or after.lstrip(" \t").startswith(("#", "//"))
+        )
+        if alone_before and alone_after:
+            self._splice(line_start, line_end, "")
+            return
+        end = setting.end
+        while end < len(text) and text[end] in " \t" and not alone_after:
+            end += 1
+        self._splice(setting.start, end, "")
+
     # insertion ---------------------------------------------------------------------------
 
     def _line_start(self, pos: int) -> int:

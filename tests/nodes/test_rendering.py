@@ -30,6 +30,7 @@ from nodes.rendering import (
     render_webfon_plugin,
 )
 from nodes.rendering.libconfig import INT32_MAX, INT32_MIN, quote_string
+from tests.nodes.janus_tools import assert_janus_parses
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 REFERENCE = SHARED / "reference"
@@ -120,7 +121,18 @@ SERCEN_MANAGED_RE = re.compile(
     r"smtps_usa|smtp_host|smtp_puerto|smtp_usuario|smtp_clave|f1factor_\d+_(?:ip|msk)"
     r"|vivait_meet_prefijo_min|vivait_meet_prefijo|vivait_meet_dnis|clave_caduca_dias"
 )
-JANUS_MANAGED_NAMES = {"server_name", "cert_pem", "cert_key"}
+JANUS_MANAGED_NAMES = {
+    "server_name",
+    "cert_pem",
+    "cert_key",
+    "rtp_port_range",
+    "stun_server",
+    "stun_port",
+    "nat_1_1_mapping",
+    "keep_private_host",
+    "ignore_unreachable_ice_server",
+    "ice_enforce_list",
+}
 
 
 def read(path: Path) -> str:
@@ -132,6 +144,8 @@ def assert_golden(name: str, text: str) -> None:
     if os.environ.get("UPDATE_GOLDEN") == "1":
         path.write_text(text, encoding="utf-8")
     assert text == read(path), f"{name} differs from its golden file"
+    if name.endswith(".jcfg"):
+        assert_janus_parses(text)
 
 
 # --- expected trees, built independently of the renderers ----------------------------------
@@ -189,9 +203,12 @@ def assert_only_managed_lines_changed(before: str, after: str, is_managed) -> No
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        assert tag == "insert", f"changed beyond managed values: {old[i1:i2]} -> {new[j1:j2]}"
-        for line in new[j1:j2]:
-            assert "<managed value>" in line, f"unexpected new line {line!r}"
+        # A managed key may be added, or removed (janus's absent keys).
+        assert tag in ("insert", "delete"), (
+            f"changed beyond managed values: {old[i1:i2]} -> {new[j1:j2]}"
+        )
+        for line in [*old[i1:i2], *new[j1:j2]]:
+            assert "<managed value>" in line, f"unexpected added or removed line {line!r}"
 
 
 # --- golden: the manual's files -------------------------------------------------------------
@@ -236,8 +253,13 @@ def test_janus_without_existing_file_has_the_manual_keys():
     fragment = parse_libconfig(read(REFERENCE / "janus.jcfg.fragment"))
     tree = parse_libconfig(rendered)
     assert tree["general"] == {"server_name": fragment["server_name"]}
-    assert tree["certificates"] == fragment["certificates"] == {"cert_pem": "", "cert_key": ""}
-    assert set(tree) == {"general", "certificates"}
+    # The manual's "dejar en blanco": no certificate keys at all (janus 1.x takes an empty
+    # cert_pem as a file path and stops; without the keys it generates its own certificate).
+    assert fragment["certificates"] == {"cert_pem": "", "cert_key": ""}
+    assert "certificates" not in tree
+    assert tree["media"] == {"rtp_port_range": "20000-20999"}  # the firewall's UDP range
+    assert tree["nat"] == {"ignore_unreachable_ice_server": True}
+    assert_janus_parses(rendered)
     assert_golden("janus.jcfg", rendered)
 
 
@@ -404,9 +426,17 @@ def test_janus_existing_file_keeps_everything_but_managed_values():
     tree = parse_libconfig(rendered)
     base = parse_libconfig(existing)
     assert tree["general"] == {**base["general"], "server_name": "meet.example.org"}
-    assert tree["certificates"] == {"cert_pem": "", "cert_key": ""}
-    assert tree["media"] == base["media"] and tree["nat"] == base["nat"]
+    assert tree["certificates"] == {}  # only commented-out keys, as janus's sample has them
+    assert tree["media"] == {**base["media"], "rtp_port_range": "20000-20999"}
+    # The unreachable STUN server of the sample is not the node's (it has none).
+    assert tree["nat"] == {
+        "nice_debug": False,
+        "ice_ignore_list": "vmnet",
+        "ignore_unreachable_ice_server": True,
+    }
     assert '\t#server_name = "MyJanusInstance"' in rendered  # comments stay comments
+    assert '\t#cert_pem = "/path/to/certificate.pem"' in rendered
+    assert_janus_parses(rendered)
 
 
 def test_janus_server_name_is_replaced_where_it_is():
@@ -427,8 +457,14 @@ def test_janus_server_name_is_replaced_where_it_is():
         "\tdebug_level = 4\n"
         "}\n"
         "certificates: {\n"
-        '\tcert_pem = ""\n'
-        '\tcert_key = ""\n'
+        "}\n"
+        "\n"
+        "media: {\n"
+        '\trtp_port_range = "20000-20999"\n'
+        "}\n"
+        "\n"
+        "nat: {\n"
+        "\tignore_unreachable_ice_server = true\n"
         "}\n"
     )
 
@@ -513,7 +549,51 @@ sercen_configs = st.builds(
     vivait_meet_dnis=safe_text,
     clave_caduca_dias=int32,
 )
-janus_configs = st.builds(JanusConfig, server_name=safe_text)
+ports = st.integers(1024, 65535)
+janus_configs = st.builds(
+    JanusConfig,
+    server_name=safe_text,
+    cert_pem=safe_text,
+    cert_key=safe_text,
+    rtp_port_min=ports,
+    rtp_port_max=ports,
+    nat_1_1_mapping=safe_text,
+    keep_private_host=st.booleans(),
+    stun_server=safe_text,
+    stun_port=ports,
+    ice_enforce_list=safe_text,
+)
+
+
+def expected_janus(config: JanusConfig, base: dict[str, Any]) -> dict[str, Any]:
+    """The tree a janus.jcfg rendered over ``base`` must read back as (written independently
+    of the renderer: a key whose value is empty is absent)."""
+    tree = copy.deepcopy(base)
+    general = tree.setdefault("general", {})
+    general["server_name"] = config.server_name
+    certificates = tree.get("certificates", {})
+    for key in ("cert_pem", "cert_key"):
+        certificates.pop(key, None)
+    if config.cert_pem and config.cert_key:
+        certificates |= {"cert_pem": config.cert_pem, "cert_key": config.cert_key}
+    if "certificates" in tree or certificates:
+        tree["certificates"] = certificates
+    tree.setdefault("media", {})["rtp_port_range"] = f"{config.rtp_port_min}-{config.rtp_port_max}"
+    nat = tree.setdefault("nat", {})
+    for key in ("stun_server", "stun_port", "nat_1_1_mapping", "keep_private_host"):
+        nat.pop(key, None)
+    nat.pop("ice_enforce_list", None)
+    nat["ignore_unreachable_ice_server"] = True
+    if config.stun_server:
+        nat |= {"stun_server": config.stun_server, "stun_port": config.stun_port}
+    if config.nat_1_1_mapping:
+        nat |= {
+            "nat_1_1_mapping": config.nat_1_1_mapping,
+            "keep_private_host": config.keep_private_host,
+        }
+    if config.ice_enforce_list:
+        nat["ice_enforce_list"] = config.ice_enforce_list
+    return tree
 
 
 @PROPERTY_SETTINGS
@@ -522,6 +602,7 @@ def test_property_webfon_reads_back(config):
     reference = parse_libconfig(read(REFERENCE / "vivait.plugin.webfon.jcfg"))
     fresh = render_webfon_plugin(config)
     assert parse_libconfig(fresh) == expected_webfon(config, reference)
+    assert_janus_parses(fresh)
     # Whatever the strings, one setting per line: same lines as the manual's file.
     assert len(fresh.splitlines()) == len(render_webfon_plugin(MANUAL_WEBFON).splitlines())
     assert render_webfon_plugin(config, fresh) == fresh
@@ -562,15 +643,15 @@ def test_property_sercen_reads_back(config):
 @given(config=janus_configs)
 def test_property_janus_reads_back(config):
     fresh = render_janus_jcfg(config)
-    assert parse_libconfig(fresh) == {
-        "general": {"server_name": config.server_name},
-        "certificates": {"cert_pem": "", "cert_key": ""},
-    }
+    assert parse_libconfig(fresh) == expected_janus(config, {})
     assert render_janus_jcfg(config, fresh) == fresh
     existing = read(GOLDEN / "janus.existing.jcfg")
     merged = render_janus_jcfg(config, existing)
-    assert parse_libconfig(merged)["general"]["server_name"] == config.server_name
+    assert parse_libconfig(merged) == expected_janus(config, parse_libconfig(existing))
     assert render_janus_jcfg(config, merged) == merged
+    # janus's own parser reads both as the portal does.
+    assert_janus_parses(fresh)
+    assert_janus_parses(merged)
 
 
 def setting_line_numbers(text: str) -> list[int]:

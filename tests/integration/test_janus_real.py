@@ -1,0 +1,80 @@
+"""Real janus (Debian's package) started on loopback with the janus.jcfg and HTTP transport
+file the portal renders for a node: it starts, and GET /janus/info shows the node's
+server-name and NAT settings."""
+
+import pytest
+
+from nodes.config_files import janus_config
+from nodes.rendering import JanusTransportConfig, render_janus_jcfg, render_janus_transport_http
+from tests.factories import WebrtcNodeFactory
+from tests.integration.janus_server import (
+    janus_folders_jcfg,
+    loopback_http_transport_jcfg,
+    new_janus_server,
+)
+from tests.integration.ssh_server import free_port
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def janus(tmp_path):
+    server = new_janus_server(tmp_path / "janus")
+    yield server
+    server.stop()
+
+
+def write_rendered(janus, node) -> str:
+    jcfg = render_janus_jcfg(janus_config(node), janus_folders_jcfg(janus.root))
+    (janus.conf / "janus.jcfg").write_text(jcfg)
+    transport = render_janus_transport_http(
+        JanusTransportConfig(cert_pem=node.janus_cert_pem, cert_key=node.janus_cert_key),
+        loopback_http_transport_jcfg(janus.http_port),
+    )
+    (janus.conf / "janus.transport.http.jcfg").write_text(transport)
+    return jcfg
+
+
+@pytest.mark.parametrize(
+    ("nat_1_1_mapping", "keep_private_host"), [("192.0.2.10", True), ("2001:db8::10", False)]
+)
+def test_janus_starts_with_the_rendered_files_and_reports_the_node(
+    janus, nat_1_1_mapping, keep_private_host
+):
+    node = WebrtcNodeFactory(
+        domain="meet.example.org",
+        nat_1_1_mapping=nat_1_1_mapping,
+        nat_keep_private_host=keep_private_host,
+        # Nothing answers there: janus must start all the same (ignore_unreachable_ice_server).
+        stun_server="127.0.0.1",
+        stun_port=free_port(),
+        ice_enforce_list="lo",
+        janus_rtp_port_min=20100,
+        janus_rtp_port_max=20199,
+    )
+    jcfg = write_rendered(janus, node)
+    assert "cert_pem" not in jcfg
+    janus.start()
+    info = janus.info()
+    assert info["janus"] == "server_info"
+    assert info["server-name"] == "meet.example.org"
+    assert info["public-ip"] == nat_1_1_mapping
+    assert set(info["plugins"]) == {"janus.plugin.echotest"}
+    assert set(info["transports"]) == {"janus.transport.http"}
+    log = janus.log_text()
+    assert "RTP port range: 20100 -- 20199" in log
+    assert f"Using nat_1_1_mapping for public IP: {nat_1_1_mapping}" in log
+    assert ("Going to keep the private host too" in log) is keep_private_host
+    assert "Adding 'lo' to the ICE enforce list" in log
+    assert "No cert/key specified, autogenerating some" in log
+
+
+def test_an_empty_certificate_key_stops_janus(janus):
+    """Why the keys are removed: the manual's cert_pem = "" is a path to janus 1.x."""
+    node = WebrtcNodeFactory(domain="meet.example.org")
+    jcfg = write_rendered(janus, node)
+    (janus.conf / "janus.jcfg").write_text(
+        jcfg + 'certificates: {\n\tcert_pem = ""\n\tcert_key = ""\n}\n'
+    )
+    with pytest.raises(AssertionError, match="Error opening certificate file"):
+        janus.start()
