@@ -173,6 +173,15 @@ check_command_validator = ValueRegexValidator(
         "nuevo) y ningún otro «%%»."
     ),
 )
+# turnserver.conf is "key=value" lines: a secret with blanks or "#" would not read back whole.
+turn_secret_validator = RegexValidator(
+    r"^[!-\"$-~]+\Z",
+    _(
+        "El secreto TURN lleva solo caracteres ASCII visibles, sin espacios ni «#» (se escribe "
+        "como static-auth-secret= en turnserver.conf)."
+    ),
+    code="turn_secret",
+)
 TURN_URI_RE = re.compile(
     r"^(?P<scheme>turns?):(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9\-.]{0,251}[A-Za-z0-9])?)"
     r"(:(?P<port>[0-9]{1,5}))?(\?transport=(udp|tcp))?\Z"
@@ -523,7 +532,7 @@ class Node(BoundSecretsModel):
     turn_secret = EncryptedTextField(
         _("secreto compartido TURN"),
         blank=True,
-        validators=[rendered_secret],
+        validators=[rendered_secret, turn_secret_validator],
         help_text=_("static-auth-secret de coturn (use-auth-secret)."),
     )
     turn_credential_lifetime = models.PositiveIntegerField(
@@ -899,8 +908,6 @@ class Node(BoundSecretsModel):
                 "TURN sobre TLS necesita el certificado y su clave en el nodo (cert y pkey de "
                 "turnserver.conf)."
             )
-        if self.coturn_managed and not (self.turn_realm or self.domain):
-            errors["turn_realm"] = _("coturn necesita un realm: escríbalo o dé un dominio al nodo.")
         return errors
 
     def _local_errors(self) -> dict[str, str]:

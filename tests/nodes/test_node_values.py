@@ -12,14 +12,21 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from nodes.config_files import node_managed_files, sercen_config, webfon_plugin_config
+from nodes.config_files import (
+    janus_config,
+    node_managed_files,
+    sercen_config,
+    turnserver_config,
+    webfon_plugin_config,
+)
 from nodes.models import Node, Push
 from nodes.push import push_execute
 from nodes.rendering import (
-    JanusConfig,
     parse_libconfig,
+    parse_turnserver_conf,
     render_janus_jcfg,
     render_sercen_conf,
+    render_turnserver_conf,
     render_webfon_plugin,
 )
 from nodes.services import node_create, node_update
@@ -44,7 +51,15 @@ RENDERED = {
     "video_codec": ("webfon", ("media", "video_codec_0")),
     "local_ip": ("webfon", ("sip", "local_ip")),
     "domain": ("janus", ("general", "server_name")),
+    "nat_1_1_mapping": ("janus", ("nat", "nat_1_1_mapping")),
+    "stun_server": ("janus", ("nat", "stun_server")),
+    "ice_enforce_list": ("janus", ("nat", "ice_enforce_list")),
+    "turn_realm": ("coturn", "realm"),
+    "turn_secret": ("coturn", "static-auth-secret"),
+    "turn_external_ip": ("coturn", "external-ip"),
 }
+# Rendered only when set: an empty value leaves the key out of the file.
+ABSENT_WHEN_EMPTY = {"nat_1_1_mapping", "stun_server", "ice_enforce_list", "turn_external_ip"}
 RENDERED_INTS = {
     "smtp_port": ("sercen", "smtp_puerto"),
     "vivait_meet_prefijo_min": ("sercen", "vivait_meet_prefijo_min"),
@@ -55,8 +70,28 @@ RENDERED_INTS = {
     "rtp_min_puerto": ("webfon", ("media", "rtp_min_puerto")),
     "rtp_max_puerto": ("webfon", ("media", "rtp_max_puerto")),
     "max_digi_llam_sal": ("webfon", ("sip", "max_digi_llam_sal")),
+    "stun_port": ("janus", ("nat", "stun_port")),
+    "janus_rtp_port_min": ("janus", ("media", "rtp_port_range")),
+    "janus_rtp_port_max": ("janus", ("media", "rtp_port_range")),
+    "turn_listening_port": ("coturn", "listening-port"),
+    "turn_tls_listening_port": ("coturn", "tls-listening-port"),
+    "turn_min_port": ("coturn", "min-port"),
+    "turn_max_port": ("coturn", "max-port"),
 }
-SECRETS = {"smtp_password", "mysql_password"}
+# What lets one number take any value the model accepts on its own (its partner and the
+# firewall's range out of the way).
+WIDE_OPEN = {
+    "rtp_min_puerto": {"rtp_max_puerto": 65535},
+    "janus_rtp_port_min": {"janus_rtp_port_max": 65535, "firewall_udp_min": 1},
+    "janus_rtp_port_max": {
+        "janus_rtp_port_min": 1024,
+        "firewall_udp_min": 1,
+        "firewall_udp_max": 65535,
+    },
+    "turn_min_port": {"turn_max_port": 65535},
+    "turn_max_port": {"turn_min_port": 1024},
+}
+SECRETS = {"smtp_password", "mysql_password", "turn_secret"}
 # Characters no renderer writes: they end a line (a value could add a setting) or a C string,
 # or are no text at all (a lone surrogate, which JSON can carry as "\ud800").
 REFUSED = {"LF": "a\nb", "CR": "a\rb", "CRLF": "a\r\nb", "NUL": "a\x00b", "surrogate": "a\ud800b"}
@@ -73,6 +108,13 @@ def valid_fields(corporate) -> dict:
         "smtp_user": "vivait@vivait.example",
         "smtp_password": "clave-smtp",
         "mysql_password": "clave-mysql",
+        "nat_1_1_mapping": "192.0.2.10",
+        "stun_server": "stun.vivait.example",
+        "ice_enforce_list": "eth0",
+        "turn_uris": "turn:meet.vivait.example:3478?transport=udp",
+        "turn_secret": "secreto-turn",
+        "coturn_managed": True,
+        "turn_external_ip": "192.0.2.10",
     }
 
 
@@ -93,18 +135,35 @@ def render_and_read(node: Node) -> dict[str, object]:
     renderer refuses the node's values)."""
     sercen = parse_libconfig(render_sercen_conf(sercen_config(node)))
     webfon = parse_libconfig(render_webfon_plugin(webfon_plugin_config(node)))
-    janus = parse_libconfig(render_janus_jcfg(JanusConfig(server_name=node.domain)))
-    files = {"sercen": sercen, "webfon": webfon, "janus": janus}
+    janus_text = render_janus_jcfg(janus_config(node))
+    janus = parse_libconfig(janus_text)
+    coturn = parse_turnserver_conf(render_turnserver_conf(turnserver_config(node)))
+    files = {"sercen": sercen, "webfon": webfon, "janus": janus, "coturn": coturn}
     values = {}
     for field, (name, key) in {**RENDERED, **RENDERED_INTS}.items():
         tree = files[name]
         if key == "clave_caduca_dias":
             values[field] = tree["ws_implementacion"][key]
         elif isinstance(key, tuple):
-            values[field] = tree[key[0]][key[1]]
+            values[field] = tree.get(key[0], {}).get(key[1])
         else:
-            values[field] = tree[key]
+            values[field] = tree.get(key)
+    low, high = values["janus_rtp_port_min"].split("-")
+    values["janus_rtp_port_min"], values["janus_rtp_port_max"] = int(low), int(high)
+    for field in (
+        "turn_listening_port",
+        "turn_tls_listening_port",
+        "turn_min_port",
+        "turn_max_port",
+    ):
+        values[field] = int(values[field])
     return values
+
+
+def expected_read_back(node: Node, field: str, value):
+    if field == "turn_realm" and not value:
+        return node.domain  # coturn's realm defaults to the node's domain
+    return (value or None) if field in ABSENT_WHEN_EMPTY else value
 
 
 def unsaved_node(corporate, **changes) -> Node:
@@ -155,7 +214,7 @@ def test_a_text_the_model_accepts_renders_and_reads_back_and_one_the_renderers_r
         assert not accepted, f"the model accepts {value!r} in {field}, the renderers refuse it"
         return
     if accepted:
-        assert read_back[field] == value
+        assert read_back[field] == expected_read_back(node, field, value)
 
 
 @hypothesis_settings(
@@ -163,9 +222,7 @@ def test_a_text_the_model_accepts_renders_and_reads_back_and_one_the_renderers_r
 )
 @given(field=st.sampled_from(sorted(RENDERED_INTS)), value=st.integers(-(2**40), 2**40))
 def test_a_number_the_model_accepts_renders_and_reads_back(corporate, field, value):
-    node = unsaved_node(corporate, **{field: value})
-    if field == "rtp_min_puerto":
-        node.rtp_max_puerto = 65535
+    node = unsaved_node(corporate, **{field: value, **WIDE_OPEN.get(field, {})})
     if not model_accepts(node):
         return
     assert render_and_read(node)[field] == value
@@ -214,7 +271,10 @@ def test_the_api_refuses_a_value_no_renderer_writes(api, corporate, node, field,
         assert list(answer.json()) == [field]
         if kind != "NUL":  # DRF says it first, in its own words
             message = answer.json()[field][0]
-            assert "no puede contener" in message or "Escriba" in message or "códec" in message
+            assert any(
+                rule in message.lower()
+                for rule in ("no puede contener", "escriba", "códec", "no es una dirección")
+            )
         if field in SECRETS:
             assert "a\\nb" not in answer.content.decode() and "a\\rb" not in answer.content.decode()
     assert not Node.objects.filter(name="meet2").exists()
@@ -228,7 +288,10 @@ def test_the_services_refuse_it_with_a_spanish_message_naming_the_rule(actor, no
     with pytest.raises(ValidationError) as exc:
         node_update(actor=actor, node=node, **{field: REFUSED[kind]})
     message = exc.value.message_dict[field][0]
-    assert any(word in message for word in ("no puede contener", "Escriba", "códec")), message
+    assert any(
+        word in message.lower()
+        for word in ("no puede contener", "escriba", "códec", "no es una dirección")
+    ), message
     assert "SerCenConfig" not in message and "must" not in message
     assert _row(node) == before
 
