@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import logging
+import re
 import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -290,6 +291,10 @@ def _restart_and_check(push: Push, transport: NodeTransport, daemons: list[str])
     return ""
 
 
+# Colours janus-cfgconv writes even to a pipe ("\x1b[31m[ERR]\x1b[0m").
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 class CheckFailed(Exception):
     """A check on the node refused the new files: nothing is used, nothing restarted."""
 
@@ -310,7 +315,7 @@ def _run_check(push: Push, transport: NodeTransport, step: str, command: str) ->
         _step(push, step, detail=f"$ {command}\nomitida: «{program}» no está en el nodo")
         return
     result = transport.run(command)
-    output = (result.stdout + result.stderr).strip()
+    output = _TERMINAL_CODES.sub("", result.stdout + result.stderr).strip()
     _step(push, step, ok=result.ok, detail=f"$ {command}\n{output}")
     if not result.ok:
         raise CheckFailed(f"{command} → código {result.returncode}: {output[-1500:]}")
