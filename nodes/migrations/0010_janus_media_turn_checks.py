@@ -8,179 +8,450 @@ import portal.fields
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('nodes', '0009_node_value_rules_and_secret_file_modes'),
+        ("nodes", "0009_node_value_rules_and_secret_file_modes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='node',
-            name='coturn_check_command',
-            field=models.CharField(blank=True, default='', help_text='Como la de los .jcfg, con turnserver.conf nuevo en %s. Vacío: ninguna.', max_length=255, validators=[nodes.models.RenderedTextValidator(), nodes.models.ValueRegexValidator('^[^%]*(%s[^%]*)?\\Z', '«%(value)s»: la orden de comprobación lleva como mucho un «%%s» (la ruta del fichero nuevo) y ningún otro «%%».')], verbose_name='comprobación de turnserver.conf'),
+            model_name="node",
+            name="coturn_check_command",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="Como la de los .jcfg, con turnserver.conf nuevo en %s. Vacío: ninguna.",
+                max_length=255,
+                validators=[
+                    nodes.models.RenderedTextValidator(),
+                    nodes.models.ValueRegexValidator(
+                        "^[^%]*(%s[^%]*)?\\Z",
+                        "«%(value)s»: la orden de comprobación lleva como mucho un «%%s» (la ruta del fichero nuevo) y ningún otro «%%».",
+                    ),
+                ],
+                verbose_name="comprobación de turnserver.conf",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='coturn_conf_path',
-            field=models.CharField(default='/etc/turnserver.conf', max_length=255, validators=[nodes.models.ValueRegexValidator('^(/(?!\\.\\.?(/|\\Z))[A-Za-z0-9._\\-]+)+/?\\Z', "«%(value)s»: escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/'), sin componentes «.» ni «..».")], verbose_name='ruta de turnserver.conf'),
+            model_name="node",
+            name="coturn_conf_path",
+            field=models.CharField(
+                default="/etc/turnserver.conf",
+                max_length=255,
+                validators=[
+                    nodes.models.ValueRegexValidator(
+                        "^(/(?!\\.\\.?(/|\\Z))[A-Za-z0-9._\\-]+)+/?\\Z",
+                        "«%(value)s»: escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/'), sin componentes «.» ni «..».",
+                    )
+                ],
+                verbose_name="ruta de turnserver.conf",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='coturn_managed',
-            field=models.BooleanField(default=False, help_text='Escribe turnserver.conf y reinicia coturn cuando cambia.', verbose_name='el portal gestiona coturn en el nodo'),
+            model_name="node",
+            name="coturn_managed",
+            field=models.BooleanField(
+                default=False,
+                help_text="Escribe turnserver.conf y reinicia coturn cuando cambia.",
+                verbose_name="el portal gestiona coturn en el nodo",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='coturn_restart_command',
-            field=models.CharField(blank=True, default='/etc/init.d/coturn restart', max_length=255, validators=[nodes.models.RenderedTextValidator()], verbose_name='reinicio de coturn'),
+            model_name="node",
+            name="coturn_restart_command",
+            field=models.CharField(
+                blank=True,
+                default="/etc/init.d/coturn restart",
+                max_length=255,
+                validators=[nodes.models.RenderedTextValidator()],
+                verbose_name="reinicio de coturn",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='coturn_status_command',
-            field=models.CharField(blank=True, default='/etc/init.d/coturn status', max_length=255, validators=[nodes.models.RenderedTextValidator()], verbose_name='estado de coturn'),
+            model_name="node",
+            name="coturn_status_command",
+            field=models.CharField(
+                blank=True,
+                default="/etc/init.d/coturn status",
+                max_length=255,
+                validators=[nodes.models.RenderedTextValidator()],
+                verbose_name="estado de coturn",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='fail2ban_check_command',
-            field=models.CharField(blank=True, default='fail2ban-client -t', help_text='Se ejecuta en el nodo con los ficheros nuevos ya escritos y antes de reiniciar fail2ban (p. ej. un fichero de log de una jaula que no existe); si falla, se restauran los anteriores y no se reinicia nada.', max_length=255, validators=[nodes.models.RenderedTextValidator(), nodes.models.ValueRegexValidator('^[^%]*(%s[^%]*)?\\Z', '«%(value)s»: la orden de comprobación lleva como mucho un «%%s» (la ruta del fichero nuevo) y ningún otro «%%».')], verbose_name='comprobación de fail2ban'),
+            model_name="node",
+            name="fail2ban_check_command",
+            field=models.CharField(
+                blank=True,
+                default="fail2ban-client -t",
+                help_text="Se ejecuta en el nodo con los ficheros nuevos ya escritos y antes de reiniciar fail2ban (p. ej. un fichero de log de una jaula que no existe); si falla, se restauran los anteriores y no se reinicia nada.",
+                max_length=255,
+                validators=[
+                    nodes.models.RenderedTextValidator(),
+                    nodes.models.ValueRegexValidator(
+                        "^[^%]*(%s[^%]*)?\\Z",
+                        "«%(value)s»: la orden de comprobación lleva como mucho un «%%s» (la ruta del fichero nuevo) y ningún otro «%%».",
+                    ),
+                ],
+                verbose_name="comprobación de fail2ban",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='firewall_udp_max',
-            field=models.PositiveIntegerField(default=20999, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(65535)], verbose_name='último puerto UDP público del cortafuegos'),
+            model_name="node",
+            name="firewall_udp_max",
+            field=models.PositiveIntegerField(
+                default=20999,
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(65535),
+                ],
+                verbose_name="último puerto UDP público del cortafuegos",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='firewall_udp_min',
-            field=models.PositiveIntegerField(default=20000, help_text='El rango UDP que abre el cortafuegos del nodo hacia internet (§3.2.7).', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(65535)], verbose_name='primer puerto UDP público del cortafuegos'),
+            model_name="node",
+            name="firewall_udp_min",
+            field=models.PositiveIntegerField(
+                default=20000,
+                help_text="El rango UDP que abre el cortafuegos del nodo hacia internet (§3.2.7).",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(65535),
+                ],
+                verbose_name="primer puerto UDP público del cortafuegos",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='ice_enforce_list',
-            field=models.CharField(blank=True, help_text='Solo estas interfaces o direcciones, separadas por comas. Vacío: todas.', max_length=255, validators=[nodes.models.ValueRegexValidator('^[A-Za-z0-9._:\\-]+(,[A-Za-z0-9._:\\-]+)*\\Z', '«%(value)s»: escriba nombres de interfaz o direcciones IP separados por comas, sin espacios (p. ej. eth0 o eth0,192.0.2.31).')], verbose_name='interfaces ICE (ice_enforce_list)'),
+            model_name="node",
+            name="ice_enforce_list",
+            field=models.CharField(
+                blank=True,
+                help_text="Solo estas interfaces o direcciones, separadas por comas. Vacío: todas.",
+                max_length=255,
+                validators=[
+                    nodes.models.ValueRegexValidator(
+                        "^[A-Za-z0-9._:\\-]+(,[A-Za-z0-9._:\\-]+)*\\Z",
+                        "«%(value)s»: escriba nombres de interfaz o direcciones IP separados por comas, sin espacios (p. ej. eth0 o eth0,192.0.2.31).",
+                    )
+                ],
+                verbose_name="interfaces ICE (ice_enforce_list)",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='janus_cert_key',
-            field=models.CharField(blank=True, max_length=255, validators=[nodes.models.ValueRegexValidator('^(/(?!\\.\\.?(/|\\Z))[A-Za-z0-9._\\-]+)+/?\\Z', "«%(value)s»: escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/'), sin componentes «.» ni «..».")], verbose_name='clave del certificado DTLS propio (cert_key)'),
+            model_name="node",
+            name="janus_cert_key",
+            field=models.CharField(
+                blank=True,
+                max_length=255,
+                validators=[
+                    nodes.models.ValueRegexValidator(
+                        "^(/(?!\\.\\.?(/|\\Z))[A-Za-z0-9._\\-]+)+/?\\Z",
+                        "«%(value)s»: escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/'), sin componentes «.» ni «..».",
+                    )
+                ],
+                verbose_name="clave del certificado DTLS propio (cert_key)",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='janus_cert_pem',
-            field=models.CharField(blank=True, help_text='Vacío (lo normal): janus genera el suyo y los ficheros no llevan cert_pem ni cert_key. Con valor, la ruta en el nodo, en janus.jcfg y en los transportes.', max_length=255, validators=[nodes.models.ValueRegexValidator('^(/(?!\\.\\.?(/|\\Z))[A-Za-z0-9._\\-]+)+/?\\Z', "«%(value)s»: escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/'), sin componentes «.» ni «..».")], verbose_name='certificado DTLS propio (cert_pem)'),
+            model_name="node",
+            name="janus_cert_pem",
+            field=models.CharField(
+                blank=True,
+                help_text="Vacío (lo normal): janus genera el suyo y los ficheros no llevan cert_pem ni cert_key. Con valor, la ruta en el nodo, en janus.jcfg y en los transportes.",
+                max_length=255,
+                validators=[
+                    nodes.models.ValueRegexValidator(
+                        "^(/(?!\\.\\.?(/|\\Z))[A-Za-z0-9._\\-]+)+/?\\Z",
+                        "«%(value)s»: escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/'), sin componentes «.» ni «..».",
+                    )
+                ],
+                verbose_name="certificado DTLS propio (cert_pem)",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='janus_http_jcfg_path',
-            field=models.CharField(default='/etc/janus/janus.transport.http.jcfg', max_length=255, validators=[nodes.models.ValueRegexValidator('^(/(?!\\.\\.?(/|\\Z))[A-Za-z0-9._\\-]+)+/?\\Z', "«%(value)s»: escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/'), sin componentes «.» ni «..».")], verbose_name='ruta de janus.transport.http.jcfg'),
+            model_name="node",
+            name="janus_http_jcfg_path",
+            field=models.CharField(
+                default="/etc/janus/janus.transport.http.jcfg",
+                max_length=255,
+                validators=[
+                    nodes.models.ValueRegexValidator(
+                        "^(/(?!\\.\\.?(/|\\Z))[A-Za-z0-9._\\-]+)+/?\\Z",
+                        "«%(value)s»: escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/'), sin componentes «.» ni «..».",
+                    )
+                ],
+                verbose_name="ruta de janus.transport.http.jcfg",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='janus_http_port',
-            field=models.PositiveIntegerField(default=8088, help_text='Para leer GET /janus/info en 127.0.0.1 del nodo a través de SSH.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(65535)], verbose_name='puerto HTTP de janus'),
+            model_name="node",
+            name="janus_http_port",
+            field=models.PositiveIntegerField(
+                default=8088,
+                help_text="Para leer GET /janus/info en 127.0.0.1 del nodo a través de SSH.",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(65535),
+                ],
+                verbose_name="puerto HTTP de janus",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='janus_rtp_port_max',
-            field=models.PositiveIntegerField(default=20999, validators=[django.core.validators.MinValueValidator(1024), django.core.validators.MaxValueValidator(65535)], verbose_name='puerto RTP máximo de janus'),
+            model_name="node",
+            name="janus_rtp_port_max",
+            field=models.PositiveIntegerField(
+                default=20999,
+                validators=[
+                    django.core.validators.MinValueValidator(1024),
+                    django.core.validators.MaxValueValidator(65535),
+                ],
+                verbose_name="puerto RTP máximo de janus",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='janus_rtp_port_min',
-            field=models.PositiveIntegerField(default=20000, help_text='media.rtp_port_range de janus.jcfg, dentro del rango UDP del cortafuegos.', validators=[django.core.validators.MinValueValidator(1024), django.core.validators.MaxValueValidator(65535)], verbose_name='puerto RTP mínimo de janus'),
+            model_name="node",
+            name="janus_rtp_port_min",
+            field=models.PositiveIntegerField(
+                default=20000,
+                help_text="media.rtp_port_range de janus.jcfg, dentro del rango UDP del cortafuegos.",
+                validators=[
+                    django.core.validators.MinValueValidator(1024),
+                    django.core.validators.MaxValueValidator(65535),
+                ],
+                verbose_name="puerto RTP mínimo de janus",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='janus_websockets_jcfg_path',
-            field=models.CharField(default='/etc/janus/janus.transport.websockets.jcfg', max_length=255, validators=[nodes.models.ValueRegexValidator('^(/(?!\\.\\.?(/|\\Z))[A-Za-z0-9._\\-]+)+/?\\Z', "«%(value)s»: escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/'), sin componentes «.» ni «..».")], verbose_name='ruta de janus.transport.websockets.jcfg'),
+            model_name="node",
+            name="janus_websockets_jcfg_path",
+            field=models.CharField(
+                default="/etc/janus/janus.transport.websockets.jcfg",
+                max_length=255,
+                validators=[
+                    nodes.models.ValueRegexValidator(
+                        "^(/(?!\\.\\.?(/|\\Z))[A-Za-z0-9._\\-]+)+/?\\Z",
+                        "«%(value)s»: escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/'), sin componentes «.» ni «..».",
+                    )
+                ],
+                verbose_name="ruta de janus.transport.websockets.jcfg",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='jcfg_check_command',
-            field=models.CharField(blank=True, default='janus-cfgconv --parse %s', help_text='Se ejecuta en el nodo con el fichero nuevo (%s) antes de sustituir el actual; si falla, el envío se detiene sin cambiar nada. Se omite si el programa no está en el nodo. Vacío: sin comprobación.', max_length=255, validators=[nodes.models.RenderedTextValidator(), nodes.models.ValueRegexValidator('^[^%]*(%s[^%]*)?\\Z', '«%(value)s»: la orden de comprobación lleva como mucho un «%%s» (la ruta del fichero nuevo) y ningún otro «%%».')], verbose_name='comprobación de los ficheros .jcfg'),
+            model_name="node",
+            name="jcfg_check_command",
+            field=models.CharField(
+                blank=True,
+                default="janus-cfgconv --parse %s",
+                help_text="Se ejecuta en el nodo con el fichero nuevo (%s) antes de sustituir el actual; si falla, el envío se detiene sin cambiar nada. Se omite si el programa no está en el nodo. Vacío: sin comprobación.",
+                max_length=255,
+                validators=[
+                    nodes.models.RenderedTextValidator(),
+                    nodes.models.ValueRegexValidator(
+                        "^[^%]*(%s[^%]*)?\\Z",
+                        "«%(value)s»: la orden de comprobación lleva como mucho un «%%s» (la ruta del fichero nuevo) y ningún otro «%%».",
+                    ),
+                ],
+                verbose_name="comprobación de los ficheros .jcfg",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='nat_1_1_mapping',
-            field=models.CharField(blank=True, help_text='nat.nat_1_1_mapping: la dirección pública si el nodo está tras un NAT 1:1.', max_length=45, validators=[nodes.models.IpAddressValidator()], verbose_name='IP pública (NAT 1:1)'),
+            model_name="node",
+            name="nat_1_1_mapping",
+            field=models.CharField(
+                blank=True,
+                help_text="nat.nat_1_1_mapping: la dirección pública si el nodo está tras un NAT 1:1.",
+                max_length=45,
+                validators=[nodes.models.IpAddressValidator()],
+                verbose_name="IP pública (NAT 1:1)",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='nat_keep_private_host',
-            field=models.BooleanField(default=False, verbose_name='conservar también la IP privada (keep_private_host)'),
+            model_name="node",
+            name="nat_keep_private_host",
+            field=models.BooleanField(
+                default=False, verbose_name="conservar también la IP privada (keep_private_host)"
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='stun_port',
-            field=models.PositiveIntegerField(default=3478, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(65535)], verbose_name='puerto STUN'),
+            model_name="node",
+            name="stun_port",
+            field=models.PositiveIntegerField(
+                default=3478,
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(65535),
+                ],
+                verbose_name="puerto STUN",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='stun_server',
-            field=models.CharField(blank=True, help_text='nat.stun_server; janus arranca aunque no responda (ignore_unreachable_ice_server).', max_length=253, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9]([A-Za-z0-9\\-\\.]{0,251}[A-Za-z0-9])?\\Z', "Escriba un nombre de dominio o una dirección IP válidos (letras, dígitos, '-' y '.').")], verbose_name='servidor STUN'),
+            model_name="node",
+            name="stun_server",
+            field=models.CharField(
+                blank=True,
+                help_text="nat.stun_server; janus arranca aunque no responda (ignore_unreachable_ice_server).",
+                max_length=253,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[A-Za-z0-9]([A-Za-z0-9\\-\\.]{0,251}[A-Za-z0-9])?\\Z",
+                        "Escriba un nombre de dominio o una dirección IP válidos (letras, dígitos, '-' y '.').",
+                    )
+                ],
+                verbose_name="servidor STUN",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='turn_cert_path',
-            field=models.CharField(blank=True, max_length=255, validators=[nodes.models.ValueRegexValidator('^(/(?!\\.\\.?(/|\\Z))[A-Za-z0-9._\\-]+)+/?\\Z', "«%(value)s»: escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/'), sin componentes «.» ni «..».")], verbose_name='certificado TLS de coturn'),
+            model_name="node",
+            name="turn_cert_path",
+            field=models.CharField(
+                blank=True,
+                max_length=255,
+                validators=[
+                    nodes.models.ValueRegexValidator(
+                        "^(/(?!\\.\\.?(/|\\Z))[A-Za-z0-9._\\-]+)+/?\\Z",
+                        "«%(value)s»: escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/'), sin componentes «.» ni «..».",
+                    )
+                ],
+                verbose_name="certificado TLS de coturn",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='turn_credential_lifetime',
-            field=models.PositiveIntegerField(default=3600, validators=[django.core.validators.MinValueValidator(60), django.core.validators.MaxValueValidator(86400)], verbose_name='duración de las credenciales TURN (segundos)'),
+            model_name="node",
+            name="turn_credential_lifetime",
+            field=models.PositiveIntegerField(
+                default=3600,
+                validators=[
+                    django.core.validators.MinValueValidator(60),
+                    django.core.validators.MaxValueValidator(86400),
+                ],
+                verbose_name="duración de las credenciales TURN (segundos)",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='turn_external_ip',
-            field=models.CharField(blank=True, max_length=45, validators=[nodes.models.IpAddressValidator()], verbose_name='IP pública de coturn (external-ip)'),
+            model_name="node",
+            name="turn_external_ip",
+            field=models.CharField(
+                blank=True,
+                max_length=45,
+                validators=[nodes.models.IpAddressValidator()],
+                verbose_name="IP pública de coturn (external-ip)",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='turn_listening_port',
-            field=models.PositiveIntegerField(default=3478, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(65535)], verbose_name='puerto TURN'),
+            model_name="node",
+            name="turn_listening_port",
+            field=models.PositiveIntegerField(
+                default=3478,
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(65535),
+                ],
+                verbose_name="puerto TURN",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='turn_max_port',
-            field=models.PositiveIntegerField(default=60099, validators=[django.core.validators.MinValueValidator(1024), django.core.validators.MaxValueValidator(65535)], verbose_name='último puerto de retransmisión TURN'),
+            model_name="node",
+            name="turn_max_port",
+            field=models.PositiveIntegerField(
+                default=60099,
+                validators=[
+                    django.core.validators.MinValueValidator(1024),
+                    django.core.validators.MaxValueValidator(65535),
+                ],
+                verbose_name="último puerto de retransmisión TURN",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='turn_min_port',
-            field=models.PositiveIntegerField(default=60000, validators=[django.core.validators.MinValueValidator(1024), django.core.validators.MaxValueValidator(65535)], verbose_name='primer puerto de retransmisión TURN'),
+            model_name="node",
+            name="turn_min_port",
+            field=models.PositiveIntegerField(
+                default=60000,
+                validators=[
+                    django.core.validators.MinValueValidator(1024),
+                    django.core.validators.MaxValueValidator(65535),
+                ],
+                verbose_name="primer puerto de retransmisión TURN",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='turn_pkey_path',
-            field=models.CharField(blank=True, max_length=255, validators=[nodes.models.ValueRegexValidator('^(/(?!\\.\\.?(/|\\Z))[A-Za-z0-9._\\-]+)+/?\\Z', "«%(value)s»: escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/'), sin componentes «.» ni «..».")], verbose_name='clave del certificado TLS de coturn'),
+            model_name="node",
+            name="turn_pkey_path",
+            field=models.CharField(
+                blank=True,
+                max_length=255,
+                validators=[
+                    nodes.models.ValueRegexValidator(
+                        "^(/(?!\\.\\.?(/|\\Z))[A-Za-z0-9._\\-]+)+/?\\Z",
+                        "«%(value)s»: escriba una ruta absoluta (letras, dígitos, '.', '_', '-' y '/'), sin componentes «.» ni «..».",
+                    )
+                ],
+                verbose_name="clave del certificado TLS de coturn",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='turn_realm',
-            field=models.CharField(blank=True, help_text='Vacío: el dominio del nodo.', max_length=253, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9]([A-Za-z0-9\\-\\.]{0,251}[A-Za-z0-9])?\\Z', "Escriba un nombre de dominio o una dirección IP válidos (letras, dígitos, '-' y '.').")], verbose_name='realm TURN'),
+            model_name="node",
+            name="turn_realm",
+            field=models.CharField(
+                blank=True,
+                help_text="Vacío: el dominio del nodo.",
+                max_length=253,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[A-Za-z0-9]([A-Za-z0-9\\-\\.]{0,251}[A-Za-z0-9])?\\Z",
+                        "Escriba un nombre de dominio o una dirección IP válidos (letras, dígitos, '-' y '.').",
+                    )
+                ],
+                verbose_name="realm TURN",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='turn_secret',
-            field=portal.fields.EncryptedTextField(blank=True, help_text='static-auth-secret de coturn (use-auth-secret).', validators=[nodes.models.RenderedTextValidator(secret=True), django.core.validators.RegexValidator('^[!-\\"$-~]+\\Z', 'El secreto TURN lleva solo caracteres ASCII visibles, sin espacios ni «#» (se escribe como static-auth-secret= en turnserver.conf).', code='turn_secret')], verbose_name='secreto compartido TURN'),
+            model_name="node",
+            name="turn_secret",
+            field=portal.fields.EncryptedTextField(
+                blank=True,
+                help_text="static-auth-secret de coturn (use-auth-secret).",
+                validators=[
+                    nodes.models.RenderedTextValidator(secret=True),
+                    django.core.validators.RegexValidator(
+                        '^[!-\\"$-~]+\\Z',
+                        "El secreto TURN lleva solo caracteres ASCII visibles, sin espacios ni «#» (se escribe como static-auth-secret= en turnserver.conf).",
+                        code="turn_secret",
+                    ),
+                ],
+                verbose_name="secreto compartido TURN",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='turn_tls',
-            field=models.BooleanField(default=False, verbose_name='TURN sobre TLS (turns:)'),
+            model_name="node",
+            name="turn_tls",
+            field=models.BooleanField(default=False, verbose_name="TURN sobre TLS (turns:)"),
         ),
         migrations.AddField(
-            model_name='node',
-            name='turn_tls_listening_port',
-            field=models.PositiveIntegerField(default=5349, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(65535)], verbose_name='puerto TURN TLS'),
+            model_name="node",
+            name="turn_tls_listening_port",
+            field=models.PositiveIntegerField(
+                default=5349,
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(65535),
+                ],
+                verbose_name="puerto TURN TLS",
+            ),
         ),
         migrations.AddField(
-            model_name='node',
-            name='turn_uris',
-            field=models.TextField(blank=True, help_text='Uno por línea: turn:host:3478?transport=udp, turns:host:5349… Se entregan al navegador con credenciales de corta duración.', validators=[nodes.models.TurnUrisValidator()], verbose_name='URIs TURN'),
+            model_name="node",
+            name="turn_uris",
+            field=models.TextField(
+                blank=True,
+                help_text="Uno por línea: turn:host:3478?transport=udp, turns:host:5349… Se entregan al navegador con credenciales de corta duración.",
+                validators=[nodes.models.TurnUrisValidator()],
+                verbose_name="URIs TURN",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='node',
-            constraint=models.CheckConstraint(condition=models.Q(('janus_rtp_port_min__lt', models.F('janus_rtp_port_max'))), name='node_janus_rtp_port_range_ordered'),
+            model_name="node",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("janus_rtp_port_min__lt", models.F("janus_rtp_port_max"))),
+                name="node_janus_rtp_port_range_ordered",
+            ),
         ),
     ]
