@@ -1,11 +1,18 @@
 """Reads of nodes and their push history."""
 
+import logging
+import time
+
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from nodes.models import Node, Push
+from nodes.models import Node, Push, turn_uri_list
+from nodes.turn import turn_rest_credentials
+from portal.secrets import SecretUnavailable
+
+logger = logging.getLogger("portal.turn")
 
 
 def node_pushes(*, node: Node, limit: int = 20) -> QuerySet[Push]:
@@ -40,3 +47,29 @@ def node_config_errors(node: Node) -> list[tuple[str, list[str]]]:
     labels = {field.name: capfirst(field.verbose_name) for field in Node._meta.fields}
     order = [field.name for field in Node._meta.fields] + [NON_FIELD_ERRORS]
     return [(labels.get(name, _("General")), errors[name]) for name in order if name in errors]
+
+
+def webrtc_ice_servers(*, account: str, now: float | None = None) -> list[dict]:
+    """The TURN servers a browser of ``account`` may use, with short-lived credentials of
+    coturn's REST-API scheme, one entry per WebRTC node that has TURN URIs and a secret
+    usable for them (``[]`` when none): ``[{"urls": [...], "username", "credential"}]``."""
+    now = time.time() if now is None else now
+    servers = []
+    nodes = Node.objects.filter(kind=Node.Kind.WEBRTC).exclude(turn_uris="").order_by("name")
+    for node in nodes:
+        uris = turn_uri_list(node.turn_uris)
+        if not uris or not node.turn_secret:
+            continue
+        try:
+            # Only for the TURN servers it was entered for (see portal.secrets).
+            secret = node.secret_for("turn_secret", parts=("turn",))
+        except SecretUnavailable as exc:
+            logger.warning("turn.secret_unavailable node_id=%s detail=%s", node.pk, exc)
+            continue
+        credentials = turn_rest_credentials(
+            secret=secret, account=account, lifetime=node.turn_credential_lifetime, now=now
+        )
+        servers.append(
+            {"urls": uris, "username": credentials.username, "credential": credentials.credential}
+        )
+    return servers

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from extensions.models import Extension
 from nodes.models import Node
+from nodes.selectors import webrtc_ice_servers
 from nodes.services import node_smtp_sender
 from portal.actors import Actor
 from portal.audit import audit_record, audit_snapshot
@@ -89,6 +90,8 @@ class LoginResult:
     session_id: int | None = None
     challenge: str = ""
     method: str = ""
+    # TURN servers with short-lived credentials (nodes.selectors.webrtc_ice_servers).
+    ice_servers: list[dict] = field(default_factory=list)
 
 
 REFUSAL_STATUS = {
@@ -585,6 +588,7 @@ def _allocate(
         mobility_extension=number,
         expires_at=expires_at,
         session_id=session.pk,
+        ice_servers=webrtc_ice_servers(account=user.account),
     )
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from portal.celery import app
 from tests.integration.ldap_server import start_ldap_server
+from tests.webfon.conftest import login, make_user, webfon_client  # noqa: F401 - the webfon client's fixtures
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,14 @@ import pytest
 from rest_framework.test import APIClient
 
 from portal.actors import Actor
-from tests.factories import PoolFactory, PortalUserFactory, WebfonExtensionFactory
+from tests.factories import (
+    PoolFactory,
+    PortalUserFactory,
+    WebfonExtensionFactory,
+    WebrtcNodeFactory,
+)
+from tests.webfon.smtp_server import start_smtp_server
+from users.models import PortalUser
 from users.services import portal_user_set_password
 
 PASSWORD = "Clave-Portal-1"
@@ -49,3 +56,17 @@ def pool_of(db, licences):
         return pool
 
     return _pool
+
+
+@pytest.fixture
+def smtp(db):
+    """A real SMTP server on loopback (aiosmtpd) set as the WebRTC node's: PINs arrive there."""
+    controller, mailbox = start_smtp_server()
+    WebrtcNodeFactory(smtp_host="127.0.0.1", smtp_port=controller.port)
+    yield mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def email_user(make_user):
+    return make_user(second_factor=PortalUser.SecondFactor.EMAIL, email="agente@aytoarga.es")

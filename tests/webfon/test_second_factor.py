@@ -10,26 +10,12 @@ from django.utils import timezone
 
 from portal.actors import Actor
 from tests.factories import ExemptNetworkFactory, WebrtcNodeFactory
-from tests.webfon.smtp_server import start_smtp_server
 from users.models import PortalUser
 from users.services import portal_user_totp_begin, portal_user_totp_confirm
 from webfon.models import LoginChallenge, WebfonPolicy, WebfonSession
 
 pytestmark = pytest.mark.django_db
 PIN = "/api/v1/webfon/login/pin/"
-
-
-@pytest.fixture
-def smtp(db):
-    controller, mailbox = start_smtp_server()
-    WebrtcNodeFactory(smtp_host="127.0.0.1", smtp_port=controller.port)
-    yield mailbox
-    controller.stop()
-
-
-@pytest.fixture
-def email_user(make_user):
-    return make_user(second_factor=PortalUser.SecondFactor.EMAIL, email="agente@aytoarga.es")
 
 
 def _pin_step(webfon_client, challenge, pin, **extra):

@@ -23,14 +23,28 @@ class LogoutSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=256, allow_blank=True, write_only=True)
 
 
+class IceServerSerializer(serializers.Serializer):
+    """A TURN server for ``RTCPeerConnection``'s ``iceServers``, with credentials of coturn's
+    REST-API scheme valid for the node's credential lifetime."""
+
+    urls = serializers.ListField(child=serializers.CharField(), help_text="turn: and turns: URIs")
+    username = serializers.CharField(help_text="<expiry unix time>:<account>")
+    credential = serializers.CharField(help_text="base64(HMAC-SHA1(shared secret, username))")
+
+
 class LoginAnswerSerializer(serializers.Serializer):
-    """``ok`` carries token, mobility_extension and expires_at; ``pin_required`` carries
-    challenge and method."""
+    """``ok`` carries token, mobility_extension, expires_at and ice_servers; ``pin_required``
+    carries challenge and method."""
 
     status = serializers.ChoiceField(choices=["ok", "pin_required"])
     token = serializers.CharField(required=False)
     mobility_extension = serializers.CharField(required=False)
     expires_at = serializers.DateTimeField(required=False)
+    ice_servers = IceServerSerializer(
+        many=True,
+        required=False,
+        help_text="TURN servers with short-lived credentials (empty when none is configured)",
+    )
     challenge = serializers.CharField(required=False)
     method = serializers.ChoiceField(choices=["email", "totp"], required=False)
 

@@ -52,6 +52,7 @@ def _answer(result: services.LoginResult) -> Response:
             "token": result.token,
             "mobility_extension": result.mobility_extension,
             "expires_at": result.expires_at,
+            "ice_servers": result.ice_servers,
         }
     return Response(LoginAnswerSerializer(body).data)
 
