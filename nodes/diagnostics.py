@@ -1,10 +1,12 @@
 """Diagnostics of a node (manual §5.1 and §5.2): the supervision answers of serCen (port 1125)
-and vivait-webfon (port 1122), a test e-mail through the node's SMTP settings and a TCP port
+and vivait-webfon (port 1122), janus's own GET /janus/info beside what the portal renders, a
+test e-mail through the node's SMTP settings and a TCP port
 check. Parsing is pure; the network steps all have timeouts and never raise past here."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import smtplib
 import socket
@@ -109,10 +111,121 @@ class ServiceStatus:
         return not self.error
 
 
+@dataclass(frozen=True)
+class JanusInfoRow:
+    """One setting janus reports beside what the portal rendered for it ("" when the portal
+    does not manage it); ``differs`` when both are known and not the same."""
+
+    key: str
+    in_force: str
+    rendered: str = ""
+    managed: bool = False
+
+    @property
+    def differs(self) -> bool:
+        return self.managed and self.in_force != self.rendered
+
+
+@dataclass
+class JanusInfo:
+    """janus's own view, ``GET /janus/info`` on the node's loopback, or why it could not be
+    read."""
+
+    port: int
+    rows: list[JanusInfoRow] = field(default_factory=list)
+    raw: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+    @property
+    def differences(self) -> list[JanusInfoRow]:
+        return [row for row in self.rows if row.differs]
+
+
+JANUS_INFO_REQUEST = (
+    b"GET /janus/info HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n"
+    b"Connection: close\r\n\r\n"
+)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return ", ".join(sorted(value))
+    return str(value)
+
+
+def parse_janus_info(answer: str, *, node: Node) -> list[JanusInfoRow]:
+    """The rows of janus's ``server_info`` answer (an HTTP response), beside what the portal
+    renders for ``node``. Raises ValueError (in Spanish) when the answer is not one."""
+    head, _sep, body = answer.partition("\r\n\r\n")
+    status_line = head.split("\r\n", 1)[0]
+    parts = status_line.split()
+    if len(parts) < 2 or not parts[0].startswith("HTTP/"):
+        raise ValueError(_("la respuesta no es HTTP: %(line)s") % {"line": status_line[:200]})
+    if parts[1] != "200":
+        raise ValueError(_("janus respondió %(line)s") % {"line": status_line[:200]})
+    try:
+        info = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise ValueError(_("la respuesta de janus no es JSON: %(error)s") % {"error": exc}) from exc
+    if not isinstance(info, dict) or info.get("janus") != "server_info":
+        raise ValueError(_("la respuesta no es el server_info de janus"))
+    # What the portal renders into janus.jcfg, as /janus/info names it.
+    rendered = {
+        "server-name": node.domain,
+        "public-ip": node.nat_1_1_mapping,
+    }
+    keys = [
+        "server-name",
+        "version_string",
+        "public-ip",
+        "local-ip",
+        "ipv6",
+        "ice-lite",
+        "ice-tcp",
+        "full-trickle",
+        "transports",
+        "plugins",
+    ]
+    rows = []
+    for key in keys:
+        if key not in info and key not in rendered:
+            continue
+        rows.append(
+            JanusInfoRow(
+                key=key,
+                in_force=_shown(info.get(key)),
+                rendered=rendered.get(key, ""),
+                managed=key in rendered,
+            )
+        )
+    return rows
+
+
+def _janus_info(transport, node: Node) -> JanusInfo:
+    result = JanusInfo(port=node.janus_http_port)
+    try:
+        result.raw = transport.query_port(node.janus_http_port, send=JANUS_INFO_REQUEST)
+        result.rows = parse_janus_info(result.raw, node=node)
+    except TransportError as exc:
+        result.error = str(exc)
+    except ValueError as exc:
+        result.error = str(exc)
+    return result
+
+
 @dataclass
 class NodeDiagnostics:
     services: list[ServiceStatus]
     error: str = ""  # the node itself could not be reached
+    janus: JanusInfo | None = None
 
     @property
     def ok(self) -> bool:
@@ -148,9 +261,10 @@ def node_supervision(*, node: Node) -> NodeDiagnostics:
                 service.error = str(exc)
                 continue
             service.rows = parse_supervision(service.raw)
+        janus = _janus_info(transport, node)
     finally:
         transport.close()
-    return NodeDiagnostics(services)
+    return NodeDiagnostics(services, janus=janus)
 
 
 # --- SMTP test send (manual §5.1.1) -------------------------------------------------------------

@@ -76,13 +76,30 @@ class ServiceStatusSerializer(serializers.Serializer):
     raw = serializers.CharField(help_text="the answer as the daemon wrote it")
 
 
+class JanusInfoRowSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="as /janus/info names it (server-name, public-ip…)")
+    in_force = serializers.CharField(help_text="what the running janus reports")
+    rendered = serializers.CharField(help_text="what the portal wrote for it (if it manages it)")
+    managed = serializers.BooleanField()
+    differs = serializers.BooleanField(help_text="managed, and the running value is another")
+
+
+class JanusInfoSerializer(serializers.Serializer):
+    port = serializers.IntegerField(help_text="janus's HTTP port on the node's 127.0.0.1")
+    ok = serializers.BooleanField()
+    error = serializers.CharField(help_text="why /janus/info could not be read; empty when ok")
+    rows = JanusInfoRowSerializer(many=True)
+
+
 class NodeDiagnosticsSerializer(serializers.Serializer):
-    """The supervision answers of serCen and vivait-webfon (manual §5.2.1, §5.2.3)."""
+    """The supervision answers of serCen and vivait-webfon (manual §5.2.1, §5.2.3) and janus's
+    own GET /janus/info beside what the portal rendered."""
 
     node = serializers.IntegerField()
     ok = serializers.BooleanField()
     error = serializers.CharField(help_text="why the node could not be reached; empty if it was")
     services = ServiceStatusSerializer(many=True)
+    janus = JanusInfoSerializer(allow_null=True)
 
 
 class PushSerializer(serializers.ModelSerializer):

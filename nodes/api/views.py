@@ -101,6 +101,14 @@ class NodeViewSet(ServiceModelViewSet):
                 }
                 for service in result.services
             ],
+            "janus": None
+            if result.janus is None
+            else {
+                "port": result.janus.port,
+                "ok": result.janus.ok,
+                "error": result.janus.error,
+                "rows": [{**vars(row), "differs": row.differs} for row in result.janus.rows],
+            },
         }
         return Response(NodeDiagnosticsSerializer(data).data)
 

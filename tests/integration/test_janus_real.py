@@ -1,12 +1,16 @@
 """Real janus (Debian's package) started on loopback with the janus.jcfg and HTTP transport
 file the portal renders for a node: it starts, and GET /janus/info shows the node's
-server-name and NAT settings."""
+server-name and NAT settings; the node's diagnostics read it through a real sshd."""
 
 import pytest
+from django.test import Client
 
 from nodes.config_files import janus_config
+from nodes.diagnostics import node_supervision
+from nodes.models import Node
 from nodes.rendering import JanusTransportConfig, render_janus_jcfg, render_janus_transport_http
-from tests.factories import WebrtcNodeFactory
+from portal.roles import ROLE_OPERATOR
+from tests.factories import StaffUserFactory, WebrtcNodeFactory
 from tests.integration.janus_server import (
     janus_folders_jcfg,
     loopback_http_transport_jcfg,
@@ -78,3 +82,64 @@ def test_an_empty_certificate_key_stops_janus(janus):
     )
     with pytest.raises(AssertionError, match="Error opening certificate file"):
         janus.start()
+
+
+def test_the_diagnostics_read_janus_info_through_ssh_and_highlight_differences(
+    janus, ssh_server, client_for
+):
+    node = WebrtcNodeFactory(
+        domain="meet.example.org",
+        nat_1_1_mapping="192.0.2.10",
+        transport="ssh",
+        address="127.0.0.1",
+        ssh_port=ssh_server.port,
+        ssh_user=ssh_server.user,
+        ssh_private_key=ssh_server.private_key,
+        ssh_host_key=ssh_server.host_key,
+        janus_http_port=janus.http_port,
+    )
+    write_rendered(janus, node)
+    janus.start()
+    result = node_supervision(node=node)
+    assert result.janus.ok, result.janus.error
+    rows = {row.key: row for row in result.janus.rows}
+    assert rows["server-name"].in_force == rows["server-name"].rendered == "meet.example.org"
+    assert rows["public-ip"].in_force == "192.0.2.10" and not rows["public-ip"].differs
+    assert rows["version_string"].in_force == janus.info()["version_string"]
+    assert rows["transports"].in_force == "janus.transport.http"
+    assert result.janus.differences == []
+
+    # Saved in the portal, not yet in force on the node: shown as a difference.
+    Node.objects.filter(pk=node.pk).update(nat_1_1_mapping="192.0.2.99")
+    client = Client()
+    client.force_login(StaffUserFactory(role=ROLE_OPERATOR))
+    html = client.get(f"/nodos/{node.pk}/diagnostico/").content.decode()
+    section = html[html.index('id="janus-info"') :]
+    assert 'id="janus-differences"' in section
+    differing = section[section.index('data-differs="1"') :]
+    assert "public-ip" in differing[:300] and "192.0.2.99" in differing[:600]
+    answer = client_for(ROLE_OPERATOR).get(f"/api/v1/nodes/{node.pk}/diagnostics/").json()
+    api_rows = {row["key"]: row for row in answer["janus"]["rows"]}
+    assert api_rows["public-ip"] == {
+        "key": "public-ip",
+        "in_force": "192.0.2.10",
+        "rendered": "192.0.2.99",
+        "managed": True,
+        "differs": True,
+    }
+    assert not api_rows["server-name"]["differs"]
+
+
+def test_janus_not_answering_is_said_not_raised(ssh_server):
+    node = WebrtcNodeFactory(
+        transport="ssh",
+        address="127.0.0.1",
+        ssh_port=ssh_server.port,
+        ssh_user=ssh_server.user,
+        ssh_private_key=ssh_server.private_key,
+        ssh_host_key=ssh_server.host_key,
+        janus_http_port=free_port(),
+    )
+    result = node_supervision(node=node)
+    assert result.janus is not None and not result.janus.ok
+    assert str(node.janus_http_port) in result.janus.error
