@@ -56,7 +56,7 @@ from nodes.models import Node, Push  # noqa: E402
 from nodes.services import push_request  # noqa: E402
 from portal.actors import Actor  # noqa: E402
 from tests.integration.ssh_server import SshServer, start_ssh_server  # noqa: E402
-from tests.nodes.fake_node import calls, make_fake_node  # noqa: E402
+from tests.nodes.fake_node import calls, fake_node_settings, make_fake_node  # noqa: E402
 from users.services import portal_user_create, portal_user_update  # noqa: E402
 
 QUEUE = os.environ["CELERY_QUEUE"]
@@ -251,17 +251,7 @@ def ssh_node(name: str, server: SshServer, root: Path, corporate: Node) -> Node:
         ssh_user=server.user,
         ssh_private_key=server.private_key,
         ssh_host_key=server.host_key,
-        sercen_conf_path=f"{root}/etc/MDtel/serCen.conf",
-        webfon_jcfg_path=f"{root}/etc/janus/vivait.plugin.webfon.jcfg",
-        janus_jcfg_path=f"{root}/etc/janus/janus.jcfg",
-        janus_consola_jcfg_path=f"{root}/etc/janus/janus.consola.jcfg",
-        sercen_restart_command=f"{root}/etc/init.d/serCen restart",
-        sercen_status_command=f"{root}/etc/init.d/serCen status",
-        janus_restart_command=f"{root}/etc/init.d/janus restart",
-        janus_status_command=f"{root}/etc/init.d/janus status",
-        fail2ban_dir=f"{root}/etc/fail2ban",
-        fail2ban_restart_command=f"{root}/etc/init.d/fail2ban restart",
-        fail2ban_status_command=f"{root}/etc/init.d/fail2ban status",
+        **fake_node_settings(root),
     )
 
 

@@ -45,6 +45,19 @@ def ssh_server():
 
 
 @pytest.fixture
+def ssh_node_fields(ssh_server):
+    """How a node reaches the test sshd: its address, port, user, key and pinned host key."""
+    return {
+        "transport": "ssh",
+        "address": "127.0.0.1",
+        "ssh_port": ssh_server.port,
+        "ssh_user": ssh_server.user,
+        "ssh_private_key": ssh_server.private_key,
+        "ssh_host_key": ssh_server.host_key,
+    }
+
+
+@pytest.fixture
 def queue():
     name = f"test-{uuid.uuid4().hex[:8]}"
     previous = app.conf.task_default_queue

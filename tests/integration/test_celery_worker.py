@@ -19,7 +19,7 @@ from django.db import transaction
 from nodes.models import Node, Push
 from nodes.services import push_request
 from tests.factories import NodeFactory
-from tests.nodes.fake_node import calls, make_fake_node, timeline
+from tests.nodes.fake_node import calls, fake_node_settings, make_fake_node, timeline
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,17 +125,7 @@ def ssh_node(
         ssh_user=ssh_server.user,
         ssh_private_key=ssh_server.private_key,
         ssh_host_key=ssh_server.host_key,
-        sercen_conf_path=f"{root}/etc/MDtel/serCen.conf",
-        webfon_jcfg_path=f"{root}/etc/janus/vivait.plugin.webfon.jcfg",
-        janus_jcfg_path=f"{root}/etc/janus/janus.jcfg",
-        janus_consola_jcfg_path=f"{root}/etc/janus/janus.consola.jcfg",
-        sercen_restart_command=f"{root}/etc/init.d/serCen restart",
-        sercen_status_command=f"{root}/etc/init.d/serCen status",
-        janus_restart_command=f"{root}/etc/init.d/janus restart",
-        janus_status_command=f"{root}/etc/init.d/janus status",
-        fail2ban_dir=f"{root}/etc/fail2ban",
-        fail2ban_restart_command=f"{root}/etc/init.d/fail2ban restart",
-        fail2ban_status_command=f"{root}/etc/init.d/fail2ban status",
+        **fake_node_settings(root),
         **fields,
     )
 

@@ -85,17 +85,12 @@ def test_an_empty_certificate_key_stops_janus(janus):
 
 
 def test_the_diagnostics_read_janus_info_through_ssh_and_highlight_differences(
-    janus, ssh_server, client_for
+    janus, ssh_node_fields, client_for
 ):
     node = WebrtcNodeFactory(
         domain="meet.example.org",
         nat_1_1_mapping="192.0.2.10",
-        transport="ssh",
-        address="127.0.0.1",
-        ssh_port=ssh_server.port,
-        ssh_user=ssh_server.user,
-        ssh_private_key=ssh_server.private_key,
-        ssh_host_key=ssh_server.host_key,
+        **ssh_node_fields,
         janus_http_port=janus.http_port,
     )
     write_rendered(janus, node)
@@ -130,14 +125,9 @@ def test_the_diagnostics_read_janus_info_through_ssh_and_highlight_differences(
     assert not api_rows["server-name"]["differs"]
 
 
-def test_janus_not_answering_is_said_not_raised(ssh_server):
+def test_janus_not_answering_is_said_not_raised(ssh_node_fields):
     node = WebrtcNodeFactory(
-        transport="ssh",
-        address="127.0.0.1",
-        ssh_port=ssh_server.port,
-        ssh_user=ssh_server.user,
-        ssh_private_key=ssh_server.private_key,
-        ssh_host_key=ssh_server.host_key,
+        **ssh_node_fields,
         janus_http_port=free_port(),
     )
     result = node_supervision(node=node)

@@ -11,7 +11,7 @@ import pytest
 from nodes.config_files import node_managed_files
 from nodes.models import Push
 from nodes.push import BACKUP_SUFFIX, ManagedFile, push_execute
-from tests.nodes.fake_node import calls, make_fake_node
+from tests.nodes.fake_node import calls, fake_node_settings, make_fake_node
 
 pytestmark = pytest.mark.django_db
 
@@ -25,35 +25,17 @@ def root(tmp_path) -> Path:
 
 
 @pytest.fixture
-def node(make_webrtc_node, ssh_server, root):
+def node(make_webrtc_node, ssh_node_fields, root):
     fail2ban = root / "etc/fail2ban"
     shutil.copytree("/etc/fail2ban", fail2ban)
     # The node's own jails only (Debian's default enables sshd, on a log this node lacks).
     (fail2ban / "jail.d/defaults-debian.conf").unlink(missing_ok=True)
     return make_webrtc_node(
-        transport="ssh",
-        address="127.0.0.1",
-        ssh_port=ssh_server.port,
-        ssh_user=ssh_server.user,
-        ssh_private_key=ssh_server.private_key,
-        ssh_host_key=ssh_server.host_key,
-        sercen_conf_path=f"{root}/etc/MDtel/serCen.conf",
-        webfon_jcfg_path=f"{root}/etc/janus/vivait.plugin.webfon.jcfg",
-        janus_jcfg_path=f"{root}/etc/janus/janus.jcfg",
-        janus_consola_jcfg_path=f"{root}/etc/janus/janus.consola.jcfg",
-        janus_http_jcfg_path=f"{root}/etc/janus/janus.transport.http.jcfg",
-        janus_websockets_jcfg_path=f"{root}/etc/janus/janus.transport.websockets.jcfg",
-        fail2ban_dir=str(fail2ban),
+        **ssh_node_fields,
         **{
-            f"{daemon}_{action}_command": f"{root}/etc/init.d/{script} {action}"
-            for daemon, script in (
-                ("sercen", "serCen"),
-                ("janus", "janus"),
-                ("fail2ban", "fail2ban"),
-            )
-            for action in ("restart", "status")
+            **fake_node_settings(root),
+            "fail2ban_check_command": f"fail2ban-client -c {fail2ban} -t",
         },
-        fail2ban_check_command=f"fail2ban-client -c {fail2ban} -t",
     )
 
 

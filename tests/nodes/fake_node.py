@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from nodes.models import PATH_FIELDS, Node
+
 DAEMONS = ("serCen", "janus", "fail2ban")
 
 INIT_SCRIPT = """#!/bin/sh
@@ -53,3 +55,17 @@ def timeline(root: Path) -> list[tuple[str, str, float, float]]:
         else:
             spans.append((daemon, action, started[(daemon, action)].pop(0), float(at)))
     return sorted(spans, key=lambda span: span[2])
+
+
+def fake_node_settings(root: Path, *, commands: bool = True) -> dict[str, str]:
+    """A node's settings pointing at the fake tree under ``root``: every file path of the node
+    (no push of a test may touch this machine's /etc), and the daemons' commands on the fake
+    init scripts (empty without ``commands``). The fail2ban check is off: the tree has no
+    fail2ban of its own for ``fail2ban-client -t`` to read (a test that wants it sets it)."""
+    settings = {name: f"{root}{Node._meta.get_field(name).default}" for name in PATH_FIELDS}
+    for daemon, script in (("sercen", "serCen"), ("janus", "janus"), ("fail2ban", "fail2ban")):
+        for action in ("restart", "status"):
+            command = f"{root}/etc/init.d/{script} {action}" if commands else ""
+            settings[f"{daemon}_{action}_command"] = command
+    settings["fail2ban_check_command"] = ""
+    return settings

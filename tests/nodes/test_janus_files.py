@@ -21,6 +21,7 @@ from nodes.rendering.libconfig import Editor
 from tests.nodes.janus_tools import assert_janus_parses, janus_parse
 from tests.nodes.test_rendering import (
     GOLDEN,
+    JANUS_MANAGED_NAMES,
     PROPERTY_SETTINGS,
     assert_golden,
     assert_only_managed_lines_changed,
@@ -109,7 +110,7 @@ def test_nat_and_media_settings_are_rendered_and_removed():
     existing = read(GOLDEN / "janus.existing.jcfg")
     rendered = render_janus_jcfg(config, existing)
     assert_golden("janus.nat.jcfg", rendered)
-    assert_only_managed_lines_changed(existing, rendered, lambda key: key in NAT_AND_MEDIA)
+    assert_only_managed_lines_changed(existing, rendered, JANUS_MANAGED_NAMES.__contains__)
     tree = parse_libconfig(rendered)
     assert tree["media"]["rtp_port_range"] == "20100-20199"
     assert tree["nat"] == {
@@ -128,18 +129,6 @@ def test_nat_and_media_settings_are_rendered_and_removed():
         "nice_debug": False,
         "ice_ignore_list": "vmnet",
     }
-
-
-NAT_AND_MEDIA = {
-    "server_name",
-    "rtp_port_range",
-    "stun_server",
-    "stun_port",
-    "nat_1_1_mapping",
-    "keep_private_host",
-    "ignore_unreachable_ice_server",
-    "ice_enforce_list",
-}
 
 
 # --- Editor.remove_path ----------------------------------------------------------------------
