@@ -278,3 +278,54 @@ def test_the_form_refuses_it_and_saves_nothing(node, node_form_data):
     )
     assert saved.status_code == 302, saved.content.decode()[:2000]
     assert Node.objects.get(pk=node.pk).nat_keep_private_host is True
+
+
+# One refused value of each group, through the form and the API alike.
+BY_EVERY_WAY = [
+    (
+        {"janus_rtp_port_min": 20000, "janus_rtp_port_max": 40000},
+        "janus_rtp_port_max",
+        "20000:20999",
+    ),
+    ({"nat_1_1_mapping": "192.0.2.300"}, "nat_1_1_mapping", "IPv4 ni IPv6"),
+    ({"ice_enforce_list": "eth0 eth1"}, "ice_enforce_list", "comas"),
+    ({"stun_port": 70000}, "stun_port", "65535"),
+    ({"turn_uris": "stun:turn.example.org", "turn_secret": "x"}, "turn_uris", "URI TURN"),
+    ({"turn_uris": "turn:turn.example.org"}, "turn_secret", "secreto compartido TURN"),
+    ({"turn_secret": "con espacio"}, "turn_secret", "sin espacios"),
+]
+
+
+@pytest.mark.parametrize(("changes", "field", "words"), BY_EVERY_WAY)
+def test_the_api_refuses_each_rule_naming_the_field(api, node, changes, field, words):
+    before, pushes = row(node), Push.objects.count()
+    answer = api.patch(f"/api/v1/nodes/{node.pk}/", changes, format="json")
+    assert answer.status_code == 400, answer.content
+    assert words in answer.json()[field][0]
+    assert "con espacio" not in answer.content.decode()
+    assert row(node) == before and Push.objects.count() == pushes
+
+
+@pytest.mark.parametrize(("changes", "field", "words"), BY_EVERY_WAY)
+def test_the_form_refuses_each_rule_and_saves_nothing(node, node_form_data, changes, field, words):
+    client = Client()
+    client.force_login(StaffUserFactory(role=ROLE_ADMIN))
+    before = row(node)
+    answer = client.post(f"/nodos/{node.pk}/", node_form_data(node, **changes))
+    assert answer.status_code == 400
+    html = answer.content.decode()
+    assert words in html and "con espacio" not in html
+    assert row(node) == before
+
+
+def test_the_form_keeps_the_turn_secret_when_left_empty(node, node_form_data):
+    client = Client()
+    client.force_login(StaffUserFactory(role=ROLE_ADMIN))
+    data = {"turn_uris": "turn:turn.example.org", "turn_secret": "s3cret-turn"}
+    assert client.post(f"/nodos/{node.pk}/", node_form_data(node, **data)).status_code == 302
+    page = client.get(f"/nodos/{node.pk}/").content.decode()
+    assert "s3cret-turn" not in page
+    again = client.post(f"/nodos/{node.pk}/", node_form_data(node, turn_credential_lifetime=900))
+    assert again.status_code == 302
+    saved = Node.objects.get(pk=node.pk)
+    assert (saved.turn_secret, saved.turn_credential_lifetime) == ("s3cret-turn", 900)
