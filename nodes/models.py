@@ -166,13 +166,31 @@ interface_list_validator = ValueRegexValidator(
         "espacios (p. ej. eth0 o eth0,192.0.2.31)."
     ),
 )
-check_command_validator = ValueRegexValidator(
-    r"^[^%]*(%s[^%]*)?\Z",
-    _(
-        "«%(value)s»: la orden de comprobación lleva como mucho un «%%s» (la ruta del fichero "
-        "nuevo) y ningún otro «%%»."
-    ),
-)
+
+
+@deconstructible
+class CheckCommandValidator:
+    """A check command holds at most one ``%s`` (the new file's path) and no other ``%``."""
+
+    def __call__(self, value: str) -> None:
+        if value.replace("%s", "", 1).count("%"):
+            raise ValidationError(
+                _(
+                    "«%(value)s»: la orden de comprobación lleva como mucho un «%%s» (la ruta "
+                    "del fichero nuevo) y ningún otro «%%»."
+                ),
+                code="check_command",
+                params={"value": shown(value)},
+            )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CheckCommandValidator)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+
+check_command_validator = CheckCommandValidator()
 # turnserver.conf is "key=value" lines: a secret with blanks or "#" would not read back whole.
 turn_secret_validator = RegexValidator(
     r"^[!-\"$-~]+\Z",

@@ -293,6 +293,8 @@ BY_EVERY_WAY = [
     ({"turn_uris": "stun:turn.example.org", "turn_secret": "x"}, "turn_uris", "URI TURN"),
     ({"turn_uris": "turn:turn.example.org"}, "turn_secret", "secreto compartido TURN"),
     ({"turn_secret": "con espacio"}, "turn_secret", "sin espacios"),
+    ({"jcfg_check_command": "janus-cfgconv %s %s"}, "jcfg_check_command", "como mucho un"),
+    ({"fail2ban_check_command": "fail2ban-client -t 100%"}, "fail2ban_check_command", "«%»"),
 ]
 
 
