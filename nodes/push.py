@@ -306,12 +306,22 @@ def _check_program(command: str) -> str:
         return ""
 
 
+def _programs_found(push: Push) -> dict[str, bool]:
+    if not hasattr(push, "_programs_found"):
+        push._programs_found = {}
+    return push._programs_found
+
+
 def _run_check(push: Push, transport: NodeTransport, step: str, command: str) -> None:
     """Run one check on the node; raises CheckFailed with its output when it fails. A check
     whose program the node lacks is skipped, and recorded as such."""
     program = _check_program(command)
     _flush_before_command(push)
-    if not program or not transport.has_program(program):
+    # One look-up per program and push (five .jcfg files share janus-cfgconv).
+    found = _programs_found(push)
+    if program and program not in found:
+        found[program] = transport.has_program(program)
+    if not program or not found[program]:
         _step(push, step, detail=f"$ {command}\nomitida: «{program}» no está en el nodo")
         return
     result = transport.run(command)
