@@ -54,8 +54,18 @@ port_validators = [MinValueValidator(1), MaxValueValidator(65535)]
 media_port_validators = [MinValueValidator(1024), MaxValueValidator(65535)]
 
 
+class StatelessValidator:
+    """A validator without settings: any two of one class are equal (migrations compare them)."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+
 @deconstructible
-class IpAddressValidator:
+class IpAddressValidator(StatelessValidator):
     """An IPv4 or IPv6 address (a public address of the node), named in the message."""
 
     def __call__(self, value: str) -> None:
@@ -69,12 +79,6 @@ class IpAddressValidator:
                 code="ip_address",
                 params={"value": shown(value)},
             ) from None
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, IpAddressValidator)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
 
 
 ip_address_validator = IpAddressValidator()
@@ -169,7 +173,7 @@ interface_list_validator = ValueRegexValidator(
 
 
 @deconstructible
-class CheckCommandValidator:
+class CheckCommandValidator(StatelessValidator):
     """A check command holds at most one ``%s`` (the new file's path) and no other ``%``."""
 
     def __call__(self, value: str) -> None:
@@ -182,12 +186,6 @@ class CheckCommandValidator:
                 code="check_command",
                 params={"value": shown(value)},
             )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CheckCommandValidator)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
 
 
 check_command_validator = CheckCommandValidator()
@@ -217,7 +215,7 @@ def turn_uri_list(value: str) -> list[str]:
 
 
 @deconstructible
-class TurnUrisValidator:
+class TurnUrisValidator(StatelessValidator):
     """Each URI is ``turn:`` or ``turns:`` host[:port][?transport=udp|tcp] (RFC 7065)."""
 
     def __call__(self, value: str) -> None:
@@ -234,12 +232,6 @@ class TurnUrisValidator:
                     code="turn_uri",
                     params={"value": shown(uri)},
                 )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, TurnUrisValidator)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
 
 
 turn_uris_validator = TurnUrisValidator()
