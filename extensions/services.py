@@ -4,17 +4,19 @@ Forms, the REST API and management commands all call these functions, so every r
 is enforced in one place. Each function is atomic and records an audit entry.
 """
 
-import operator
 from collections.abc import Iterable, Sequence
-from functools import reduce
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
-from django.db.models.functions import Length
-from django.db.models.lookups import Exact
 from django.utils.translation import gettext as _
 
+from core.actors import Actor
+from core.audit import audit_record, audit_snapshot
+from core.bulk import bulk_insert
+from core.exceptions import ServiceConflict
+from core.transactions import retrying_atomic
+from core.updates import apply_fields
 from extensions.models import (
     Extension,
     ExtensionPool,
@@ -22,14 +24,13 @@ from extensions.models import (
     generate_registration_secret,
     number_validator,
 )
+from extensions.selectors import (
+    fixed_extension_holder,
+    login_numbers_taken,
+    numbers_taken,
+)
 from licensing.services import license_require
 from nodes.models import Node
-from portal.actors import Actor
-from portal.audit import audit_record, audit_snapshot
-from portal.bulk import bulk_insert
-from portal.exceptions import ServiceConflict
-from portal.transactions import retrying_atomic
-from portal.updates import apply_fields
 
 MAX_RANGE_SIZE = 10_000
 EXTENSION_FIELDS = frozenset(
@@ -156,44 +157,11 @@ def template_delete(*, actor: Actor, template: Template) -> None:
 # --- extension numbers --------------------------------------------------------------------
 
 
-def _filter_numbers(queryset: QuerySet, field: str, numbers: Sequence[str]) -> QuerySet:
-    """Rows whose ``field`` is one of ``numbers`` (digit strings).
-
-    A run of consecutive numbers of one length (a range) becomes ``length = n AND field BETWEEN
-    first AND last`` — among digit strings of one length, text order is numeric order — so the
-    unique index answers it with a range scan instead of parsing thousands of IN parameters.
-    """
-    by_length: dict[int, set[str]] = {}
-    for number in numbers:
-        by_length.setdefault(len(number), set()).add(number)
-    conditions = []
-    for length, group in sorted(by_length.items()):
-        low, high = min(group), max(group)
-        if (
-            len(group) > 1
-            and all(n.isascii() and n.isdigit() for n in group)
-            and int(high) - int(low) + 1 == len(group)
-        ):
-            conditions.append(
-                Q(Exact(Length(field), length), **{f"{field}__gte": low, f"{field}__lte": high})
-            )
-        else:
-            conditions.append(Q(**{f"{field}__in": sorted(group)}))
-    return queryset.filter(reduce(operator.or_, conditions)) if conditions else queryset.none()
-
-
 def _check_numbers_free(
     *, numbers: Sequence[str], kind: str, exclude_pk: int | None = None
 ) -> None:
     """An extension number is unique; a webfon number never equals a physical one nor a login number."""
-    from users.models import PortalUser
-
-    taken = list(
-        _filter_numbers(Extension.objects.all(), "number", numbers)
-        .exclude(pk=exclude_pk)
-        .order_by("number")
-        .values_list("number", "kind")
-    )
+    taken = numbers_taken(numbers, exclude_pk=exclude_pk)
     if taken:
         if len(numbers) == 1:
             number, other_kind = taken[0]
@@ -217,11 +185,7 @@ def _check_numbers_free(
             }
         )
     if kind == Extension.Kind.WEBFON:
-        logins = list(
-            _filter_numbers(PortalUser.objects.all(), "login_number", numbers)
-            .order_by("login_number")
-            .values_list("login_number", "account")
-        )
+        logins = login_numbers_taken(numbers)
         if logins:
             raise ServiceConflict(
                 {
@@ -250,8 +214,6 @@ def _check_pool_membership(
     ``current_pool`` is the pool the extension is in now; a different one is a conflict
     (pass None where moving the extension between pools is what the caller asked for).
     """
-    from users.models import PortalUser
-
     if extension.kind != Extension.Kind.WEBFON:
         raise ValidationError(
             {
@@ -272,17 +234,15 @@ def _check_pool_membership(
                 % {"number": extension.number, "pool": current_pool.name}
             }
         )
-    if extension.pk is None:
-        return
-    user = PortalUser.objects.filter(webfon_extension=extension).only("account").first()
-    if user is not None:
+    holder = fixed_extension_holder(extension)
+    if holder is not None:
         raise ServiceConflict(
             {
                 "pool": _(
                     "La extensión %(number)s es la extensión webfon fija del usuario %(account)s; "
                     "no puede estar además en un pool."
                 )
-                % {"number": extension.number, "account": user.account}
+                % {"number": extension.number, "account": holder}
             }
         )
 
@@ -334,8 +294,6 @@ def extension_create(
 
 @retrying_atomic
 def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Extension:
-    from users.models import PortalUser
-
     extension = Extension.objects.select_for_update().get(pk=extension.pk)
     before = audit_snapshot(extension)
     if "number" in data:
@@ -350,15 +308,15 @@ def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Exte
             numbers=[extension.number], kind=extension.kind, exclude_pk=extension.pk
         )
     if extension.kind == Extension.Kind.PHYSICAL:
-        fixed_user = PortalUser.objects.filter(webfon_extension=extension).only("account").first()
-        if fixed_user is not None:
+        holder = fixed_extension_holder(extension)
+        if holder is not None:
             raise ServiceConflict(
                 {
                     "kind": _(
                         "La extensión %(number)s es la extensión webfon fija del usuario "
                         "%(account)s y no puede pasar a ser física."
                     )
-                    % {"number": extension.number, "account": fixed_user.account}
+                    % {"number": extension.number, "account": holder}
                 }
             )
         base_of = list(extension.base_of_pools.values_list("name", flat=True))
@@ -389,16 +347,14 @@ def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Exte
 
 @retrying_atomic
 def extension_delete(*, actor: Actor, extension: Extension) -> None:
-    from users.models import PortalUser
-
-    fixed_user = PortalUser.objects.filter(webfon_extension=extension).only("account").first()
-    if fixed_user is not None:
+    holder = fixed_extension_holder(extension)
+    if holder is not None:
         raise ServiceConflict(
             _(
                 "No se puede borrar la extensión %(number)s: es la extensión webfon fija del "
                 "usuario %(account)s."
             )
-            % {"number": extension.number, "account": fixed_user.account}
+            % {"number": extension.number, "account": holder}
         )
     base_of = list(extension.base_of_pools.values_list("name", flat=True))
     if base_of:
@@ -550,6 +506,24 @@ def range_numbers(first: str, last: str) -> list[str]:
             {"last": _("El rango supera los 15 dígitos de un número de extensión.")}
         )
     return numbers
+
+
+@dataclass(frozen=True)
+class RangeCheck:
+    """What pool_create_range would find for a range, without writing anything."""
+
+    numbers: list[str]
+    existing: list[tuple[str, str]]  # (number, kind) of extensions that exist already
+    logins: list[tuple[str, str]]  # (number, account) of users' login numbers
+
+
+def pool_range_check(*, first: str, last: str) -> RangeCheck:
+    """The range checks of pool_create_range as a dry run (the "Rango de extensiones" preview):
+    the numbers, or a ValidationError naming the bad bound, and the numbers it would refuse."""
+    numbers = range_numbers((first or "").strip(), (last or "").strip())
+    return RangeCheck(
+        numbers=numbers, existing=numbers_taken(numbers), logins=login_numbers_taken(numbers)
+    )
 
 
 @retrying_atomic

@@ -22,6 +22,17 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView, View
 
 from accounts.sudo import SudoRequiredMixin
+from core.actors import Actor
+from core.secrets import unreadable_warning
+from core.ui import (
+    ObjectDeleteView,
+    ObjectEditView,
+    ObjectListView,
+    RoleRequiredMixin,
+    StyledFilterSet,
+    apply_service_errors,
+    model_perm,
+)
 from extensions import services
 from extensions.forms import (
     ExtensionForm,
@@ -31,20 +42,9 @@ from extensions.forms import (
     TemplateForm,
 )
 from extensions.models import Extension, ExtensionPool, Template
+from extensions.selectors import free_webfon_extensions_q
 from licensing.selectors import license_usage
 from nodes.models import Node
-from portal.actors import Actor
-from portal.secrets import unreadable_warning
-from portal.ui import (
-    ObjectDeleteView,
-    ObjectEditView,
-    ObjectListView,
-    RoleRequiredMixin,
-    StyledFilterSet,
-    apply_service_errors,
-    model_perm,
-)
-from users.models import PortalUser
 
 PICKER_LIMIT = 20
 MEMBERS_PER_PAGE = 50
@@ -243,9 +243,7 @@ class PoolListView(ObjectListView):
 
 def pool_candidates(query: str = "") -> list[Extension]:
     """Webfon extensions that may join a pool: in no pool and no user's fixed extension."""
-    queryset = Extension.objects.filter(
-        kind=Extension.Kind.WEBFON, pool__isnull=True, fixed_user__isnull=True
-    )
+    queryset = Extension.objects.filter(free_webfon_extensions_q())
     query = query.strip()
     if query:
         queryset = queryset.filter(number__contains=query)
@@ -424,20 +422,11 @@ class PoolRangeView(RoleRequiredMixin, TemplateView):
             return None
         first, last = form.cleaned_data["first"], form.cleaned_data["last"]
         try:
-            numbers = services.range_numbers(first, last)
+            check = services.pool_range_check(first=first, last=last)
         except ValidationError as exc:
             apply_service_errors(form, exc)
             return None
-        existing = list(
-            Extension.objects.filter(number__in=numbers)
-            .order_by("number")
-            .values_list("number", "kind")
-        )
-        logins = list(
-            PortalUser.objects.filter(login_number__in=numbers)
-            .order_by("login_number")
-            .values_list("login_number", "account")
-        )
+        numbers, existing, logins = check.numbers, check.existing, check.logins
         usage = license_usage()
         needed = len(numbers)
         kinds = dict(Extension.Kind.choices)

@@ -4,11 +4,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.actors import Actor
+from core.audit import audit_record
+from core.exceptions import ServiceConflict
 from licensing.models import LicenseStock
 from licensing.selectors import license_current_estimate, license_stock_get
-from portal.actors import Actor
-from portal.audit import audit_record
-from portal.exceptions import ServiceConflict
 
 
 def license_require(*, needed: int) -> None:

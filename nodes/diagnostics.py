@@ -16,10 +16,10 @@ from email.utils import make_msgid
 
 from django.utils.translation import gettext as _
 
+from core.smtp import PlaintextAuthRefused, check_auth_allowed
 from nodes.models import Node
 from nodes.push import open_transport
 from nodes.transport import TransportError
-from portal.smtp import PlaintextAuthRefused, check_auth_allowed
 
 SMTP_TIMEOUT_SECONDS = 10
 PORT_CHECK_TIMEOUT_SECONDS = 5

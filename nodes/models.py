@@ -9,10 +9,10 @@ from django.db import models
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import EncryptedTextField
+from core.secrets import BoundSecretsModel
 from nodes.rendering.libconfig import FORBIDDEN_CHARACTERS, check_string
 from nodes.transport import TransportRefused, confined_path, local_node_root
-from portal.fields import EncryptedTextField
-from portal.secrets import BoundSecretsModel
 
 
 def shown(value: str, limit: int = 80) -> str:

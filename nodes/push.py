@@ -18,6 +18,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.secrets import SecretUnavailable
+from core.transactions import run_atomic
 from nodes.models import Node, Push
 from nodes.rendering.masking import mask_text, scrub
 from nodes.transport import (
@@ -29,8 +31,6 @@ from nodes.transport import (
     TransportError,
     TransportRefused,
 )
-from portal.secrets import SecretUnavailable
-from portal.transactions import run_atomic
 
 logger = logging.getLogger("portal.push")
 BACKUP_SUFFIX = ".portal-backup"

@@ -10,8 +10,8 @@ from django.core.checks import Info, Warning, register
 from django.db import DatabaseError, connection, models
 from django.db.models.functions import Cast
 
-from portal import crypto
-from portal.secrets import encrypted_field_names
+from core import crypto
+from core.secrets import encrypted_field_names
 
 
 def encrypted_columns() -> list[tuple[type[models.Model], list[str]]]:

@@ -23,4 +23,4 @@ urlpatterns = [
     path("", include("extensions.urls")),
 ]
 
-handler404 = "portal.api.errors.not_found"
+handler404 = "core.api.errors.not_found"

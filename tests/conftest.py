@@ -11,9 +11,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import StaffTotpDevice
 from accounts.sudo import SUDO_SESSION_KEY
+from core.actors import Actor
+from core.roles import ROLE_ADMIN
 from licensing.models import LicenseStock
-from portal.actors import Actor
-from portal.roles import ROLE_ADMIN
 from portal.services import api_token_create
 from tests.factories import NodeFactory, StaffUserFactory
 from webfon.authlog import SerCenFormatter

@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from accounts.models import StaffTotpDevice
+from core.roles import ROLE_ADMIN
 from extensions.models import Extension, ExtensionPool, Template
 from nodes.models import Node
-from portal.roles import ROLE_ADMIN
 from users.models import PortalUser, SecondFactorExemptNetwork
 
 

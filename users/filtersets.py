@@ -1,19 +1,17 @@
 """Filters shared by the list pages and the API."""
 
 import django_filters
-from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from users.models import PortalUser, SecondFactorExemptNetwork
+from users.selectors import user_connected_condition
 
 
 def filter_connected(queryset, name, value):
     """Users with (True) or without (False) a webfon session in force."""
-    from webfon.selectors import webfon_sessions_live
-
     if value is None:
         return queryset
-    live = Exists(webfon_sessions_live().filter(user_id=OuterRef("pk")))
+    live = user_connected_condition()
     return queryset.filter(live if value else ~live)
 
 

@@ -10,8 +10,9 @@ from django.db.models import Q, QuerySet
 from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
+from core.ui import BootstrapFormMixin, ServiceModelForm
 from extensions.models import Extension
-from portal.ui import BootstrapFormMixin, ServiceModelForm
+from extensions.selectors import free_webfon_extensions_q
 from users.models import PortalUser
 
 
@@ -36,7 +37,7 @@ class OfferedChoiceIterator(ModelChoiceIterator):
 def free_webfon_extensions(user: PortalUser | None, *, also: int | None = None) -> QuerySet:
     """Webfon extensions a user may take as fixed extension: in no pool and nobody else's,
     plus the user's own (and ``also``, the pk of a choice to keep on the page)."""
-    offered = Q(kind=Extension.Kind.WEBFON, pool__isnull=True, fixed_user__isnull=True)
+    offered = free_webfon_extensions_q()
     if user is not None and user.webfon_extension_id is not None:
         offered |= Q(pk=user.webfon_extension_id)
     if also is not None:

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.ui import ServiceModelForm, show_secret_warnings
+from core.ui import ServiceModelForm, show_secret_warnings
 from users.models import LdapSettings
 
 

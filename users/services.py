@@ -12,18 +12,19 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.actors import Actor
+from core.audit import audit_record, audit_snapshot
+from core.exceptions import ServiceConflict
+from core.totp import totp_matching_step
+from core.transactions import retrying_atomic
+from core.updates import apply_fields
 from extensions.models import Extension, ExtensionPool
+from extensions.selectors import fixed_extension_holder, is_webfon_number
 from nodes.services import push_request_webrtc_nodes
-from portal.actors import Actor
-from portal.audit import audit_record, audit_snapshot
-from portal.exceptions import ServiceConflict
-from portal.transactions import retrying_atomic
-from portal.updates import apply_fields
+from users import hooks
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
+from users.passwords import password_policy_errors
 from users.selectors import ldap_settings_get
-from webfon.passwords import password_policy_errors
-from webfon.selectors import webfon_policy_get
-from webfon.services import webfon_sessions_end_for_user
 
 USER_FIELDS = frozenset(
     {
@@ -80,7 +81,7 @@ def _check_user_cross_rows(user: PortalUser) -> None:
                     % {"number": user.login_number, "account": other.account}
                 }
             )
-        if Extension.objects.filter(number=user.login_number, kind=Extension.Kind.WEBFON).exists():
+        if is_webfon_number(user.login_number):
             raise ServiceConflict(
                 {
                     "login_number": _(
@@ -96,20 +97,15 @@ def _check_user_cross_rows(user: PortalUser) -> None:
         extension = (
             Extension.objects.select_for_update().select_related("pool").get(pk=extension.pk)
         )
-        other = (
-            PortalUser.objects.filter(webfon_extension=extension)
-            .exclude(pk=user.pk)
-            .only("account")
-            .first()
-        )
-        if other is not None:
+        holder = fixed_extension_holder(extension, exclude_user_pk=user.pk)
+        if holder is not None:
             raise ServiceConflict(
                 {
                     "webfon_extension": _(
                         "La extensión webfon %(number)s ya es la extensión fija del usuario "
                         "%(account)s; una extensión fija pertenece a un solo usuario."
                     )
-                    % {"number": extension.number, "account": other.account}
+                    % {"number": extension.number, "account": holder}
                 }
             )
         if extension.pool_id is not None:
@@ -126,7 +122,7 @@ def _check_user_cross_rows(user: PortalUser) -> None:
 
 def _check_password(password: str, *, account: str) -> None:
     """The webfon password policy (General > Política de acceso webfon)."""
-    policy = webfon_policy_get()
+    policy = hooks.password_rules()
     errors = password_policy_errors(
         password,
         account=account,
@@ -200,9 +196,9 @@ def portal_user_update(*, actor: Actor, user: PortalUser, **data: Any) -> Portal
     # A disabled user, or one whose mobility extension changed, is logged out at once and
     # the extensions their sessions held go back (to the pool).
     if "validation" in changed and user.validation == PortalUser.Validation.DISABLED:
-        webfon_sessions_end_for_user(actor=actor, user=user, reason="disabled")
+        hooks.user_access_changed(actor=actor, user=user, reason="disabled")
     elif changed & {"pool", "webfon_extension"}:
-        webfon_sessions_end_for_user(actor=actor, user=user, reason="reassigned")
+        hooks.user_access_changed(actor=actor, user=user, reason="reassigned")
     if changed & {"pool", "webfon_extension"}:
         push_request_webrtc_nodes(reason="user.update", actor=actor)
     return user
@@ -273,8 +269,6 @@ def portal_user_totp_confirm(*, actor: Actor, user: PortalUser, code: str) -> Po
                 % {"account": user.account}
             }
         )
-    from webfon.secondfactor import totp_matching_step
-
     code = (code or "").strip()
     step = (
         totp_matching_step(user.totp_pending_secret, code)

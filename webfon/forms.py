@@ -1,4 +1,4 @@
-from portal.ui import ServiceModelForm
+from core.ui import ServiceModelForm
 from webfon.models import WebfonPolicy
 
 

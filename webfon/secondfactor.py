@@ -7,18 +7,15 @@ import hmac
 import secrets
 import smtplib
 import ssl
-import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-import pyotp
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from portal.smtp import check_auth_allowed
+from core.smtp import check_auth_allowed
 
 SMTP_TIMEOUT_SECONDS = 10
-TOTP_WINDOW_STEPS = 1
 
 
 def new_pin(length: int) -> str:
@@ -30,20 +27,6 @@ def pin_digest(pin: str, *, challenge_digest: str) -> str:
     table never holds a PIN and a digest is useless for another challenge."""
     key = hashlib.sha256(f"webfon-pin:{settings.SECRET_KEY}".encode()).digest()
     return hmac.new(key, f"{challenge_digest}:{pin}".encode(), hashlib.sha256).hexdigest()
-
-
-def totp_matching_step(secret: str, code: str, *, at: float | None = None) -> int | None:
-    """The time step (±1 around now) whose code is ``code``, or None."""
-    code = code.strip()
-    if not secret or not code.isdigit():
-        return None
-    totp = pyotp.TOTP(secret)
-    now = time.time() if at is None else at
-    current = int(now // totp.interval)
-    for step in range(current - TOTP_WINDOW_STEPS, current + TOTP_WINDOW_STEPS + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code):
-            return step
-    return None
 
 
 @dataclass(frozen=True)

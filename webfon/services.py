@@ -29,20 +29,22 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.actors import Actor
+from core.audit import audit_record, audit_snapshot
+from core.client_ip import IPAddress, in_networks, parse_networks
+from core.secrets import SecretUnavailable
+from core.smtp import PlaintextAuthRefused
+from core.tokens import token_digest
+from core.totp import totp_matching_step
+from core.transactions import retrying_atomic, run_atomic
 from extensions.models import Extension
 from nodes.models import Node
 from nodes.services import node_smtp_sender
-from portal.actors import Actor
-from portal.audit import audit_record, audit_snapshot
-from portal.secrets import SecretUnavailable
-from portal.smtp import PlaintextAuthRefused
-from portal.tokens import token_digest
-from portal.transactions import retrying_atomic, run_atomic
 from users.ldap import ldap_authenticate, ldap_decoy
 from users.models import PortalUser, SecondFactorExemptNetwork
+from users.passwords import password_expired
 from users.selectors import ldap_settings_get
 from webfon import authlog
-from webfon.client_ip import IPAddress, in_networks, parse_networks
 from webfon.models import (
     CHALLENGE_MAX_SECONDS,
     LoginChallenge,
@@ -50,13 +52,11 @@ from webfon.models import (
     WebfonPolicy,
     WebfonSession,
 )
-from webfon.passwords import password_expired
 from webfon.secondfactor import (
     SmtpServer,
     new_pin,
     pin_digest,
     send_pin_email,
-    totp_matching_step,
 )
 from webfon.selectors import pool_occupation, webfon_policy_get
 from webfon.throttle import (
@@ -338,7 +338,7 @@ def _smtp_server() -> SmtpServer | None:
         return None
     sender = node_smtp_sender(node)
     try:
-        # Only to the server it was entered for (see portal.secrets).
+        # Only to the server it was entered for (see core.secrets).
         password = node.secret_for("smtp_password", parts=("smtp",)) if node.smtp_user else ""
     except SecretUnavailable as exc:
         logger.warning("webfon.pin_smtp_secret_unavailable node=%s detail=%s", node.pk, exc)

@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
-from portal.actors import Actor
-from portal.ui import (
+from core.actors import Actor
+from core.ui import (
     ConfirmActionMixin,
     ObjectListView,
     RoleRequiredMixin,

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
+from core.api.viewsets import ServiceModelSerializer
 from extensions.models import Extension, ExtensionPool, Template
-from portal.api.viewsets import ServiceModelSerializer
 
 
 class ExtensionSerializer(ServiceModelSerializer):

@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from nodes.models import Push
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
 from tests.nodes.fake_node import make_fake_node
 
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from core.models import AuditEntry
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from extensions.models import Extension
-from portal.models import AuditEntry
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
 from tests.factories import (
     NodeFactory,
     PhysicalExtensionFactory,

@@ -3,6 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.exceptions import ServiceConflict
+from core.models import AuditEntry
 from extensions.models import Extension, ExtensionPool
 from extensions.services import (
     extension_update,
@@ -14,8 +16,6 @@ from extensions.services import (
     range_numbers,
     template_duplicate,
 )
-from portal.exceptions import ServiceConflict
-from portal.models import AuditEntry
 from tests.factories import (
     NodeFactory,
     PhysicalExtensionFactory,

@@ -277,9 +277,9 @@ def test_redis_restarted_while_pushes_are_queued(
     push still pending, so each node ends with exactly the files the database says."""
     import redis
 
+    from core.actors import Actor
     from nodes.config_files import node_managed_files
     from nodes.push import push_preview
-    from portal.actors import Actor
     from tests.factories import PoolFactory
     from users.services import portal_user_create
 
@@ -335,7 +335,7 @@ def test_redis_restarted_while_pushes_are_queued(
 def test_pool_mode_flip_restarts_only_janus_and_a_failed_status_rolls_back(
     worker, ssh_server, tmp_path
 ):
-    from portal.actors import Actor
+    from core.actors import Actor
     from tests.factories import PoolFactory
     from users.services import portal_user_create, portal_user_update
 
@@ -397,8 +397,8 @@ def test_two_pushes_at_once_to_one_node_never_overlap(worker, ssh_server, tmp_pa
 
 
 def test_changed_host_key_refuses_the_push_until_an_administrator_accepts_it(worker, tmp_path):
+    from core.actors import Actor
     from nodes.services import node_update
-    from portal.actors import Actor
     from tests.integration.ssh_server import start_ssh_server
 
     server = start_ssh_server()  # its own sshd: this test changes its host key

@@ -4,8 +4,8 @@ sshd (direct-tcpip channels), shown on the diagnostics page and the API."""
 import pytest
 from django.test import Client
 
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR
 from nodes.diagnostics import node_supervision
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR
 from tests.factories import StaffUserFactory, WebrtcNodeFactory
 from tests.nodes.supervision_server import SupervisionServer, closed_port, reference
 from tests.nodes.test_diagnostics import golden_rows

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from tests.factories import StaffUserFactory
 from users.models import LdapSettings
 

@@ -9,10 +9,10 @@ import time
 import pytest
 from django.test import Client
 
+from core.roles import ROLE_ADMIN
 from nodes.models import Node, Push
 from nodes.push import ManagedFile, push_execute
 from nodes.services import node_update
-from portal.roles import ROLE_ADMIN
 from tests.factories import PortalUserFactory, StaffUserFactory, WebfonExtensionFactory
 from tests.integration.ldap_server import ROOT_DN, ROOT_PASSWORD, start_ldap_server
 from tests.integration.ssh_server import start_ssh_server

@@ -5,8 +5,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from licensing.models import LicenseStock
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
 from tests.factories import (
     PhysicalExtensionFactory,
     PoolFactory,

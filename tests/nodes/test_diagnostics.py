@@ -6,9 +6,9 @@ shown on /nodos/<pk>/diagnostico/ and the API; "Probar SMTP" against a real SMTP
 import pytest
 from django.test import Client
 
+from core.models import AuditEntry
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
 from nodes.diagnostics import StatusRow, parse_supervision
-from portal.models import AuditEntry
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
 from tests.factories import NodeFactory, StaffUserFactory, WebrtcNodeFactory
 from tests.nodes.supervision_server import GOLDEN, SupervisionServer, closed_port, reference
 from tests.webfon.smtp_server import start_smtp_server

@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from nodes.models import Node
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
 from tests.factories import NodeFactory, PhysicalExtensionFactory, StaffUserFactory
 
 pytestmark = pytest.mark.django_db

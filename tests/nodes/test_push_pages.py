@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
+from core.roles import ROLE_OPERATOR
 from nodes.models import Push
-from portal.roles import ROLE_OPERATOR
 from tests.factories import StaffUserFactory
 from tests.nodes.fake_node import calls, make_fake_node
 

@@ -8,10 +8,10 @@ import logging
 import pytest
 from django.test import Client
 
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR
 from nodes.config_files import node_managed_files
 from nodes.models import Push
 from nodes.push import push_execute
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR
 from tests.factories import StaffUserFactory
 from tests.nodes.fake_node import make_fake_node
 

@@ -3,9 +3,9 @@
 import pytest
 from django.test import Client
 
+from core.actors import Actor
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from extensions.services import extension_create, extension_update
-from portal.actors import Actor
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
 from tests.factories import StaffUserFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,12 +1,12 @@
-"""The multi-row INSERT of portal.bulk (used by pool ranges)."""
+"""The multi-row INSERT of core.bulk (used by pool ranges)."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core import bulk
+from core.bulk import bulk_insert
 from extensions.models import Extension
-from portal import bulk
-from portal.bulk import bulk_insert
 from tests.factories import NodeFactory, PoolFactory
 
 pytestmark = pytest.mark.django_db

@@ -16,11 +16,11 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
 
+from core.actors import Actor
+from core.roles import ROLE_ADMIN
 from extensions.models import Extension
 from nodes.models import Node, Push
 from nodes.push import push_execute
-from portal.actors import Actor
-from portal.roles import ROLE_ADMIN
 from tests.factories import PhysicalExtensionFactory, PortalUserFactory, StaffUserFactory
 from users.models import LdapSettings, PortalUser
 from users.selectors import ldap_settings_get

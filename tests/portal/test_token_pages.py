@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from portal.models import ApiToken
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
+from core.models import ApiToken
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from tests.factories import StaffUserFactory
 
 pytestmark = pytest.mark.django_db

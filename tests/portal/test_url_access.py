@@ -42,13 +42,13 @@ from django_otp_webauthn.views import BaseWebAuthnView
 
 from accounts.models import StaffLoginThrottle
 from accounts.views import OwnAccountMixin
+from core.actors import Actor
+from core.models import ApiToken
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
+from core.ui import ObjectEditView
 from extensions.models import Extension, ExtensionPool, Template
 from nodes.models import Node, Push
-from portal.actors import Actor
-from portal.models import ApiToken
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
 from portal.services import api_token_create
-from portal.ui import ObjectEditView
 from portal.views import CspReportView, HealthView
 from tests.factories import (
     NodeFactory,

@@ -11,8 +11,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal.models import AuditEntry
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
+from core.models import AuditEntry
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from tests.factories import (
     PhysicalExtensionFactory,
     PoolFactory,

@@ -5,10 +5,10 @@ receive, for the webfon PIN e-mails and for "Probar SMTP" (page and service)."""
 import pytest
 from django.test import Client
 
+from core.models import AuditEntry
+from core.roles import ROLE_ADMIN
 from nodes.models import Node
 from nodes.services import node_smtp_test, node_update
-from portal.models import AuditEntry
-from portal.roles import ROLE_ADMIN
 from tests.factories import StaffUserFactory
 from tests.webfon.smtp_server import start_smtp_server
 from users.models import PortalUser

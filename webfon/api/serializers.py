@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from portal.api.viewsets import ServiceModelSerializer
+from core.api.viewsets import ServiceModelSerializer
 from webfon.models import WebfonPolicy, WebfonSession
 
 

@@ -10,8 +10,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api.permissions import model_permissions
-from portal.api.viewsets import LIST_FILTER_BACKENDS, request_actor
+from core.api.permissions import model_permissions
+from core.api.viewsets import LIST_FILTER_BACKENDS, request_actor
+from core.client_ip import client_ip, parse_networks
 from webfon import services
 from webfon.api.serializers import (
     LoginAnswerSerializer,
@@ -23,7 +24,6 @@ from webfon.api.serializers import (
     WebfonPolicySerializer,
     WebfonSessionSerializer,
 )
-from webfon.client_ip import client_ip, parse_networks
 from webfon.filtersets import WebfonSessionFilterSet
 from webfon.models import WebfonPolicy, WebfonSession
 from webfon.selectors import webfon_policy_get

@@ -9,8 +9,8 @@ from typing import Any
 
 from django.db import models
 
-from portal.actors import Actor
-from portal.models import AuditEntry
+from core.actors import Actor
+from core.models import AuditEntry
 
 MASK = "********"
 

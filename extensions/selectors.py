@@ -1,0 +1,101 @@
+"""Reads on extensions and pools, and the rules that only read (each rule written once)."""
+
+import operator
+from collections.abc import Sequence
+from functools import reduce
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
+
+from extensions import hooks
+from extensions.models import Extension
+
+
+def filter_numbers(queryset: QuerySet, field: str, numbers: Sequence[str]) -> QuerySet:
+    """Rows whose ``field`` is one of ``numbers`` (digit strings).
+
+    A run of consecutive numbers of one length (a range) becomes ``length = n AND field BETWEEN
+    first AND last`` — among digit strings of one length, text order is numeric order — so the
+    unique index answers it with a range scan instead of parsing thousands of IN parameters.
+    """
+    by_length: dict[int, set[str]] = {}
+    for number in numbers:
+        by_length.setdefault(len(number), set()).add(number)
+    conditions = []
+    for length, group in sorted(by_length.items()):
+        low, high = min(group), max(group)
+        if (
+            len(group) > 1
+            and all(n.isascii() and n.isdigit() for n in group)
+            and int(high) - int(low) + 1 == len(group)
+        ):
+            conditions.append(
+                Q(Exact(Length(field), length), **{f"{field}__gte": low, f"{field}__lte": high})
+            )
+        else:
+            conditions.append(Q(**{f"{field}__in": sorted(group)}))
+    return queryset.filter(reduce(operator.or_, conditions)) if conditions else queryset.none()
+
+
+def numbers_taken(
+    numbers: Sequence[str], *, exclude_pk: int | None = None
+) -> list[tuple[str, str]]:
+    """Which of ``numbers`` are extensions already, as (number, kind) in number order."""
+    return list(
+        filter_numbers(Extension.objects.all(), "number", numbers)
+        .exclude(pk=exclude_pk)
+        .order_by("number")
+        .values_list("number", "kind")
+    )
+
+
+def login_numbers_taken(numbers: Sequence[str]) -> list[tuple[str, str]]:
+    """Which of ``numbers`` are users' login numbers, as (number, account) in number order:
+    such a number can never be a webfon extension (the rule lives in users.rules)."""
+    return hooks.login_numbers_taken(numbers=numbers)
+
+
+def is_webfon_number(number: str) -> bool:
+    """True when ``number`` is a webfon extension (so it can never be a login number)."""
+    return Extension.objects.filter(number=number, kind=Extension.Kind.WEBFON).exists()
+
+
+def free_webfon_extensions_q() -> Q:
+    """A free webfon extension: in no pool and no user's fixed extension. The one definition
+    of "free" that the user form (fixed extension choices) and the pool picker both use."""
+    return Q(kind=Extension.Kind.WEBFON, pool__isnull=True, fixed_user__isnull=True)
+
+
+def fixed_extension_holder(
+    extension: Extension, *, exclude_user_pk: int | None = None
+) -> str | None:
+    """The account of the user whose fixed webfon extension ``extension`` is (other than
+    ``exclude_user_pk``), or None: a fixed extension has one owner and is never in a pool."""
+    if extension.pk is None:
+        return None
+    holders = Extension.objects.filter(pk=extension.pk, fixed_user__isnull=False)
+    if exclude_user_pk is not None:
+        holders = holders.exclude(fixed_user=exclude_user_pk)
+    return holders.values_list("fixed_user__account", flat=True).first()
+
+
+def extension_license_counts(*, per_pool: bool) -> tuple[int, int, list[int]]:
+    """What consumes licences: (physical, fixed webfon, pool sizes). With ``per_pool`` False
+    every pooled extension counts as one pool (one aggregate query)."""
+    counts = Extension.objects.aggregate(
+        physical=Count("id", filter=Q(kind=Extension.Kind.PHYSICAL)),
+        fixed_webfon=Count("id", filter=Q(kind=Extension.Kind.WEBFON, pool__isnull=True)),
+        pooled=Count("id", filter=Q(kind=Extension.Kind.WEBFON, pool__isnull=False)),
+    )
+    if not per_pool:
+        sizes = [counts["pooled"]] if counts["pooled"] else []
+    else:
+        sizes = list(
+            Extension.objects.filter(kind=Extension.Kind.WEBFON, pool__isnull=False)
+            .values("pool")
+            .annotate(size=Count("id"))
+            .order_by("pool")
+            .values_list("size", flat=True)
+        )
+    return counts["physical"], counts["fixed_webfon"], sizes
