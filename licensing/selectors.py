@@ -28,10 +28,12 @@ class LicenseUsage:
         return round(100 * self.used / self.stock) if self.stock else (100 if self.used else 0)
 
 
-def license_stock_get(*, for_update: bool = False) -> LicenseStock:
-    qs = LicenseStock.objects.select_for_update() if for_update else LicenseStock.objects
-    stock, _created = qs.get_or_create(id=LicenseStock.SINGLETON_ID)
-    return stock
+def license_stock_get() -> LicenseStock:
+    """The single stock row (created by a migration); a missing row reads as 0, unsaved (a
+    selector never writes: licensing.services creates it under its lock)."""
+    return LicenseStock.objects.filter(id=LicenseStock.SINGLETON_ID).first() or LicenseStock(
+        id=LicenseStock.SINGLETON_ID
+    )
 
 
 def license_current_estimate() -> LicenseEstimate:

@@ -8,7 +8,15 @@ from core.actors import Actor
 from core.audit import audit_record
 from core.exceptions import ServiceConflict
 from licensing.models import LicenseStock
-from licensing.selectors import license_current_estimate, license_stock_get
+from licensing.selectors import license_current_estimate
+
+
+def _stock_locked() -> LicenseStock:
+    """The stock row under a lock (created if missing), inside the caller's transaction."""
+    row, _created = LicenseStock.objects.select_for_update().get_or_create(
+        id=LicenseStock.SINGLETON_ID
+    )
+    return row
 
 
 def license_require(*, needed: int) -> None:
@@ -19,7 +27,7 @@ def license_require(*, needed: int) -> None:
     """
     if needed <= 0:
         return
-    stock = license_stock_get(for_update=True).stock
+    stock = _stock_locked().stock
     used = license_current_estimate().total
     free = stock - used
     if needed > free:
@@ -39,7 +47,7 @@ def license_stock_set(*, actor: Actor, stock: int) -> LicenseStock:
         raise ValidationError(
             {"stock": _("El stock «%(stock)s» debe ser un entero ≥ 0.") % {"stock": stock}}
         )
-    row = license_stock_get(for_update=True)
+    row = _stock_locked()
     used = license_current_estimate().total
     if stock < used:
         raise ServiceConflict(

@@ -35,8 +35,11 @@ def user_connected_condition() -> Exists:
 
 def ldap_settings_get() -> LdapSettings:
     """The single LDAP settings row (created by a migration; recreated if missing)."""
-    row, _created = LdapSettings.objects.get_or_create(id=LdapSettings.SINGLETON_ID)
-    return row
+    # A selector never writes: a missing row reads as the defaults, unsaved (the service that
+    # saves the settings creates it).
+    return LdapSettings.objects.filter(id=LdapSettings.SINGLETON_ID).first() or LdapSettings(
+        id=LdapSettings.SINGLETON_ID
+    )
 
 
 def ldap_settings_preview(**overrides) -> LdapSettings:

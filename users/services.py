@@ -24,7 +24,6 @@ from nodes.services import push_request_webrtc_nodes
 from users import hooks
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
 from users.passwords import password_policy_errors
-from users.selectors import ldap_settings_get
 
 USER_FIELDS = frozenset(
     {
@@ -378,8 +377,9 @@ def exempt_network_delete(*, actor: Actor, network: SecondFactorExemptNetwork) -
 @retrying_atomic
 def ldap_settings_update(*, actor: Actor, **data: Any) -> LdapSettings:
     """Change the LDAP settings. An empty bind password keeps the stored one."""
-    row = ldap_settings_get()
-    row = LdapSettings.objects.select_for_update().get(pk=row.pk)
+    row, _created = LdapSettings.objects.select_for_update().get_or_create(
+        id=LdapSettings.SINGLETON_ID
+    )
     before = audit_snapshot(row)
     if not data.get("bind_password"):
         data.pop("bind_password", None)

@@ -12,9 +12,11 @@ from webfon.models import WebfonPolicy, WebfonSession
 
 
 def webfon_policy_get() -> WebfonPolicy:
-    """The single policy row (created by a migration; recreated if missing)."""
-    row, _created = WebfonPolicy.objects.get_or_create(id=WebfonPolicy.SINGLETON_ID)
-    return row
+    """The single policy row (created by a migration). A selector never writes: when the row is
+    missing this is the default policy, unsaved; the service that saves it creates it."""
+    return WebfonPolicy.objects.filter(id=WebfonPolicy.SINGLETON_ID).first() or WebfonPolicy(
+        id=WebfonPolicy.SINGLETON_ID
+    )
 
 
 def webfon_sessions_live() -> QuerySet[WebfonSession]:

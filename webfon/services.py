@@ -33,7 +33,7 @@ from core.actors import Actor
 from core.audit import audit_record, audit_snapshot
 from core.client_ip import IPAddress, in_networks, parse_networks
 from core.secrets import SecretUnavailable
-from core.smtp import PlaintextAuthRefused
+from core.smtp import PlaintextAuthRefused, SmtpServer
 from core.tokens import token_digest
 from core.totp import totp_matching_step
 from core.transactions import retrying_atomic, run_atomic
@@ -53,7 +53,6 @@ from webfon.models import (
     WebfonSession,
 )
 from webfon.secondfactor import (
-    SmtpServer,
     new_pin,
     pin_digest,
     send_pin_email,
@@ -91,21 +90,6 @@ class LoginResult:
     method: str = ""
 
 
-REFUSAL_STATUS = {
-    "bad_credentials": 401,
-    "bad_pin": 401,
-    "challenge_invalid": 401,
-    "invalid_token": 401,
-    "disabled": 403,
-    "password_expired": 403,
-    "locked": 403,
-    "no_webfon_extension": 409,
-    "pool_full": 409,
-    "too_many_sessions": 409,
-    "second_factor_unavailable": 409,
-}
-
-
 @dataclass
 class LoginRefused(Exception):
     """A refused login; ``reason`` is the contract's code, ``extra`` goes into the answer."""
@@ -113,10 +97,6 @@ class LoginRefused(Exception):
     reason: str
     detail: str
     extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def status_code(self) -> int:
-        return REFUSAL_STATUS[self.reason]
 
     def as_dict(self) -> dict[str, Any]:
         return {"status": "refused", "reason": self.reason, "detail": self.detail, **self.extra}
@@ -695,7 +675,9 @@ def _delete_batch(model, ids: list[int]) -> int:
 @retrying_atomic
 def webfon_policy_update(*, actor: Actor, **data: Any) -> WebfonPolicy:
     """Change the access policy."""
-    policy = WebfonPolicy.objects.select_for_update().get(pk=webfon_policy_get().pk)
+    policy, _created = WebfonPolicy.objects.select_for_update().get_or_create(
+        id=WebfonPolicy.SINGLETON_ID
+    )
     before = audit_snapshot(policy)
     allowed = {f.name for f in WebfonPolicy._meta.concrete_fields} - {"id", "updated_at"}
     unknown = set(data) - allowed

@@ -215,7 +215,7 @@ def test_a_finished_push_is_not_run_again(node, tmp_path):
 def test_two_pushes_of_one_node_never_overlap(node):
     from django.utils import timezone
 
-    from nodes.push import NodeBusy
+    from nodes.models import NodeBusy
 
     Push.objects.create(node=node, reasons=["first"], status="running", started_at=timezone.now())
     second = Push.objects.create(node=node, reasons=["second"])

@@ -56,8 +56,25 @@ def _answer(result: services.LoginResult) -> Response:
     return Response(LoginAnswerSerializer(body).data)
 
 
+# The HTTP status of each refusal of the login contract: an API matter, so it lives here and
+# not on the service's LoginRefused.
+REFUSAL_STATUS = {
+    "bad_credentials": 401,
+    "bad_pin": 401,
+    "challenge_invalid": 401,
+    "invalid_token": 401,
+    "disabled": 403,
+    "password_expired": 403,
+    "locked": 403,
+    "no_webfon_extension": 409,
+    "pool_full": 409,
+    "too_many_sessions": 409,
+    "second_factor_unavailable": 409,
+}
+
+
 def _refused(exc: services.LoginRefused) -> Response:
-    return Response(exc.as_dict(), status=exc.status_code)
+    return Response(exc.as_dict(), status=REFUSAL_STATUS[exc.reason])
 
 
 class _PublicView(APIView):
