@@ -21,16 +21,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def browser_for(db):
-    def _client(role: str = "administrador") -> Client:
-        client = Client()
-        client.force_login(StaffUserFactory(role=role))
-        return client
-
-    return _client
-
-
 def form_data(node, **overrides) -> dict:
     data = {
         "number": "2001",

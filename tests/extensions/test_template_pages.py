@@ -14,16 +14,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def browser_for(db):
-    def _client(role: str = "administrador") -> Client:
-        client = Client()
-        client.force_login(StaffUserFactory(role=role))
-        return client
-
-    return _client
-
-
-@pytest.fixture
 def system():
     return Template.objects.get(is_system=True)
 

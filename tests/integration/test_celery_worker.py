@@ -18,7 +18,7 @@ from django.db import transaction
 
 from nodes.models import Node, Push
 from nodes.services import push_request
-from tests.factories import NodeFactory
+from tests.factories import NodeFactory, ssh_node_fields
 from tests.nodes.fake_node import calls, make_fake_node, timeline
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -113,30 +113,13 @@ def ssh_node(
     name: str, ssh_server, root: Path, corporate: Node, record_timeline: bool = False, **extra
 ) -> Node:
     make_fake_node(root, record_timeline=record_timeline)
-    fields = {"ssh_port": ssh_server.port, **extra}
     return NodeFactory(
         name=name,
         kind="webrtc",
-        transport="ssh",
-        address="127.0.0.1",
         domain="labmeet.mdnova.local",
         local_ip="10.10.0.31",
         corporate_node=corporate,
-        ssh_user=ssh_server.user,
-        ssh_private_key=ssh_server.private_key,
-        ssh_host_key=ssh_server.host_key,
-        sercen_conf_path=f"{root}/etc/MDtel/serCen.conf",
-        webfon_jcfg_path=f"{root}/etc/janus/vivait.plugin.webfon.jcfg",
-        janus_jcfg_path=f"{root}/etc/janus/janus.jcfg",
-        janus_consola_jcfg_path=f"{root}/etc/janus/janus.consola.jcfg",
-        sercen_restart_command=f"{root}/etc/init.d/serCen restart",
-        sercen_status_command=f"{root}/etc/init.d/serCen status",
-        janus_restart_command=f"{root}/etc/init.d/janus restart",
-        janus_status_command=f"{root}/etc/init.d/janus status",
-        fail2ban_dir=f"{root}/etc/fail2ban",
-        fail2ban_restart_command=f"{root}/etc/init.d/fail2ban restart",
-        fail2ban_status_command=f"{root}/etc/init.d/fail2ban status",
-        **fields,
+        **(ssh_node_fields(ssh_server, root) | extra),
     )
 
 

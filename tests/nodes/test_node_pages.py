@@ -10,16 +10,6 @@ from tests.factories import NodeFactory, PhysicalExtensionFactory, StaffUserFact
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def browser_for(db):
-    def _client(role: str = "administrador") -> Client:
-        client = Client(enforce_csrf_checks=False)
-        client.force_login(StaffUserFactory(role=role))
-        return client
-
-    return _client
-
-
 def test_list_filter_search_sort(browser_for):
     NodeFactory(name="corp-b", kind="corporate")
     NodeFactory(name="corp-a", kind="corporate")

@@ -30,16 +30,6 @@ NEW = "/usuarios/nuevo/"
 
 
 @pytest.fixture
-def browser_for(db):
-    def _client(role: str = "administrador") -> Client:
-        client = Client()
-        client.force_login(StaffUserFactory(role=role))
-        return client
-
-    return _client
-
-
-@pytest.fixture
 def admin_browser(browser_for):
     return browser_for()
 
