@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.ui import BootstrapFormMixin, ServiceModelForm, show_secret_warnings
 from extensions.models import NUMBER_MAX_LENGTH, Extension, ExtensionPool, Template
+from extensions.services import EXTENSION_EDITABLE_FIELDS
 from nodes.models import Node
 
 
@@ -46,17 +47,7 @@ class ExtensionForm(ServiceModelForm):
 
     class Meta:
         model = Extension
-        fields = [
-            "number",
-            "kind",
-            "node",
-            "template",
-            "site",
-            "department",
-            "registration_secret",
-            "owner",
-            "pool",
-        ]
+        fields = list(EXTENSION_EDITABLE_FIELDS)
         labels = {
             "number": _("Extensión"),
             "pool": _("Pool de extensiones"),

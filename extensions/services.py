@@ -33,19 +33,20 @@ from licensing.services import license_require
 from nodes.models import Node
 
 MAX_RANGE_SIZE = 10_000
-EXTENSION_FIELDS = frozenset(
-    {
-        "number",
-        "kind",
-        "node",
-        "template",
-        "site",
-        "department",
-        "registration_secret",
-        "owner",
-        "pool",
-    }
+# What an extension's form, API serializer and update service edit, in the form's order: the
+# one list of them.
+EXTENSION_EDITABLE_FIELDS = (
+    "number",
+    "kind",
+    "node",
+    "template",
+    "site",
+    "department",
+    "registration_secret",
+    "owner",
+    "pool",
 )
+EXTENSION_FIELDS = frozenset(EXTENSION_EDITABLE_FIELDS)
 POOL_FIELDS = frozenset({"name", "base_extension", "description"})
 TEMPLATE_FIELDS = frozenset({"name", "value", "webfon"})
 

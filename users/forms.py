@@ -14,6 +14,7 @@ from core.ui import BootstrapFormMixin, ServiceModelForm
 from extensions.models import Extension
 from extensions.selectors import free_webfon_extensions_q
 from users.models import PortalUser
+from users.services import USER_EDITABLE_FIELDS
 
 
 def mark_invalid(form: forms.BaseForm) -> None:
@@ -72,18 +73,7 @@ class PortalUserForm(ServiceModelForm):
 
     class Meta:
         model = PortalUser
-        fields = [
-            "account",
-            "name",
-            "email",
-            "mobile",
-            "validation",
-            "second_factor",
-            "login_number",
-            "webfon_extension",
-            "pool",
-            "max_sessions",
-        ]
+        fields = list(USER_EDITABLE_FIELDS)
         labels = {"pool": _("Pool de extensiones Webphone")}
         help_texts = {
             "webfon_extension": _(

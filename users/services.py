@@ -25,23 +25,32 @@ from users import hooks
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
 from users.passwords import password_policy_errors
 
-USER_FIELDS = frozenset(
-    {
-        "account",
-        "name",
-        "email",
-        "mobile",
-        "validation",
-        "second_factor",
-        "login_number",
-        "webfon_extension",
-        "pool",
-        "max_sessions",
-    }
+# What a user's form, API serializer and update service edit, in the form's order: the one
+# list of them.
+USER_EDITABLE_FIELDS = (
+    "account",
+    "name",
+    "email",
+    "mobile",
+    "validation",
+    "second_factor",
+    "login_number",
+    "webfon_extension",
+    "pool",
+    "max_sessions",
 )
-LDAP_FIELDS = frozenset(
-    {"server_uri", "use_starttls", "base_dn", "bind_dn", "bind_password", "user_filter", "timeout"}
+USER_FIELDS = frozenset(USER_EDITABLE_FIELDS)
+# What the LDAP settings page and update service edit, in the page's order.
+LDAP_EDITABLE_FIELDS = (
+    "server_uri",
+    "use_starttls",
+    "base_dn",
+    "bind_dn",
+    "bind_password",
+    "user_filter",
+    "timeout",
 )
+LDAP_FIELDS = frozenset(LDAP_EDITABLE_FIELDS)
 TOTP_ISSUER = "VIVAit Call"
 
 

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from core.api.viewsets import ServiceModelSerializer
 from extensions.models import Extension, ExtensionPool, Template
+from extensions.services import EXTENSION_EDITABLE_FIELDS
 
 
 class ExtensionSerializer(ServiceModelSerializer):
@@ -11,15 +12,7 @@ class ExtensionSerializer(ServiceModelSerializer):
         model = Extension
         fields = [
             "id",
-            "number",
-            "kind",
-            "node",
-            "template",
-            "site",
-            "department",
-            "registration_secret",
-            "owner",
-            "pool",
+            *EXTENSION_EDITABLE_FIELDS,
             "created_at",
             "updated_at",
         ]

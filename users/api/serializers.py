@@ -4,6 +4,7 @@ from rest_framework import serializers
 from core.api.viewsets import SecretWarningsField, ServiceModelSerializer
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
 from users.selectors import user_mobility_extension
+from users.services import USER_EDITABLE_FIELDS
 
 
 class PortalUserSerializer(ServiceModelSerializer):
@@ -17,16 +18,7 @@ class PortalUserSerializer(ServiceModelSerializer):
         model = PortalUser
         fields = [
             "id",
-            "account",
-            "name",
-            "email",
-            "mobile",
-            "validation",
-            "second_factor",
-            "login_number",
-            "webfon_extension",
-            "pool",
-            "max_sessions",
+            *USER_EDITABLE_FIELDS,
             "mobility_extension",
             "has_password",
             "totp_enabled",
