@@ -15,7 +15,6 @@ from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.actors import Actor
@@ -232,28 +231,46 @@ class PortalUserActionView(PortalUserEditView):
         return HttpResponseRedirect(reverse("portaluser_update", args=[kwargs["pk"]]))
 
 
-class PortalUserPasswordView(PortalUserActionView):
-    """Set or reset the portal (Vivait-Suite) password; it is never shown again."""
+class PortalUserFormActionView(PortalUserActionView):
+    """An action that posts one small form to one service: on success a message and back to
+    the user's page; refused, the page again with the form's errors (status 400)."""
+
+    form_class: type
+    form_key: str  # the form's name in the page's context
+    field: str  # the form's field the service takes
+    success_message: str
+
+    def call_service(self, *, actor: Actor, user: PortalUser, value) -> None:
+        raise NotImplementedError
 
     def post(self, request, *args, **kwargs):
         self.object = self.get_object()
-        form = PortalUserPasswordForm(request.POST)
+        form = self.form_class(request.POST)
         if form.is_valid():
             try:
-                services.portal_user_set_password(
+                self.call_service(
                     actor=Actor.for_user(request.user),
                     user=self.object,
-                    password=form.cleaned_data["password"],
+                    value=form.cleaned_data[self.field],
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                messages.success(
-                    request,
-                    _("Contraseña de «%(account)s» cambiada.") % {"account": self.object.account},
-                )
+                messages.success(request, self.success_message % {"account": self.object.account})
                 return HttpResponseRedirect(self.edit_url())
-        return self.render_page(status=400, password_form=form)
+        return self.render_page(status=400, **{self.form_key: form})
+
+
+class PortalUserPasswordView(PortalUserFormActionView):
+    """Set or reset the portal (Vivait-Suite) password; it is never shown again."""
+
+    form_class = PortalUserPasswordForm
+    form_key = "password_form"
+    field = "password"
+    success_message = gettext_lazy("Contraseña de «%(account)s» cambiada.")
+
+    def call_service(self, *, actor: Actor, user: PortalUser, value) -> None:
+        services.portal_user_set_password(actor=actor, user=user, password=value)
 
 
 class PortalUserTotpBeginView(PortalUserActionView):
@@ -277,29 +294,18 @@ class PortalUserTotpBeginView(PortalUserActionView):
         return response
 
 
-class PortalUserTotpConfirmView(PortalUserActionView):
+class PortalUserTotpConfirmView(PortalUserFormActionView):
     """Put the pending TOTP secret in force with one code of the app."""
 
-    def post(self, request, *args, **kwargs):
-        self.object = self.get_object()
-        form = TotpCodeForm(request.POST)
-        if form.is_valid():
-            try:
-                services.portal_user_totp_confirm(
-                    actor=Actor.for_user(request.user),
-                    user=self.object,
-                    code=form.cleaned_data["code"],
-                )
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            else:
-                messages.success(
-                    request,
-                    _("TOTP activo para «%(account)s»: ya se puede elegir el doble factor «TOTP».")
-                    % {"account": self.object.account},
-                )
-                return HttpResponseRedirect(self.edit_url())
-        return self.render_page(status=400, totp_form=form)
+    form_class = TotpCodeForm
+    form_key = "totp_form"
+    field = "code"
+    success_message = gettext_lazy(
+        "TOTP activo para «%(account)s»: ya se puede elegir el doble factor «TOTP»."
+    )
+
+    def call_service(self, *, actor: Actor, user: PortalUser, value) -> None:
+        services.portal_user_totp_confirm(actor=actor, user=user, code=value)
 
 
 # --- delete -------------------------------------------------------------------------------
