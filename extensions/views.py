@@ -7,7 +7,6 @@ ventas gets 403, anonymous users go to the login page.
 
 from typing import Any
 
-import django_filters
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
@@ -29,11 +28,11 @@ from core.ui import (
     ObjectEditView,
     ObjectListView,
     RoleRequiredMixin,
-    StyledFilterSet,
     apply_service_errors,
     model_perm,
 )
 from extensions import services
+from extensions.filtersets import ExtensionPageFilterSet, PoolPageFilterSet, TemplatePageFilterSet
 from extensions.forms import (
     ExtensionForm,
     PoolForm,
@@ -44,7 +43,6 @@ from extensions.forms import (
 from extensions.models import Extension, ExtensionPool, Template
 from extensions.selectors import free_webfon_extensions_q
 from licensing.selectors import license_usage
-from nodes.models import Node
 
 PICKER_LIMIT = 20
 MEMBERS_PER_PAGE = 50
@@ -65,38 +63,6 @@ def remap_errors(exc: ValidationError, mapping: dict[str, str]) -> ValidationErr
 
 
 # --- extensions ---------------------------------------------------------------------------
-
-
-class ExtensionPageFilterSet(StyledFilterSet):
-    """Search by number; filter by node, kind, pool and owner."""
-
-    q = django_filters.CharFilter(
-        field_name="number", lookup_expr="contains", label=gettext_lazy("Número")
-    )
-    kind = django_filters.ChoiceFilter(
-        choices=Extension.Kind.choices,
-        label=gettext_lazy("Tipo"),
-        empty_label=gettext_lazy("Todos"),
-    )
-    node = django_filters.ModelChoiceFilter(
-        queryset=Node.objects.filter(kind=Node.Kind.CORPORATE),
-        label=gettext_lazy("Nodo"),
-        empty_label=gettext_lazy("Todos"),
-    )
-    pool = django_filters.ModelChoiceFilter(
-        queryset=ExtensionPool.objects.all(),
-        label=gettext_lazy("Pool de extensiones"),
-        empty_label=gettext_lazy("Todos"),
-    )
-    owner = django_filters.CharFilter(
-        field_name="owner__account",
-        lookup_expr="icontains",
-        label=gettext_lazy("Usuario propietario (cuenta)"),
-    )
-
-    class Meta:
-        model = Extension
-        fields: list[str] = []
 
 
 class ExtensionListView(ObjectListView):
@@ -208,14 +174,6 @@ class ExtensionSecretView(SudoRequiredMixin, RoleRequiredMixin, View):
 
 
 # --- pools --------------------------------------------------------------------------------
-
-
-class PoolPageFilterSet(StyledFilterSet):
-    name = django_filters.CharFilter(lookup_expr="icontains", label=gettext_lazy("Nombre"))
-
-    class Meta:
-        model = ExtensionPool
-        fields: list[str] = []
 
 
 class PoolListView(ObjectListView):
@@ -509,24 +467,6 @@ class PoolDeleteView(ObjectDeleteView):
 
 
 # --- templates ----------------------------------------------------------------------------
-
-
-class TemplatePageFilterSet(StyledFilterSet):
-    name = django_filters.CharFilter(lookup_expr="icontains", label=gettext_lazy("Nombre"))
-    # A yes/no select with "Todas", not the NullBooleanSelect's "Desconocido".
-    webfon = django_filters.ChoiceFilter(
-        choices=[("true", gettext_lazy("Sí")), ("false", gettext_lazy("No"))],
-        method="filter_webfon",
-        label=gettext_lazy("Para extensiones webfon"),
-        empty_label=gettext_lazy("Todas"),
-    )
-
-    class Meta:
-        model = Template
-        fields: list[str] = []
-
-    def filter_webfon(self, queryset, name, value):
-        return queryset.filter(webfon=value == "true")
 
 
 class TemplateListView(ObjectListView):

@@ -7,11 +7,8 @@ login sessions, which do not exist yet.
 
 from urllib.parse import parse_qs, urlparse
 
-import django_filters
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -20,9 +17,8 @@ from django.utils.translation import gettext_lazy
 from core.actors import Actor
 from core.totp import totp_qr_svg
 from core.ui import ObjectDeleteView, ObjectEditView, ObjectListView, apply_service_errors
-from extensions.models import ExtensionPool
 from users import services
-from users.filtersets import PortalUserFilterSet, filter_connected
+from users.filtersets import PortalUserPageFilterSet
 from users.forms import (
     PortalUserCreateForm,
     PortalUserForm,
@@ -34,88 +30,6 @@ from users.models import PortalUser
 from users.selectors import mobility_extension_subquery
 
 # --- list ---------------------------------------------------------------------------------
-
-
-class PortalUserPageFilterSet(PortalUserFilterSet):
-    """The filters of the list page: one search box and the choices an administrator uses."""
-
-    q = django_filters.CharFilter(
-        method="search",
-        label=gettext_lazy("Buscar"),
-        widget=forms.TextInput(
-            attrs={"placeholder": gettext_lazy("Cuenta, nombre, login, correo"), "size": 26}
-        ),
-    )
-    validation = django_filters.ChoiceFilter(
-        choices=PortalUser.Validation.choices,
-        label=gettext_lazy("Validación"),
-        empty_label=gettext_lazy("Todas"),
-    )
-    second_factor = django_filters.ChoiceFilter(
-        choices=PortalUser.SecondFactor.choices,
-        label=gettext_lazy("Doble factor"),
-        empty_label=gettext_lazy("Todos"),
-    )
-    access = django_filters.ChoiceFilter(
-        method="filter_access",
-        choices=[
-            ("fixed", gettext_lazy("Fija")),
-            ("pool", gettext_lazy("De un pool")),
-            ("none", gettext_lazy("Ninguna")),
-        ],
-        label=gettext_lazy("Extensión webfon"),
-        empty_label=gettext_lazy("Todas"),
-    )
-    pool = django_filters.ModelChoiceFilter(
-        queryset=ExtensionPool.objects.only("pk", "name"),
-        label=gettext_lazy("Pool de extensiones Webphone"),
-        empty_label=gettext_lazy("Todos"),
-    )
-    connected = django_filters.ChoiceFilter(
-        method="filter_connected_choice",
-        choices=[("yes", gettext_lazy("Sí")), ("no", gettext_lazy("No"))],
-        label=gettext_lazy("Conectado"),
-        empty_label=gettext_lazy("Todos"),
-    )
-    # The shared filter set's yes/no filter is replaced by "access" on this page.
-    has_fixed_extension = None
-
-    class Meta(PortalUserFilterSet.Meta):
-        fields: list[str] = []
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # "Conectado" is declared by the shared filter set, so it would come first; the
-        # search box leads, as on every list page.
-        self.filters.move_to_end("connected")
-        for field in self.form.fields.values():
-            if isinstance(field.widget, forms.Select):
-                field.widget.attrs["class"] = "form-select form-select-sm"
-            else:
-                field.widget.attrs["class"] = "form-control form-control-sm"
-
-    def search(self, queryset, name, value):
-        """Every word must appear in the account, name, login number or e-mail."""
-        for word in value.split():
-            queryset = queryset.filter(
-                Q(account__icontains=word)
-                | Q(name__icontains=word)
-                | Q(login_number__icontains=word)
-                | Q(email__icontains=word)
-            )
-        return queryset
-
-    def filter_connected_choice(self, queryset, name, value):
-        return filter_connected(queryset, name, {"yes": True, "no": False}.get(value))
-
-    def filter_access(self, queryset, name, value):
-        if value == "fixed":
-            return queryset.filter(webfon_extension__isnull=False)
-        if value == "pool":
-            return queryset.filter(pool__isnull=False)
-        if value == "none":
-            return queryset.filter(webfon_extension__isnull=True, pool__isnull=True)
-        return queryset
 
 
 class PortalUserListView(ObjectListView):
