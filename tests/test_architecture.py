@@ -82,3 +82,20 @@ def test_no_cross_app_import_inside_a_function(app):
         "Imports of another app inside a function (move it to the module's top, respecting "
         "docs/architecture.md's layers, or go up through a hook):\n" + "\n".join(problems)
     )
+
+
+def test_every_hook_a_lower_app_calls_is_provided():
+    """The apps above register every provider the apps below call (AppConfig.ready()); the
+    system check portal.E010 names one that is missing."""
+    from portal.checks import check_hooks_provided, unprovided_hooks
+    from users import hooks
+
+    assert unprovided_hooks() == []
+    assert check_hooks_provided(None) == []
+    function = hooks.live_sessions.function
+    hooks.live_sessions._function = None
+    try:
+        assert [e.id for e in check_hooks_provided(None)] == ["portal.E010"]
+        assert "users.live_sessions" in check_hooks_provided(None)[0].msg
+    finally:
+        hooks.live_sessions._function = function
