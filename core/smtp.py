@@ -71,8 +71,8 @@ def smtp_send(
     (PlaintextAuthRefused). Every command and reply is appended to ``transcript`` when given
     (">" command, "<" reply, "*" connection), as ``curl -v`` shows them. Raises
     smtplib.SMTPException (a refusal: SMTPResponseException with the code), OSError/ssl.SSLError
-    (refused, unreachable, timed out, bad certificate) or ValueError (an address smtplib cannot
-    encode)."""
+    (refused, unreachable, timed out, bad certificate); an address smtplib cannot encode is an
+    SMTPNotSupportedError."""
     log = transcript if transcript is not None else []
 
     def step(command: str, code: int, reply: bytes | str, expected: tuple[int, ...]) -> None:
@@ -113,6 +113,10 @@ def smtp_send(
         with contextlib.suppress(smtplib.SMTPException, OSError):
             log.append((">", "QUIT"))
             log.append(("<", smtp_reply(*client.quit())))
+    except UnicodeEncodeError as exc:
+        # An address smtplib cannot send without SMTPUTF8: a refusal like any other (an
+        # SMTPException), never an error of the caller's request.
+        raise smtplib.SMTPNotSupportedError(str(exc)) from exc
     finally:
         with contextlib.suppress(OSError):
             client.close()
