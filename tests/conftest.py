@@ -3,6 +3,7 @@ import time
 
 import pytest
 from django.core.servers.basehttp import WSGIServer
+from django.test import Client
 from django.test.client import ClientMixin
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp_webauthn.models import WebAuthnCredential
@@ -124,6 +125,18 @@ def client_for(db):
         _token, key = api_token_create(actor=Actor.system("tests"), user=user)
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return client
+
+    return _client
+
+
+@pytest.fixture
+def browser_for(db):
+    """A Django test client logged in as a new staff account of ``role`` (pages)."""
+
+    def _client(role: str = ROLE_ADMIN) -> Client:
+        client = Client()
+        client.force_login(StaffUserFactory(role=role))
         return client
 
     return _client
