@@ -29,7 +29,7 @@ from portal.audit import audit_record, audit_snapshot
 from portal.bulk import bulk_insert
 from portal.exceptions import ServiceConflict
 from portal.transactions import retrying_atomic
-from portal.updates import apply_fields
+from portal.updates import apply_fields, validate_row
 
 MAX_RANGE_SIZE = 10_000
 EXTENSION_FIELDS = frozenset(
@@ -318,13 +318,14 @@ def extension_create(
         owner=owner,
         pool=None,
     )
-    extension.full_clean(validate_unique=False, validate_constraints=False)
+    validate_row(extension)
     _check_numbers_free(numbers=[number], kind=kind)
     if pool is not None:
         _check_pool_membership(extension=extension, pool=pool, current_pool=None)
         extension.pool = pool
     license_require(needed=1)
-    extension.full_clean()
+    # Validated once (above), in Python: see _check_numbers_free and
+    # tests/users/test_constraints_covered.py for why no constraint needs a query of its own.
     extension.save()
     audit_record(
         actor=actor, action="extension.create", instance=extension, after=audit_snapshot(extension)
@@ -343,7 +344,7 @@ def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Exte
     if data.get("registration_secret") in (None, "") and "registration_secret" in data:
         del data["registration_secret"]  # an empty secret keeps the current one
     apply_fields(extension, data=data, allowed=EXTENSION_FIELDS)
-    extension.full_clean(validate_unique=False, validate_constraints=False)
+    validate_row(extension)
 
     if "number" in data or "kind" in data:
         _check_numbers_free(
@@ -375,7 +376,7 @@ def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Exte
     if extension.pool is not None:
         # Setting the extension's pool field moves it between pools, as in the manual's form.
         _check_pool_membership(extension=extension, pool=extension.pool, current_pool=None)
-    extension.full_clean()
+    # Validated once (above), in Python; the database still enforces every constraint.
     extension.save()
     audit_record(
         actor=actor,
@@ -435,7 +436,7 @@ def pool_create(
     name = name.strip()
     _check_pool_name_free(name=name)
     pool = ExtensionPool(name=name, base_extension=base_extension, description=description)
-    pool.full_clean()
+    validate_row(pool)  # its unique name: _check_pool_name_free
     pool.save()
     audit_record(actor=actor, action="pool.create", instance=pool, after=audit_snapshot(pool))
     members = list(members)
@@ -452,7 +453,7 @@ def pool_update(*, actor: Actor, pool: ExtensionPool, **data: Any) -> ExtensionP
         data["name"] = data["name"].strip()
         _check_pool_name_free(name=data["name"], exclude_pk=pool.pk)
     apply_fields(pool, data=data, allowed=POOL_FIELDS)
-    pool.full_clean()
+    validate_row(pool)  # its unique name: _check_pool_name_free
     pool.save()
     audit_record(
         actor=actor, action="pool.update", instance=pool, before=before, after=audit_snapshot(pool)

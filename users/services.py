@@ -18,7 +18,7 @@ from portal.actors import Actor
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ServiceConflict
 from portal.transactions import retrying_atomic
-from portal.updates import apply_fields
+from portal.updates import apply_fields, validate_row
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
 from users.selectors import ldap_settings_get
 from webfon.passwords import password_policy_errors
@@ -175,9 +175,11 @@ def portal_user_create(
         _check_password(password, account=user.account)
         user.password = make_password(password)
         user.password_changed_at = timezone.now()
-    user.full_clean(validate_unique=False, validate_constraints=False)
+    # Validated once, in Python: every CheckConstraint of PortalUser is a field choice, a
+    # validator or a rule of clean(), and the unique ones are _check_user_cross_rows' (pinned
+    # by tests/users/test_constraints_covered.py); the database still enforces them all.
+    validate_row(user)
     _check_user_cross_rows(user)
-    user.full_clean()
     user.save()
     audit_record(actor=actor, action="user.create", instance=user, after=audit_snapshot(user))
     # Whether any user logs in through a pool decides colas_limpiar_siempre on the nodes.
@@ -190,9 +192,11 @@ def portal_user_update(*, actor: Actor, user: PortalUser, **data: Any) -> Portal
     user = PortalUser.objects.select_for_update().get(pk=user.pk)
     before = audit_snapshot(user)
     changed = apply_fields(user, data=_normalize(data), allowed=USER_FIELDS)
-    user.full_clean(validate_unique=False, validate_constraints=False)
+    # Validated once, in Python: every CheckConstraint of PortalUser is a field choice, a
+    # validator or a rule of clean(), and the unique ones are _check_user_cross_rows' (pinned
+    # by tests/users/test_constraints_covered.py); the database still enforces them all.
+    validate_row(user)
     _check_user_cross_rows(user)
-    user.full_clean()
     user.save()
     audit_record(
         actor=actor, action="user.update", instance=user, before=before, after=audit_snapshot(user)

@@ -97,32 +97,12 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return _answer(row)
 
 
-class _FileRenderer(renderers.BaseRenderer):
-    """Lets ``?format=csv|xlsx`` through DRF's content negotiation (the view answers the file)."""
-
-    charset = None
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data
-
-
-class CsvRenderer(_FileRenderer):
-    media_type = "text/csv"
-    format = "csv"
-
-
-class XlsxRenderer(_FileRenderer):
-    media_type = CONTENT_TYPES["xlsx"]
-    format = "xlsx"
-
-
 class ExportView(GenericAPIView):
     """The rows of the list (its filters, ``search`` and ``ordering``) as a CSV or XLSX file
     that the import reads back unchanged. Secrets are never exported (the first row says so)."""
 
     kind = ""
     list_view = None
-    renderer_classes = [renderers.JSONRenderer, CsvRenderer, XlsxRenderer]
     filter_backends = LIST_FILTER_BACKENDS
     pagination_class = None
 
@@ -136,6 +116,12 @@ class ExportView(GenericAPIView):
 
     def get_queryset(self):
         return export_queryset(self.kind)
+
+    def perform_content_negotiation(self, request, force=False):
+        # ``format`` names the file's format, not a DRF renderer: the file is answered as is,
+        # errors as JSON (an unknown format is a 400 naming it, not DRF's 404).
+        renderer = renderers.JSONRenderer()
+        return renderer, renderer.media_type
 
     def get_required_permissions(self, request) -> list[str]:
         return model_permissions(self.get_queryset().model, "GET")

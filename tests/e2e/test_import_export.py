@@ -1,4 +1,4 @@
-"""General › Importar / exportar in Chromium: upload → preview with errors → corrected upload
+"""General > Importar / exportar in Chromium: upload → preview with errors → corrected upload
 → Importar → export from the users list, with a screenshot at every step."""
 
 import csv
