@@ -33,7 +33,6 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from bulk.services import import_apply, import_preview  # noqa: E402
 from extensions.services import extension_create, pool_create, pool_create_range  # noqa: E402
@@ -51,12 +50,18 @@ def csv_bytes(columns: list[str], rows: list[list[str]]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode()
 
 
-def timed(label: str, size: int, func) -> tuple[float, int, object]:
-    with CaptureQueriesContext(connection) as captured:
+def timed(label: str, size: int, func, **kwargs) -> tuple[float, int, object]:
+    queries = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal queries
+        queries += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
         began = time.perf_counter()
-        result = func()
+        result = func(**kwargs)
         elapsed = time.perf_counter() - began
-    queries = len(captured.captured_queries)
     print(
         f"{label:>22} {size:>7} {elapsed:>8.2f} {queries:>8} {queries / size * 1000:>13.0f}"
         f"   {getattr(result, 'totals', '')}"
@@ -99,20 +104,21 @@ def run(sizes: list[int]) -> None:
         _t, _q, preview = timed(
             "extensions dry run",
             size,
-            lambda: import_preview(actor=actor, kind="extensions", content=extensions),
+            import_preview,
+            actor=actor,
+            kind="extensions",
+            content=extensions,
         )
-        timed("extensions import", size, lambda: import_apply(actor=actor, import_=preview))
+        timed("extensions import", size, import_apply, actor=actor, import_=preview)
         users = [[f"b{start}-{i}", f"Usuario {i}", n, ""] for i, n in enumerate(webfon)] + [
             [f"b{start}-p{i}", f"Usuario p{i}", "", "bench-pool"] for i in range(size - half)
         ]
         content = csv_bytes(["account", "name", "webfon_extension", "pool"], users)
         _t, _q, preview = timed(
-            "users dry run",
-            size,
-            lambda: import_preview(actor=actor, kind="users", content=content),
+            "users dry run", size, import_preview, actor=actor, kind="users", content=content
         )
         pushes = Push.objects.count()
-        timed("users import", size, lambda: import_apply(actor=actor, import_=preview))
+        timed("users import", size, import_apply, actor=actor, import_=preview)
         print(f"{'':>22} new pushes after the users import: {Push.objects.count() - pushes}")
         start += size
 
