@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from extensions.models import Extension, ExtensionPool, Template
 from extensions.services import (
     extension_create,
+    extension_create_many,
     extension_update,
     pool_create,
     pool_set_members,
@@ -126,6 +127,13 @@ class KindSpec:
 
     def create(self, *, actor: Actor, values: dict[str, Any]) -> Model:
         raise NotImplementedError
+
+    def create_many(
+        self, *, actor: Actor, values: list[dict[str, Any]]
+    ) -> list[Model | ValidationError] | None:
+        """The rows created by the service's batch function (a few queries for them all), or
+        None where the kind has none: each row is then created on its own."""
+        return None
 
     def update(self, *, actor: Actor, obj: Model, values: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -283,6 +291,10 @@ class ExtensionsSpec(KindSpec):
 
     def create(self, *, actor: Actor, values: dict[str, Any]) -> Extension:
         return extension_create(actor=actor, **(self.create_defaults | values))
+
+    def create_many(self, *, actor: Actor, values: list[dict[str, Any]]):
+        rows = [self.create_defaults | row for row in values]
+        return extension_create_many(actor=actor, rows=rows)
 
     def update(self, *, actor: Actor, obj: Extension, values: dict[str, Any]) -> None:
         extension_update(actor=actor, extension=obj, **values)

@@ -26,7 +26,6 @@ from django.utils.translation import gettext as _
 from bulk.files import read_table
 from bulk.kinds import SPECS, KindSpec
 from bulk.models import Import
-from licensing.services import license_require
 from portal.actors import Actor
 from portal.audit import audit_record
 from portal.transactions import run_atomic
@@ -111,33 +110,56 @@ def _run(*, actor: Actor, spec: KindSpec, content: bytes) -> Outcome:
             outcome.errors.extend(_row_errors(number, exc, key=spec.key))
             planned.append((number, cells, None, None))
 
-    if spec.kind == "extensions":
-        # Licences are counted for the whole file at once, before any row is written.
-        new = sum(1 for _n, _c, obj, values in planned if values is not None and obj is None)
-        try:
-            license_require(needed=new)
-        except ValidationError as exc:
-            outcome.errors.extend(_row_errors(None, exc, key=spec.key))
-
+    # Updates row by row, in the order of the file; then the new rows, through the service's
+    # batch function when the kind has one (a few queries for any number of rows).
+    actions: dict[int, str] = {}
+    creations: list[tuple[int, dict[str, Any]]] = []
     for number, _cells, obj, values in planned:
         if values is None:
-            outcome.plan.append(INVALID)
-            continue
-        if obj is not None and not values:
-            outcome.plan.append(UNCHANGED)
-            continue
-        try:
-            with transaction.atomic():
-                if obj is None:
-                    spec.create(actor=actor, values=values)
-                else:
-                    spec.update(actor=actor, obj=obj, values=values)
-        except ValidationError as exc:
-            outcome.errors.extend(_row_errors(number, exc, key=spec.key))
-            outcome.plan.append(INVALID)
+            actions[number] = INVALID
+        elif obj is None:
+            creations.append((number, values))
+        elif not values:
+            actions[number] = UNCHANGED
         else:
-            outcome.plan.append(NEW if obj is None else UPDATED)
+            actions[number] = _apply_row(
+                outcome,
+                number,
+                spec.key,
+                lambda o=obj, v=values: spec.update(actor=actor, obj=o, values=v),
+            )
+    created = None
+    if creations:
+        try:
+            created = spec.create_many(actor=actor, values=[values for _n, values in creations])
+        except ValidationError as exc:
+            # Refused as a whole: the licences are counted for all the new rows of the file.
+            outcome.errors.extend(_row_errors(None, exc, key=spec.key))
+            created = [None] * len(creations)
+    if created is None:
+        for number, values in creations:
+            actions[number] = _apply_row(
+                outcome, number, spec.key, lambda v=values: spec.create(actor=actor, values=v), NEW
+            )
+    else:
+        for (number, _values), result in zip(creations, created, strict=True):
+            if isinstance(result, ValidationError):
+                outcome.errors.extend(_row_errors(number, result, key=spec.key))
+            actions[number] = INVALID if isinstance(result, ValidationError) else NEW
+    outcome.plan = [actions[number] for number, _cells in table.rows]
+    outcome.errors.sort(key=lambda e: (e["row"] is not None, e["row"] or 0))
     return outcome
+
+
+def _apply_row(outcome: Outcome, number: int, key: str, write, done: str = UPDATED) -> str:
+    """Run one row's service calls in a savepoint: a refused row leaves nothing behind."""
+    try:
+        with transaction.atomic():
+            write()
+    except ValidationError as exc:
+        outcome.errors.extend(_row_errors(number, exc, key=key))
+        return INVALID
+    return done
 
 
 def _execute(*, actor: Actor, spec: KindSpec, content: bytes, commit: bool, on_success=None):

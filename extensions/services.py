@@ -25,7 +25,7 @@ from extensions.models import (
 from licensing.services import license_require
 from nodes.models import Node
 from portal.actors import Actor
-from portal.audit import audit_record, audit_snapshot
+from portal.audit import audit_record, audit_record_created, audit_snapshot
 from portal.bulk import bulk_insert
 from portal.exceptions import ServiceConflict
 from portal.transactions import retrying_atomic
@@ -182,34 +182,62 @@ def _filter_numbers(queryset: QuerySet, field: str, numbers: Sequence[str]) -> Q
     return queryset.filter(reduce(operator.or_, conditions)) if conditions else queryset.none()
 
 
-def _check_numbers_free(
-    *, numbers: Sequence[str], kind: str, exclude_pk: int | None = None
-) -> None:
-    """An extension number is unique; a webfon number never equals a physical one nor a login number."""
-    from users.models import PortalUser
+def _taken_message(*, number: str, kind: str, other_kind: str) -> str:
+    """Why ``number`` cannot be an extension of ``kind``: an extension of ``other_kind`` has it."""
+    if kind == Extension.Kind.WEBFON and other_kind == Extension.Kind.PHYSICAL:
+        message = _(
+            "El número %(number)s es una extensión física: la numeración de las "
+            "extensiones webfon nunca puede coincidir con la de las extensiones físicas."
+        )
+    elif kind == Extension.Kind.PHYSICAL and other_kind == Extension.Kind.WEBFON:
+        message = _(
+            "El número %(number)s es una extensión webfon: la numeración de las "
+            "extensiones físicas nunca puede coincidir con la de las extensiones webfon."
+        )
+    else:
+        message = _("Ya existe la extensión %(number)s; el número de extensión es único.")
+    return message % {"number": number}
 
-    taken = list(
+
+def _logins_message(logins: Iterable[tuple[str, str]]) -> str:
+    return _(
+        "Estos números son números de login de usuarios y no pueden ser "
+        "extensiones webfon: %(numbers)s."
+    ) % {"numbers": _short_list(f"{n} ({a})" for n, a in logins)}
+
+
+def _taken_numbers(numbers: Sequence[str], exclude_pk: int | None = None) -> list[tuple[str, str]]:
+    """(number, kind) of the extensions that have one of ``numbers``, in one query."""
+    return list(
         _filter_numbers(Extension.objects.all(), "number", numbers)
         .exclude(pk=exclude_pk)
         .order_by("number")
         .values_list("number", "kind")
     )
+
+
+def _login_numbers(numbers: Sequence[str]) -> list[tuple[str, str]]:
+    """(login number, account) of the users whose login number is one of ``numbers``."""
+    from users.models import PortalUser
+
+    return list(
+        _filter_numbers(PortalUser.objects.all(), "login_number", numbers)
+        .order_by("login_number")
+        .values_list("login_number", "account")
+    )
+
+
+def _check_numbers_free(
+    *, numbers: Sequence[str], kind: str, exclude_pk: int | None = None
+) -> None:
+    """An extension number is unique; a webfon number never equals a physical one nor a login number."""
+    taken = _taken_numbers(numbers, exclude_pk)
     if taken:
         if len(numbers) == 1:
             number, other_kind = taken[0]
-            if kind == Extension.Kind.WEBFON and other_kind == Extension.Kind.PHYSICAL:
-                message = _(
-                    "El número %(number)s es una extensión física: la numeración de las "
-                    "extensiones webfon nunca puede coincidir con la de las extensiones físicas."
-                )
-            elif kind == Extension.Kind.PHYSICAL and other_kind == Extension.Kind.WEBFON:
-                message = _(
-                    "El número %(number)s es una extensión webfon: la numeración de las "
-                    "extensiones físicas nunca puede coincidir con la de las extensiones webfon."
-                )
-            else:
-                message = _("Ya existe la extensión %(number)s; el número de extensión es único.")
-            raise ServiceConflict({"number": message % {"number": number}})
+            raise ServiceConflict(
+                {"number": _taken_message(number=number, kind=kind, other_kind=other_kind)}
+            )
         raise ServiceConflict(
             {
                 "number": _("Ya existen extensiones con estos números: %(numbers)s.")
@@ -217,21 +245,9 @@ def _check_numbers_free(
             }
         )
     if kind == Extension.Kind.WEBFON:
-        logins = list(
-            _filter_numbers(PortalUser.objects.all(), "login_number", numbers)
-            .order_by("login_number")
-            .values_list("login_number", "account")
-        )
+        logins = _login_numbers(numbers)
         if logins:
-            raise ServiceConflict(
-                {
-                    "number": _(
-                        "Estos números son números de login de usuarios y no pueden ser "
-                        "extensiones webfon: %(numbers)s."
-                    )
-                    % {"numbers": _short_list(f"{n} ({a})" for n, a in logins)}
-                }
-            )
+            raise ServiceConflict({"number": _logins_message(logins)})
 
 
 def _short_list(items: Iterable[str], limit: int = 20) -> str:
@@ -290,6 +306,37 @@ def _check_pool_membership(
 # --- extensions ---------------------------------------------------------------------------
 
 
+def _extension_build(
+    *,
+    number: str,
+    kind: str,
+    node: Node | None,
+    site: str,
+    department: str,
+    template: Template | None = None,
+    registration_secret: str | None = None,
+    owner: Any = None,
+    pool: ExtensionPool | None = None,
+) -> Extension:
+    """A new extension, normalized and validated on its own (no other row looked at)."""
+    extension = Extension(
+        number=(number or "").strip(),
+        kind=kind,
+        node=node,
+        template=template,
+        site=(site or "").strip(),
+        department=(department or "").strip(),
+        registration_secret=registration_secret or generate_registration_secret(),
+        owner=owner,
+        pool=None,
+    )
+    validate_row(extension)
+    if pool is not None:
+        _check_pool_membership(extension=extension, pool=pool, current_pool=None)
+        extension.pool = pool
+    return extension
+
+
 @retrying_atomic
 def extension_create(
     *,
@@ -304,25 +351,20 @@ def extension_create(
     owner: Any = None,
     pool: ExtensionPool | None = None,
 ) -> Extension:
-    number = (number or "").strip()
     if kind == Extension.Kind.WEBFON and template is None:
         template = system_template()
-    extension = Extension(
+    extension = _extension_build(
         number=number,
         kind=kind,
         node=node,
+        site=site,
+        department=department,
         template=template,
-        site=site.strip(),
-        department=department.strip(),
-        registration_secret=registration_secret or generate_registration_secret(),
+        registration_secret=registration_secret,
         owner=owner,
-        pool=None,
+        pool=pool,
     )
-    validate_row(extension)
-    _check_numbers_free(numbers=[number], kind=kind)
-    if pool is not None:
-        _check_pool_membership(extension=extension, pool=pool, current_pool=None)
-        extension.pool = pool
+    _check_numbers_free(numbers=[extension.number], kind=kind)
     license_require(needed=1)
     # Validated once (above), in Python: see _check_numbers_free and
     # tests/users/test_constraints_covered.py for why no constraint needs a query of its own.
@@ -331,6 +373,59 @@ def extension_create(
         actor=actor, action="extension.create", instance=extension, after=audit_snapshot(extension)
     )
     return extension
+
+
+@retrying_atomic
+def extension_create_many(
+    *, actor: Actor, rows: Sequence[dict[str, Any]]
+) -> list[Extension | ValidationError]:
+    """Create one extension per item of ``rows`` (the keyword arguments of extension_create),
+    with its rules, in a number of queries that does not grow with the rows.
+
+    Answers, in the order of ``rows``, the created extension or the ValidationError that
+    refused that row (the others are created: the caller's transaction decides whether a
+    refused row undoes them). Raises ServiceConflict, creating nothing, when the licences
+    free do not cover the rows. One audit entry per extension, as extension_create writes.
+    """
+    system = None
+    results: list[Extension | ValidationError] = []
+    for row in rows:
+        if row.get("kind") == Extension.Kind.WEBFON and row.get("template") is None:
+            system = system or system_template()
+            row = {**row, "template": system}
+        try:
+            results.append(_extension_build(**row))
+        except ValidationError as exc:
+            results.append(exc)
+    built = [(i, e) for i, e in enumerate(results) if isinstance(e, Extension)]
+    numbers = [e.number for _i, e in built]
+    taken = dict(_taken_numbers(numbers)) if numbers else {}
+    webfon = [e.number for _i, e in built if e.kind == Extension.Kind.WEBFON]
+    logins = dict(_login_numbers(webfon)) if webfon else {}
+    seen: dict[str, str] = {}
+    for i, extension in built:
+        number, kind = extension.number, extension.kind
+        other_kind = taken.get(number) or seen.get(number)
+        if other_kind is not None:
+            message = _taken_message(number=number, kind=kind, other_kind=other_kind)
+            results[i] = ServiceConflict({"number": message})
+        elif kind == Extension.Kind.WEBFON and number in logins:
+            results[i] = ServiceConflict({"number": _logins_message([(number, logins[number])])})
+        else:
+            seen[number] = kind
+    creating = [e for e in results if isinstance(e, Extension)]
+    license_require(needed=len(creating))
+    Extension.objects.bulk_create(creating, batch_size=1000)
+    if creating and creating[0].pk is None:  # no INSERT … RETURNING (MySQL): read the ids
+        ids = dict(
+            _filter_numbers(
+                Extension.objects.all(), "number", [e.number for e in creating]
+            ).values_list("number", "pk")
+        )
+        for extension in creating:
+            extension.pk = ids[extension.number]
+    audit_record_created(actor=actor, action="extension.create", instances=creating)
+    return results
 
 
 @retrying_atomic
