@@ -31,7 +31,12 @@ from extensions.services import (
 from nodes.models import Node
 from portal.actors import Actor
 from users.models import PortalUser
-from users.services import portal_user_create, portal_user_set_password, portal_user_update
+from users.services import (
+    portal_user_create,
+    portal_user_create_many,
+    portal_user_set_password,
+    portal_user_update,
+)
 
 CHUNK = 2000
 
@@ -206,6 +211,10 @@ class UsersSpec(KindSpec):
 
     def create(self, *, actor: Actor, values: dict[str, Any]) -> PortalUser:
         return portal_user_create(actor=actor, **(self.create_defaults | values))
+
+    def create_many(self, *, actor: Actor, values: list[dict[str, Any]]):
+        rows = [self.create_defaults | row for row in values]
+        return portal_user_create_many(actor=actor, rows=rows)
 
     def update(self, *, actor: Actor, obj: PortalUser, values: dict[str, Any]) -> None:
         values = dict(values)
