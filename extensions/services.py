@@ -26,7 +26,7 @@ from licensing.services import license_require
 from nodes.models import Node
 from portal.actors import Actor
 from portal.audit import audit_record, audit_record_created, audit_snapshot
-from portal.bulk import bulk_insert
+from portal.bulk import bulk_insert, bulk_insert_instances
 from portal.exceptions import ServiceConflict
 from portal.transactions import retrying_atomic
 from portal.updates import apply_fields, validate_row
@@ -415,7 +415,9 @@ def extension_create_many(
             seen[number] = kind
     creating = [e for e in results if isinstance(e, Extension)]
     license_require(needed=len(creating))
-    Extension.objects.bulk_create(creating, batch_size=1000)
+    saved = iter(bulk_insert_instances(creating))
+    results = [next(saved) if isinstance(row, Extension) else row for row in results]
+    creating = [row for row in results if isinstance(row, Extension)]
     if creating and creating[0].pk is None:  # no INSERT … RETURNING (MySQL): read the ids
         ids = dict(
             _filter_numbers(

@@ -18,6 +18,7 @@ from extensions.models import Extension, ExtensionPool
 from nodes.services import push_request_webrtc_nodes
 from portal.actors import Actor
 from portal.audit import audit_record, audit_record_created, audit_snapshot
+from portal.bulk import bulk_insert_instances
 from portal.exceptions import ServiceConflict
 from portal.transactions import retrying_atomic
 from portal.updates import apply_fields, validate_row
@@ -267,7 +268,9 @@ def portal_user_create_many(
         if position in conflicts:
             results[index] = conflicts[position]
     creating = [user for user in results if isinstance(user, PortalUser)]
-    PortalUser.objects.bulk_create(creating, batch_size=1000)
+    saved = iter(bulk_insert_instances(creating))
+    results = [next(saved) if isinstance(row, PortalUser) else row for row in results]
+    creating = [row for row in results if isinstance(row, PortalUser)]
     if creating and creating[0].pk is None:  # no INSERT … RETURNING (MySQL): read the ids
         ids = dict(
             PortalUser.objects.filter(account__in=[u.account for u in creating]).values_list(
