@@ -233,9 +233,34 @@ def _user_build(
 
 
 @retrying_atomic
-def portal_user_create(*, actor: Actor, **data: Any) -> PortalUser:
-    """Create a user (the fields of _user_build, and ``password``)."""
-    user = _user_build(**data)
+def portal_user_create(
+    *,
+    actor: Actor,
+    account: str,
+    name: str,
+    email: str = "",
+    mobile: str = "",
+    validation: str = PortalUser.Validation.SUITE,
+    second_factor: str = PortalUser.SecondFactor.NONE,
+    login_number: str | None = None,
+    webfon_extension: Extension | None = None,
+    pool: ExtensionPool | None = None,
+    max_sessions: int = 1,
+    password: str | None = None,
+) -> PortalUser:
+    user = _user_build(
+        account=account,
+        name=name,
+        email=email,
+        mobile=mobile,
+        validation=validation,
+        second_factor=second_factor,
+        login_number=login_number,
+        webfon_extension=webfon_extension,
+        pool=pool,
+        max_sessions=max_sessions,
+        password=password,
+    )
     _check_user_cross_rows(user)
     user.save()
     audit_record(actor=actor, action="user.create", instance=user, after=audit_snapshot(user))
