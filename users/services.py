@@ -63,11 +63,13 @@ def _user_conflicts(users: Sequence[PortalUser]) -> dict[int, ServiceConflict]:
     extension, a fixed extension never in a pool, a login number never a webfon number.
     A user also conflicts with an earlier one of ``users``. Answers index -> conflict."""
     keys = sorted({user.account.lower() for user in users})
-    account_pk: dict[str, object] = dict(
-        PortalUser.objects.annotate(key=Lower("account"))
-        .filter(key__in=keys)
-        .values_list("key", "pk")
-    )
+    if len(keys) == 1:  # iexact reads the account index (LOWER() IN … scans the table)
+        same_account = PortalUser.objects.filter(account__iexact=keys[0])
+    else:
+        same_account = PortalUser.objects.annotate(key=Lower("account")).filter(key__in=keys)
+    account_pk: dict[str, object] = {
+        account.lower(): pk for account, pk in same_account.values_list("account", "pk")
+    }
     logins = sorted({user.login_number for user in users if user.login_number})
     login_owner: dict[str, tuple[object, str]] = {}
     webfon_numbers: set[str] = set()
