@@ -22,3 +22,22 @@ def apply_fields(
             setattr(instance, name, value)
             changed.add(name)
     return changed
+
+
+def validate_row(instance: models.Model) -> None:
+    """``full_clean()`` without a query: the fields, their validators and ``clean()``.
+
+    Left out, because the services check them otherwise and the database enforces them all:
+    unique and check constraints (Django 5 runs a SELECT per constraint; each service checks
+    uniqueness across rows itself, and every CheckConstraint is also a rule of ``clean()`` or
+    of a field — tests/users/test_constraints_covered.py pins that), and the existence of a
+    related row (the services take related rows as instances they loaded, or keep the one
+    the row had; the foreign key refuses a row deleted meanwhile). A related field left empty
+    is still checked (a required one answers "este campo no puede ser nulo").
+    """
+    exclude = [
+        field.name
+        for field in instance._meta.concrete_fields
+        if field.is_relation and getattr(instance, field.attname) is not None
+    ]
+    instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)

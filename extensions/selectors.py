@@ -56,9 +56,21 @@ def login_numbers_taken(numbers: Sequence[str]) -> list[tuple[str, str]]:
     return hooks.login_numbers_taken(numbers=numbers)
 
 
+def webfon_numbers_among(numbers: Sequence[str]) -> set[str]:
+    """Which of ``numbers`` are webfon extensions (so none can be a login number), in one
+    query: the rule's one query, for one number or a whole import."""
+    if not numbers:
+        return set()
+    return set(
+        filter_numbers(
+            Extension.objects.filter(kind=Extension.Kind.WEBFON), "number", numbers
+        ).values_list("number", flat=True)
+    )
+
+
 def is_webfon_number(number: str) -> bool:
     """True when ``number`` is a webfon extension (so it can never be a login number)."""
-    return Extension.objects.filter(number=number, kind=Extension.Kind.WEBFON).exists()
+    return number in webfon_numbers_among([number])
 
 
 def free_webfon_extensions_q() -> Q:
@@ -67,17 +79,29 @@ def free_webfon_extensions_q() -> Q:
     return Q(kind=Extension.Kind.WEBFON, pool__isnull=True, fixed_user__isnull=True)
 
 
+def fixed_extension_holders(extension_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+    """Extension id -> (user id, account) of the user whose fixed webfon extension it is, for
+    those of ``extension_ids`` that are one, in one query: a fixed extension has one owner
+    and is never in a pool."""
+    if not extension_ids:
+        return {}
+    rows = Extension.objects.filter(pk__in=extension_ids, fixed_user__isnull=False).values_list(
+        "pk", "fixed_user__pk", "fixed_user__account"
+    )
+    return {pk: (user_pk, account) for pk, user_pk, account in rows}
+
+
 def fixed_extension_holder(
     extension: Extension, *, exclude_user_pk: int | None = None
 ) -> str | None:
     """The account of the user whose fixed webfon extension ``extension`` is (other than
-    ``exclude_user_pk``), or None: a fixed extension has one owner and is never in a pool."""
+    ``exclude_user_pk``), or None."""
     if extension.pk is None:
         return None
-    holders = Extension.objects.filter(pk=extension.pk, fixed_user__isnull=False)
-    if exclude_user_pk is not None:
-        holders = holders.exclude(fixed_user=exclude_user_pk)
-    return holders.values_list("fixed_user__account", flat=True).first()
+    holder = fixed_extension_holders([extension.pk]).get(extension.pk)
+    if holder is None or holder[0] == exclude_user_pk:
+        return None
+    return holder[1]
 
 
 def extension_license_counts(*, per_pool: bool) -> tuple[int, int, list[int]]:

@@ -12,11 +12,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from core.actors import Actor
-from core.audit import audit_record, audit_snapshot
-from core.bulk import bulk_insert
+from core.audit import audit_record, audit_record_created, audit_snapshot
+from core.bulk import bulk_insert, bulk_insert_instances
 from core.exceptions import ServiceConflict
 from core.transactions import retrying_atomic
-from core.updates import apply_fields
+from core.updates import apply_fields, validate_row
 from extensions.models import (
     Extension,
     ExtensionPool,
@@ -25,6 +25,7 @@ from extensions.models import (
     number_validator,
 )
 from extensions.selectors import (
+    filter_numbers,
     fixed_extension_holder,
     login_numbers_taken,
     numbers_taken,
@@ -158,6 +159,30 @@ def template_delete(*, actor: Actor, template: Template) -> None:
 # --- extension numbers --------------------------------------------------------------------
 
 
+def _taken_message(*, number: str, kind: str, other_kind: str) -> str:
+    """Why ``number`` cannot be an extension of ``kind``: an extension of ``other_kind`` has it."""
+    if kind == Extension.Kind.WEBFON and other_kind == Extension.Kind.PHYSICAL:
+        message = _(
+            "El número %(number)s es una extensión física: la numeración de las "
+            "extensiones webfon nunca puede coincidir con la de las extensiones físicas."
+        )
+    elif kind == Extension.Kind.PHYSICAL and other_kind == Extension.Kind.WEBFON:
+        message = _(
+            "El número %(number)s es una extensión webfon: la numeración de las "
+            "extensiones físicas nunca puede coincidir con la de las extensiones webfon."
+        )
+    else:
+        message = _("Ya existe la extensión %(number)s; el número de extensión es único.")
+    return message % {"number": number}
+
+
+def _logins_message(logins: Iterable[tuple[str, str]]) -> str:
+    return _(
+        "Estos números son números de login de usuarios y no pueden ser "
+        "extensiones webfon: %(numbers)s."
+    ) % {"numbers": _short_list(f"{n} ({a})" for n, a in logins)}
+
+
 def _check_numbers_free(
     *, numbers: Sequence[str], kind: str, exclude_pk: int | None = None
 ) -> None:
@@ -166,19 +191,9 @@ def _check_numbers_free(
     if taken:
         if len(numbers) == 1:
             number, other_kind = taken[0]
-            if kind == Extension.Kind.WEBFON and other_kind == Extension.Kind.PHYSICAL:
-                message = _(
-                    "El número %(number)s es una extensión física: la numeración de las "
-                    "extensiones webfon nunca puede coincidir con la de las extensiones físicas."
-                )
-            elif kind == Extension.Kind.PHYSICAL and other_kind == Extension.Kind.WEBFON:
-                message = _(
-                    "El número %(number)s es una extensión webfon: la numeración de las "
-                    "extensiones físicas nunca puede coincidir con la de las extensiones webfon."
-                )
-            else:
-                message = _("Ya existe la extensión %(number)s; el número de extensión es único.")
-            raise ServiceConflict({"number": message % {"number": number}})
+            raise ServiceConflict(
+                {"number": _taken_message(number=number, kind=kind, other_kind=other_kind)}
+            )
         raise ServiceConflict(
             {
                 "number": _("Ya existen extensiones con estos números: %(numbers)s.")
@@ -188,15 +203,7 @@ def _check_numbers_free(
     if kind == Extension.Kind.WEBFON:
         logins = login_numbers_taken(numbers)
         if logins:
-            raise ServiceConflict(
-                {
-                    "number": _(
-                        "Estos números son números de login de usuarios y no pueden ser "
-                        "extensiones webfon: %(numbers)s."
-                    )
-                    % {"numbers": _short_list(f"{n} ({a})" for n, a in logins)}
-                }
-            )
+            raise ServiceConflict({"number": _logins_message(logins)})
 
 
 def _short_list(items: Iterable[str], limit: int = 20) -> str:
@@ -251,6 +258,37 @@ def _check_pool_membership(
 # --- extensions ---------------------------------------------------------------------------
 
 
+def _extension_build(
+    *,
+    number: str,
+    kind: str,
+    node: Node | None,
+    site: str,
+    department: str,
+    template: Template | None = None,
+    registration_secret: str | None = None,
+    owner: Any = None,
+    pool: ExtensionPool | None = None,
+) -> Extension:
+    """A new extension, normalized and validated on its own (no other row looked at)."""
+    extension = Extension(
+        number=(number or "").strip(),
+        kind=kind,
+        node=node,
+        template=template,
+        site=(site or "").strip(),
+        department=(department or "").strip(),
+        registration_secret=registration_secret or generate_registration_secret(),
+        owner=owner,
+        pool=None,
+    )
+    validate_row(extension)
+    if pool is not None:
+        _check_pool_membership(extension=extension, pool=pool, current_pool=None)
+        extension.pool = pool
+    return extension
+
+
 @retrying_atomic
 def extension_create(
     *,
@@ -265,32 +303,83 @@ def extension_create(
     owner: Any = None,
     pool: ExtensionPool | None = None,
 ) -> Extension:
-    number = (number or "").strip()
     if kind == Extension.Kind.WEBFON and template is None:
         template = system_template()
-    extension = Extension(
+    extension = _extension_build(
         number=number,
         kind=kind,
         node=node,
+        site=site,
+        department=department,
         template=template,
-        site=site.strip(),
-        department=department.strip(),
-        registration_secret=registration_secret or generate_registration_secret(),
+        registration_secret=registration_secret,
         owner=owner,
-        pool=None,
+        pool=pool,
     )
-    extension.full_clean(validate_unique=False, validate_constraints=False)
-    _check_numbers_free(numbers=[number], kind=kind)
-    if pool is not None:
-        _check_pool_membership(extension=extension, pool=pool, current_pool=None)
-        extension.pool = pool
+    _check_numbers_free(numbers=[extension.number], kind=kind)
     license_require(needed=1)
-    extension.full_clean()
+    # Validated once (above), in Python: see _check_numbers_free and
+    # tests/users/test_constraints_covered.py for why no constraint needs a query of its own.
     extension.save()
     audit_record(
         actor=actor, action="extension.create", instance=extension, after=audit_snapshot(extension)
     )
     return extension
+
+
+@retrying_atomic
+def extension_create_many(
+    *, actor: Actor, rows: Sequence[dict[str, Any]]
+) -> list[Extension | ValidationError]:
+    """Create one extension per item of ``rows`` (the keyword arguments of extension_create),
+    with its rules, in a number of queries that does not grow with the rows.
+
+    Answers, in the order of ``rows``, the created extension or the ValidationError that
+    refused that row (the others are created: the caller's transaction decides whether a
+    refused row undoes them). Raises ServiceConflict, creating nothing, when the licences
+    free do not cover the rows. One audit entry per extension, as extension_create writes.
+    """
+    system = None
+    results: list[Extension | ValidationError] = []
+    for row in rows:
+        if row.get("kind") == Extension.Kind.WEBFON and row.get("template") is None:
+            system = system or system_template()
+            row = {**row, "template": system}
+        try:
+            results.append(_extension_build(**row))
+        except ValidationError as exc:
+            results.append(exc)
+    built = [(i, e) for i, e in enumerate(results) if isinstance(e, Extension)]
+    numbers = [e.number for _i, e in built]
+    taken = dict(numbers_taken(numbers)) if numbers else {}
+    webfon = [e.number for _i, e in built if e.kind == Extension.Kind.WEBFON]
+    logins = dict(login_numbers_taken(webfon)) if webfon else {}
+    seen: dict[str, str] = {}
+    for i, extension in built:
+        number, kind = extension.number, extension.kind
+        other_kind = taken.get(number) or seen.get(number)
+        if other_kind is not None:
+            message = _taken_message(number=number, kind=kind, other_kind=other_kind)
+            results[i] = ServiceConflict({"number": message})
+        elif kind == Extension.Kind.WEBFON and number in logins:
+            results[i] = ServiceConflict({"number": _logins_message([(number, logins[number])])})
+        else:
+            seen[number] = kind
+    creating = [e for e in results if isinstance(e, Extension)]
+    license_require(needed=len(creating))
+    saved = iter(bulk_insert_instances(creating))
+    results = [next(saved) if isinstance(row, Extension) else row for row in results]
+    creating = [row for row in results if isinstance(row, Extension)]
+    if creating and creating[0].pk is None:  # no INSERT … RETURNING (MySQL): read the ids
+        ids = dict(
+            filter_numbers(
+                Extension.objects.all(), "number", [e.number for e in creating]
+            ).values_list("number", "pk")
+        )
+        for extension in creating:
+            extension.pk = ids[extension.number]
+    audit_record_created(actor=actor, action="extension.create", instances=creating)
+    return results
 
 
 @retrying_atomic
@@ -302,7 +391,7 @@ def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Exte
     if data.get("registration_secret") in (None, "") and "registration_secret" in data:
         del data["registration_secret"]  # an empty secret keeps the current one
     apply_fields(extension, data=data, allowed=EXTENSION_FIELDS)
-    extension.full_clean(validate_unique=False, validate_constraints=False)
+    validate_row(extension)
 
     if "number" in data or "kind" in data:
         _check_numbers_free(
@@ -334,7 +423,7 @@ def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Exte
     if extension.pool is not None:
         # Setting the extension's pool field moves it between pools, as in the manual's form.
         _check_pool_membership(extension=extension, pool=extension.pool, current_pool=None)
-    extension.full_clean()
+    # Validated once (above), in Python; the database still enforces every constraint.
     extension.save()
     audit_record(
         actor=actor,
@@ -392,7 +481,7 @@ def pool_create(
     name = name.strip()
     _check_pool_name_free(name=name)
     pool = ExtensionPool(name=name, base_extension=base_extension, description=description)
-    pool.full_clean()
+    validate_row(pool)  # its unique name: _check_pool_name_free
     pool.save()
     audit_record(actor=actor, action="pool.create", instance=pool, after=audit_snapshot(pool))
     members = list(members)
@@ -409,7 +498,7 @@ def pool_update(*, actor: Actor, pool: ExtensionPool, **data: Any) -> ExtensionP
         data["name"] = data["name"].strip()
         _check_pool_name_free(name=data["name"], exclude_pk=pool.pk)
     apply_fields(pool, data=data, allowed=POOL_FIELDS)
-    pool.full_clean()
+    validate_row(pool)  # its unique name: _check_pool_name_free
     pool.save()
     audit_record(
         actor=actor, action="pool.update", instance=pool, before=before, after=audit_snapshot(pool)

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "licensing.apps.LicensingConfig",
     "webfon.apps.WebfonConfig",
     "accounts.apps.AccountsConfig",
+    "bulk.apps.BulkConfig",
 ]
 
 MIDDLEWARE = [
@@ -365,6 +366,8 @@ API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
 # --- REST framework -----------------------------------------------------------------------
 # The largest JSON body the API reads (a pool of 10,000 members is ~100 KB).
 API_JSON_MAX_BYTES = env_int("API_JSON_MAX_BYTES", 1024 * 1024)
+# The largest file an import accepts (10,000 users as CSV are about 1 MB).
+BULK_IMPORT_MAX_BYTES = env_int("BULK_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.api.authentication.HashedTokenAuthentication",

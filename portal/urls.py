@@ -20,6 +20,7 @@ urlpatterns = [
     ),
     path("csp-report/", views.CspReportView.as_view(), name="csp_report"),
     path("auditoria/", views.AuditEntryListView.as_view(), name="auditentry_list"),
+    path("importar-exportar/", include("bulk.urls")),
     path("", include("extensions.urls")),
 ]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("portal", "webfon", "users", "extensions", "licensing", "nodes", "accounts", "core")
+APPS = ("portal", "bulk", "webfon", "users", "extensions", "licensing", "nodes", "accounts", "core")
 
 
 def app_files():
