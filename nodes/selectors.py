@@ -8,9 +8,9 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from core.secrets import SecretUnavailable
 from nodes.models import Node, Push, turn_uri_list
 from nodes.turn import turn_rest_credentials
-from portal.secrets import SecretUnavailable
 
 logger = logging.getLogger("portal.turn")
 

@@ -9,12 +9,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
+from core.models import AuditEntry
+from core.ui import ObjectListView
 from licensing.selectors import license_usage
 from portal.filtersets import AuditEntryFilterSet
 from portal.health import health_report
-from portal.models import AuditEntry
 from portal.selectors import installation_counts
-from portal.ui import ObjectListView
 
 
 class DashboardView(LoginRequiredMixin, TemplateView):

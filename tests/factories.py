@@ -10,9 +10,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from accounts.models import StaffTotpDevice
+from core.roles import ROLE_ADMIN
 from extensions.models import Extension, ExtensionPool, Template
 from nodes.models import Node
-from portal.roles import ROLE_ADMIN
+from tests.nodes.fake_node import fake_node_settings
 from users.models import PortalUser, SecondFactorExemptNetwork
 
 
@@ -115,3 +116,18 @@ def totp_code(user) -> str:
     if device.last_step is not None and device.last_step >= step:
         step = device.last_step + 1
     return totp.generate_otp(step)
+
+
+def ssh_node_fields(ssh_server, root) -> dict:
+    """What makes a node reachable through the test sshd (tests/integration/ssh_server.py),
+    with every file and daemon command of the node under ``root`` (a fake node's tree, never
+    the machine's real /etc; see tests.nodes.fake_node.fake_node_settings)."""
+    return {
+        "transport": Node.Transport.SSH,
+        "address": "127.0.0.1",
+        "ssh_port": ssh_server.port,
+        "ssh_user": ssh_server.user,
+        "ssh_private_key": ssh_server.private_key,
+        "ssh_host_key": ssh_server.host_key,
+        **fake_node_settings(root),
+    }

@@ -3,8 +3,8 @@
 import django.core.validators
 from django.db import migrations, models
 
+import core.fields
 import nodes.models
-import portal.fields
 
 
 class Migration(migrations.Migration):
@@ -397,7 +397,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="node",
             name="turn_secret",
-            field=portal.fields.EncryptedTextField(
+            field=core.fields.EncryptedTextField(
                 blank=True,
                 help_text="static-auth-secret de coturn (use-auth-secret).",
                 validators=[

@@ -45,16 +45,17 @@ def ssh_server():
 
 
 @pytest.fixture
-def ssh_node_fields(ssh_server):
-    """How a node reaches the test sshd: its address, port, user, key and pinned host key."""
-    return {
-        "transport": "ssh",
-        "address": "127.0.0.1",
-        "ssh_port": ssh_server.port,
-        "ssh_user": ssh_server.user,
-        "ssh_private_key": ssh_server.private_key,
-        "ssh_host_key": ssh_server.host_key,
-    }
+def ssh_webrtc_node(ssh_server, tmp_path):
+    """A WebRTC node behind the real sshd, its files and commands in a fake node's tree at
+    tmp_path/"node" (made by the test when it pushes, with tests.nodes.fake_node)."""
+    from tests.factories import WebrtcNodeFactory, ssh_node_fields
+
+    def _make(**fields):
+        return WebrtcNodeFactory(
+            **({"name": "meet"} | ssh_node_fields(ssh_server, tmp_path / "node") | fields)
+        )
+
+    return _make
 
 
 @pytest.fixture

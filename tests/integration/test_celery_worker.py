@@ -20,8 +20,8 @@ from django.db import transaction
 
 from nodes.models import Node, Push
 from nodes.services import push_request
-from tests.factories import NodeFactory
-from tests.nodes.fake_node import calls, fake_node_settings, make_fake_node, timeline
+from tests.factories import NodeFactory, ssh_node_fields
+from tests.nodes.fake_node import calls, make_fake_node, timeline
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,20 +115,13 @@ def ssh_node(
     name: str, ssh_server, root: Path, corporate: Node, record_timeline: bool = False, **extra
 ) -> Node:
     make_fake_node(root, record_timeline=record_timeline)
-    fields = {"ssh_port": ssh_server.port, **extra}
     return NodeFactory(
         name=name,
         kind="webrtc",
-        transport="ssh",
-        address="127.0.0.1",
         domain="labmeet.mdnova.local",
         local_ip="10.10.0.31",
         corporate_node=corporate,
-        ssh_user=ssh_server.user,
-        ssh_private_key=ssh_server.private_key,
-        ssh_host_key=ssh_server.host_key,
-        **fake_node_settings(root),
-        **fields,
+        **(ssh_node_fields(ssh_server, root) | extra),
     )
 
 
@@ -281,9 +274,9 @@ def test_redis_restarted_while_pushes_are_queued(
     push still pending, so each node ends with exactly the files the database says."""
     import redis
 
+    from core.actors import Actor
     from nodes.config_files import node_managed_files
     from nodes.push import push_preview
-    from portal.actors import Actor
     from tests.factories import PoolFactory
     from users.services import portal_user_create
 
@@ -343,7 +336,7 @@ def test_redis_restarted_while_pushes_are_queued(
 def test_pool_mode_flip_restarts_only_janus_and_a_failed_status_rolls_back(
     worker, ssh_server, tmp_path
 ):
-    from portal.actors import Actor
+    from core.actors import Actor
     from tests.factories import PoolFactory
     from users.services import portal_user_create, portal_user_update
 
@@ -405,8 +398,8 @@ def test_two_pushes_at_once_to_one_node_never_overlap(worker, ssh_server, tmp_pa
 
 
 def test_changed_host_key_refuses_the_push_until_an_administrator_accepts_it(worker, tmp_path):
+    from core.actors import Actor
     from nodes.services import node_update
-    from portal.actors import Actor
     from tests.integration.ssh_server import start_ssh_server
 
     server = start_ssh_server()  # its own sshd: this test changes its host key

@@ -4,10 +4,9 @@ sshd (direct-tcpip channels), shown on the diagnostics page and the API."""
 import pytest
 from django.test import Client
 
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR
 from nodes.diagnostics import node_supervision
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR
-from tests.factories import StaffUserFactory, WebrtcNodeFactory
-from tests.nodes.fake_node import fake_node_settings
+from tests.factories import StaffUserFactory
 from tests.nodes.supervision_server import SupervisionServer, closed_port, reference
 from tests.nodes.test_diagnostics import golden_rows
 
@@ -15,13 +14,15 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def node(ssh_node_fields, tmp_path):
-    root = tmp_path / "node"
-    return WebrtcNodeFactory(
-        name="meet",
-        **ssh_node_fields,
-        # Nothing is pushed here, but no test node may point at the machine's real /etc.
-        **fake_node_settings(root, commands=False),
+def node(ssh_webrtc_node):
+    # Nothing is pushed here: no daemon commands.
+    return ssh_webrtc_node(
+        sercen_restart_command="",
+        sercen_status_command="",
+        janus_restart_command="",
+        janus_status_command="",
+        fail2ban_restart_command="",
+        fail2ban_status_command="",
     )
 
 

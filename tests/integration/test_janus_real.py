@@ -5,11 +5,11 @@ server-name and NAT settings; the node's diagnostics read it through a real sshd
 import pytest
 from django.test import Client
 
+from core.roles import ROLE_OPERATOR
 from nodes.config_files import janus_config
 from nodes.diagnostics import node_supervision
 from nodes.models import Node
 from nodes.rendering import JanusTransportConfig, render_janus_jcfg, render_janus_transport_http
-from portal.roles import ROLE_OPERATOR
 from tests.factories import StaffUserFactory, WebrtcNodeFactory
 from tests.integration.janus_server import (
     janus_folders_jcfg,
@@ -85,13 +85,10 @@ def test_an_empty_certificate_key_stops_janus(janus):
 
 
 def test_the_diagnostics_read_janus_info_through_ssh_and_highlight_differences(
-    janus, ssh_node_fields, client_for
+    janus, ssh_webrtc_node, client_for
 ):
-    node = WebrtcNodeFactory(
-        domain="meet.example.org",
-        nat_1_1_mapping="192.0.2.10",
-        **ssh_node_fields,
-        janus_http_port=janus.http_port,
+    node = ssh_webrtc_node(
+        domain="meet.example.org", nat_1_1_mapping="192.0.2.10", janus_http_port=janus.http_port
     )
     write_rendered(janus, node)
     janus.start()
@@ -125,11 +122,8 @@ def test_the_diagnostics_read_janus_info_through_ssh_and_highlight_differences(
     assert not api_rows["server-name"]["differs"]
 
 
-def test_janus_not_answering_is_said_not_raised(ssh_node_fields):
-    node = WebrtcNodeFactory(
-        **ssh_node_fields,
-        janus_http_port=free_port(),
-    )
+def test_janus_not_answering_is_said_not_raised(ssh_webrtc_node):
+    node = ssh_webrtc_node(janus_http_port=free_port())
     result = node_supervision(node=node)
     assert result.janus is not None and not result.janus.ok
     assert str(node.janus_http_port) in result.janus.error

@@ -11,7 +11,8 @@ import pytest
 from nodes.config_files import node_managed_files
 from nodes.models import Push
 from nodes.push import BACKUP_SUFFIX, ManagedFile, push_execute
-from tests.nodes.fake_node import calls, fake_node_settings, make_fake_node
+from tests.factories import ssh_node_fields
+from tests.nodes.fake_node import calls, make_fake_node
 
 pytestmark = pytest.mark.django_db
 
@@ -25,17 +26,14 @@ def root(tmp_path) -> Path:
 
 
 @pytest.fixture
-def node(make_webrtc_node, ssh_node_fields, root):
+def node(make_webrtc_node, ssh_server, root):
     fail2ban = root / "etc/fail2ban"
     shutil.copytree("/etc/fail2ban", fail2ban)
     # The node's own jails only (Debian's default enables sshd, on a log this node lacks).
     (fail2ban / "jail.d/defaults-debian.conf").unlink(missing_ok=True)
     return make_webrtc_node(
-        **ssh_node_fields,
-        **{
-            **fake_node_settings(root),
-            "fail2ban_check_command": f"fail2ban-client -c {fail2ban} -t",
-        },
+        **ssh_node_fields(ssh_server, root),
+        fail2ban_check_command=f"fail2ban-client -c {fail2ban} -t",
     )
 
 

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from core.roles import ROLE_ADMIN
 from nodes.models import Node, Push
 from nodes.services import node_update
-from portal.roles import ROLE_ADMIN
 from tests.factories import StaffUserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from core.roles import ROLE_ADMIN
 from nodes.config_files import (
     janus_config,
     node_managed_files,
@@ -30,7 +31,6 @@ from nodes.rendering import (
     render_webfon_plugin,
 )
 from nodes.services import node_create, node_update
-from portal.roles import ROLE_ADMIN
 from tests.factories import NodeFactory, StaffUserFactory, WebrtcNodeFactory
 
 pytestmark = pytest.mark.django_db

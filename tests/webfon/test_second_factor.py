@@ -8,7 +8,7 @@ import pyotp
 import pytest
 from django.utils import timezone
 
-from portal.actors import Actor
+from core.actors import Actor
 from tests.factories import ExemptNetworkFactory, WebrtcNodeFactory
 from users.models import PortalUser
 from users.services import portal_user_totp_begin, portal_user_totp_confirm
