@@ -32,8 +32,8 @@ def node(make_webrtc_node, ssh_server, root):
     # The node's own jails only (Debian's default enables sshd, on a log this node lacks).
     (fail2ban / "jail.d/defaults-debian.conf").unlink(missing_ok=True)
     return make_webrtc_node(
-        **ssh_node_fields(ssh_server, root),
-        fail2ban_check_command=f"fail2ban-client -c {fail2ban} -t",
+        **ssh_node_fields(ssh_server, root)
+        | {"fail2ban_check_command": f"fail2ban-client -c {fail2ban} -t"}
     )
 
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from nodes.models import COMMAND_FIELDS, Node, Push
+from nodes.models import Node, Push
 from nodes.push import ManagedFile, push_execute
 from tests.factories import WebrtcNodeFactory
-from tests.nodes.fake_node import calls, make_fake_node
+from tests.nodes.fake_node import calls, fake_node_settings, make_fake_node
 
 pytestmark = pytest.mark.django_db
 
@@ -191,15 +191,10 @@ def test_a_push_over_sftp_writes_secret_files_0600_or_as_the_node_says(
         ssh_user=permissive_sftp.user,
         ssh_private_key=permissive_sftp.private_key,
         ssh_host_key=permissive_sftp.host_key,
-        sercen_conf_path=f"{root}/etc/MDtel/serCen.conf",
-        webfon_jcfg_path=f"{root}/etc/janus/vivait.plugin.webfon.jcfg",
+        **fake_node_settings(root, commands=False),
         webfon_jcfg_mode="0640",
-        janus_jcfg_path=f"{root}/etc/janus/janus.jcfg",
-        janus_consola_jcfg_path=f"{root}/etc/janus/janus.consola.jcfg",
-        fail2ban_dir=f"{root}/etc/fail2ban",
         smtp_password="clave-smtp",
         mysql_password="clave-mysql",
-        **dict.fromkeys(COMMAND_FIELDS, ""),
     )
     push = Push.objects.create(node=node, reasons=["test"])
     assert push_execute(push_id=push.pk, files_for=node_managed_files) == "applied"
