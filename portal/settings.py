@@ -325,6 +325,10 @@ CELERY_BEAT_SCHEDULE = {
     "webfon-sessions-expire": {"task": "webfon.sessions_expire", "schedule": 60.0},
     # escobaToken.pl: dead tokens are deleted, in small batches.
     "webfon-sessions-purge": {"task": "webfon.sessions_purge", "schedule": 3600.0},
+    # Finished hours of the pools' occupancy are written a few minutes after they end.
+    "webfon-occupancy-rollup": {"task": "webfon.occupancy_rollup", "schedule": 300.0},
+    # Hourly login counters and occupancy hours are kept 400 days.
+    "webfon-outcomes-purge": {"task": "webfon.outcomes_purge", "schedule": 86400.0},
 }
 
 # --- Nodes ------------------------------------------------------------------------------

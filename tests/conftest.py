@@ -130,6 +130,19 @@ def client_for(db):
 
 
 @pytest.fixture
+def page_client_for(db):
+    """A browser-less client logged in (both factors) as a new staff account of ``role``."""
+    from django.test import Client
+
+    def _client(role: str = ROLE_ADMIN) -> Client:
+        client = Client()
+        client.force_login(StaffUserFactory(role=role))
+        return client
+
+    return _client
+
+
+@pytest.fixture
 def make_webrtc_node(actor, webrtc_fields, django_capture_on_commit_callbacks):
     """A WebRTC node made through node_create, as a user's entry would (its secrets bound to
     the destinations it is created with), with no push left queued by its creation."""

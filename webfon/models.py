@@ -103,6 +103,9 @@ class WebfonSession(models.Model):
         EXPIRED = "expired", _("caducada")
         DISABLED = "disabled", _("usuario deshabilitado")
         REASSIGNED = "reassigned", _("extensión reasignada")
+        MAX_TIME = "max_time", _("tiempo máximo de sesión del pool")
+        RELEASE = "release", _("liberación diaria del pool")
+        REPLACED = "replaced", _("sustituida por un nuevo inicio de sesión")
 
     user = models.ForeignKey(
         "users.PortalUser",
@@ -125,6 +128,15 @@ class WebfonSession(models.Model):
         null=True,
         blank=True,
         related_name="pool_session",
+    )
+    pool = models.ForeignKey(
+        "extensions.ExtensionPool",
+        verbose_name=_("pool de extensiones"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("El pool del que se tomó la extensión (se conserva al terminar la sesión)."),
     )
     extension_number = models.CharField(_("número de la extensión movilidad"), max_length=15)
     client_ip = models.GenericIPAddressField(_("IP de origen"), unpack_ipv4=True)
@@ -157,6 +169,7 @@ class WebfonSession(models.Model):
             models.Index(fields=["user", "state"], name="webfonsession_user_state_idx"),
             models.Index(fields=["started_at"], name="webfonsession_started_idx"),
             models.Index(fields=["ended_at"], name="webfonsession_ended_idx"),
+            models.Index(fields=["pool", "started_at"], name="webfonsession_pool_start_idx"),
         ]
 
     def __str__(self) -> str:
@@ -238,3 +251,65 @@ class LoginThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key} ({self.attempts})"
+
+
+class LoginOutcomeHour(models.Model):
+    """How many webfon logins ended in each outcome, per hour, pool and node: ``ok`` or a
+    refusal reason (``pool_full``, ``bad_credentials``, ``locked``…). One row per hour and
+    key, incremented by an upsert (never one row per attempt); kept 400 days.
+
+    ``pool_ref`` and ``node_ref`` are the ids of the user's pool and of the corporate node of
+    its mobility extension (0: none, or not known, e.g. an unknown account). Plain numbers, so
+    the unique key holds on every database and the history outlives a deleted pool."""
+
+    hour = models.DateTimeField(_("hora"))
+    pool_ref = models.PositiveIntegerField(_("pool"), default=0)
+    node_ref = models.PositiveIntegerField(_("nodo"), default=0)
+    outcome = models.CharField(_("resultado"), max_length=32)
+    count = models.PositiveIntegerField(_("inicios de sesión"), default=0)
+
+    class Meta:
+        ordering = ["-hour", "outcome"]
+        verbose_name = _("resultado de inicios de sesión por hora")
+        verbose_name_plural = _("resultados de inicios de sesión por hora")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "pool_ref", "node_ref", "outcome"],
+                name="loginoutcomehour_key_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["pool_ref", "hour"], name="loginoutcomehour_pool_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.outcome} {self.count}"
+
+
+class PoolOccupancyHour(models.Model):
+    """One finished hour of a pool's occupancy, computed from its sessions by the beat (so
+    the history outlives the sessions, purged after their retention days): the peak of
+    concurrent sessions, the seconds spent full, the pool's size then, and how many sessions
+    started as the k-th open one (``start_levels[k-1]``), from which a smaller size's refusals
+    are counted."""
+
+    pool = models.ForeignKey(
+        "extensions.ExtensionPool",
+        verbose_name=_("pool de extensiones"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    hour = models.DateTimeField(_("hora"))
+    size = models.PositiveIntegerField(_("miembros"))
+    peak = models.PositiveIntegerField(_("pico de sesiones simultáneas"))
+    full_seconds = models.FloatField(_("segundos completo"))
+    start_levels = models.JSONField(_("inicios por ocupación"), default=list)
+
+    class Meta:
+        ordering = ["pool", "hour"]
+        verbose_name = _("ocupación de un pool por hora")
+        verbose_name_plural = _("ocupación de los pools por hora")
+        constraints = [
+            models.UniqueConstraint(fields=["pool", "hour"], name="poolocchour_pool_hour_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pool_id} {self.hour:%Y-%m-%d %H}h {self.peak}/{self.size}"

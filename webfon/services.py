@@ -24,12 +24,12 @@ from django.contrib.auth.hashers import (
     is_password_usable,
     make_password,
 )
-from django.db import IntegrityError
-from django.db.models import F, Q
+from django.db import IntegrityError, connection
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from extensions.models import Extension
+from extensions.models import Extension, ExtensionPool
 from nodes.models import Node
 from nodes.services import node_smtp_sender
 from portal.actors import Actor
@@ -46,10 +46,13 @@ from webfon.client_ip import IPAddress, in_networks, parse_networks
 from webfon.models import (
     CHALLENGE_MAX_SECONDS,
     LoginChallenge,
+    LoginOutcomeHour,
     LoginThrottle,
+    PoolOccupancyHour,
     WebfonPolicy,
     WebfonSession,
 )
+from webfon.occupancy import HOUR, hour_floor, occupancy_hours
 from webfon.passwords import password_expired
 from webfon.secondfactor import (
     SmtpServer,
@@ -58,7 +61,7 @@ from webfon.secondfactor import (
     send_pin_email,
     totp_matching_step,
 )
-from webfon.selectors import pool_occupation, webfon_policy_get
+from webfon.selectors import pool_occupation, pool_session_intervals, webfon_policy_get
 from webfon.throttle import (
     throttle_acquire,
     throttle_clear,
@@ -241,7 +244,42 @@ def _verify_password(
 def webfon_login(
     *, account: str, password: str, client_ip: IPAddress, application: str = "webfon"
 ) -> LoginResult:
-    """First step of a webfon login. Raises LoginRefused."""
+    """First step of a webfon login. Raises LoginRefused. Its outcome is counted
+    (:func:`login_outcome_record`) unless it only asks for the second factor."""
+    seen = _Attempt()
+    return _counted(
+        seen,
+        lambda: _login(
+            account=account,
+            password=password,
+            client_ip=client_ip,
+            application=application,
+            seen=seen,
+        ),
+    )
+
+
+@dataclass
+class _Attempt:
+    """Who a login attempt turned out to be, for the outcome counters."""
+
+    user_id: int | None = None
+
+
+def _counted(seen: _Attempt, attempt) -> LoginResult:
+    try:
+        result = attempt()
+    except LoginRefused as refusal:
+        login_outcome_record(outcome=refusal.reason, user_id=seen.user_id)
+        raise
+    if result.status == "ok":
+        login_outcome_record(outcome="ok", user_id=seen.user_id)
+    return result
+
+
+def _login(
+    *, account: str, password: str, client_ip: IPAddress, application: str, seen: _Attempt
+) -> LoginResult:
     policy = webfon_policy_get()
     account = account.strip()
     ip = str(client_ip)
@@ -254,6 +292,7 @@ def webfon_login(
         window_seconds=window,
     )
     user = PortalUser.objects.filter(account__iexact=account).first() if account else None
+    seen.user_id = user.pk if user is not None else None
     outcome, log_reason = _verify_password(user, account, password, locked=bool(locked))
     if locked or outcome in ("bad", "disabled"):
         throttle_login_failed(ip=ip, account=account)
@@ -407,7 +446,14 @@ def _challenge_open(
 
 
 def webfon_login_pin(*, challenge: str, pin: str, client_ip: IPAddress) -> LoginResult:
-    """Second step: the PIN (e-mail) or code (TOTP) of a pending challenge."""
+    """Second step: the PIN (e-mail) or code (TOTP) of a pending challenge (outcome counted)."""
+    seen = _Attempt()
+    return _counted(
+        seen, lambda: _login_pin(challenge=challenge, pin=pin, client_ip=client_ip, seen=seen)
+    )
+
+
+def _login_pin(*, challenge: str, pin: str, client_ip: IPAddress, seen: _Attempt) -> LoginResult:
     policy = webfon_policy_get()
     key_digest = token_digest(challenge)
     row = (
@@ -417,6 +463,7 @@ def webfon_login_pin(*, challenge: str, pin: str, client_ip: IPAddress) -> Login
     )
     now = timezone.now()
     account = row.user.account if row else ""
+    seen.user_id = row.user_id if row else None
     if (
         row is None
         or row.consumed_at is not None
@@ -496,6 +543,132 @@ def _pin_matches(row: LoginChallenge, pin: str) -> bool:
     )
 
 
+# --- login outcome counters -----------------------------------------------------------------
+LOGIN_OUTCOME_RETENTION_DAYS = 400
+
+
+def _outcome_keys(user_id: int | None) -> tuple[int, int]:
+    """(pool, node) an attempt is counted under: the user's pool and the corporate node of
+    its mobility extension (the fixed one's, or the pool's base extension's); 0 when none."""
+    if user_id is None:
+        return 0, 0
+    row = (
+        PortalUser.objects.filter(pk=user_id)
+        .values("pool_id", "webfon_extension__node_id", "pool__base_extension__node_id")
+        .first()
+    )
+    if row is None:
+        return 0, 0
+    node = row["webfon_extension__node_id"] or row["pool__base_extension__node_id"]
+    return row["pool_id"] or 0, node or 0
+
+
+def login_outcome_record(
+    *, outcome: str, user_id: int | None, at: datetime.datetime | None = None
+) -> None:
+    """Add one login to its hour's counter: one upsert (INSERT … ON DUPLICATE KEY UPDATE on
+    MariaDB, ON CONFLICT on SQLite), so concurrent logins never lose a count nor add rows."""
+    pool_ref, node_ref = _outcome_keys(user_id)
+    hour = hour_floor(at or timezone.now())
+    table = connection.ops.quote_name(LoginOutcomeHour._meta.db_table)
+    on_duplicate = (
+        "ON DUPLICATE KEY UPDATE count = count + 1"
+        if connection.vendor == "mysql"
+        else "ON CONFLICT (hour, pool_ref, node_ref, outcome) DO UPDATE SET count = count + 1"
+    )
+    # The table name comes from the model; every value is a bound parameter.
+    sql = (
+        f"INSERT INTO {table} (hour, pool_ref, node_ref, outcome, count) "  # noqa: S608
+        f"VALUES (%s, %s, %s, %s, 1) {on_duplicate}"
+    )
+    params = [
+        connection.ops.adapt_datetimefield_value(hour),
+        pool_ref,
+        node_ref,
+        outcome[:32],
+    ]
+
+    def upsert() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    run_atomic(upsert, label="webfon.login_outcome")
+
+
+def login_outcomes_purge(*, batch_size: int = PURGE_BATCH) -> int:
+    """Delete the hourly login counters and pool occupancy hours older than 400 days."""
+    cutoff = timezone.now() - datetime.timedelta(days=LOGIN_OUTCOME_RETENTION_DAYS)
+    deleted = 0
+    for model in (LoginOutcomeHour, PoolOccupancyHour):
+        old = model.objects.filter(hour__lt=cutoff)
+        while True:
+            ids = list(old.order_by("id").values_list("id", flat=True)[:batch_size])
+            if not ids:
+                break
+            deleted += _delete_batch(model, ids)
+    logger.info("webfon.outcomes_purged count=%s", deleted)
+    return deleted
+
+
+# --- pool occupancy roll-up ------------------------------------------------------------------
+# An hour is rolled up once it is this far behind: a login that started just before the hour
+# turned and committed just after is in.
+ROLLUP_GRACE = datetime.timedelta(minutes=2)
+ROLLUP_CHUNK = 20000
+
+
+def pool_occupancy_rollup(*, now: datetime.datetime | None = None) -> int:
+    """Write the finished hours of every pool's occupancy (beat task, idempotent): from the
+    hour after the last one written (or the pool's creation, at most 400 days back) to the
+    last finished hour, computed from the sessions in one streaming sweep. The size recorded
+    is the pool's size when the hour is written (a few minutes after it ends)."""
+    now = now or timezone.now()
+    until = hour_floor(now - ROLLUP_GRACE)
+    oldest = hour_floor(now - datetime.timedelta(days=LOGIN_OUTCOME_RETENTION_DAYS))
+    written = 0
+    last_hours = dict(
+        PoolOccupancyHour.objects.values("pool_id")
+        .annotate(last=Max("hour"))
+        .values_list("pool_id", "last")
+    )
+    sizes = dict(ExtensionPool.objects.annotate(size=Count("members")).values_list("id", "size"))
+    for pool_id, created_at in ExtensionPool.objects.values_list("id", "created_at"):
+        last = last_hours.get(pool_id)
+        start = last + HOUR if last else max(hour_floor(created_at), oldest)
+        if start >= until:
+            continue
+        size = sizes.get(pool_id, 0)
+        hours = occupancy_hours(
+            pool_session_intervals(
+                pool_id=pool_id, start=start, end=until, now=now, chunk_size=ROLLUP_CHUNK
+            ),
+            start=start,
+            end=until,
+            size_of=lambda hour, size=size: size,
+        )
+        rows = [
+            PoolOccupancyHour(
+                pool_id=pool_id,
+                hour=stats.hour,
+                size=stats.size,
+                peak=stats.peak,
+                full_seconds=stats.full_seconds,
+                start_levels=stats.start_levels,
+            )
+            for stats in hours
+        ]
+        # Two beats (or a retry) writing the same hours leave one row each.
+        run_atomic(
+            lambda rows=rows: PoolOccupancyHour.objects.bulk_create(
+                rows, batch_size=1000, ignore_conflicts=True
+            ),
+            label="webfon.occupancy_rollup",
+        )
+        written += len(rows)
+        logger.info("webfon.occupancy_rolled pool=%s hours=%s from=%s", pool_id, len(rows), start)
+    return written
+
+
 # --- sessions and mobility extensions -------------------------------------------------------
 def _session_open(
     *, user_id: int, client_ip: IPAddress, application: str, policy: WebfonPolicy
@@ -565,6 +738,7 @@ def _allocate(
         token_digest=token_digest(token),
         extension_id=extension_id,
         pool_extension=pool_member,
+        pool_id=user.pool_id if pool_member is not None else None,
         extension_number=number,
         client_ip=str(client_ip),
         application=application[:32],

@@ -1,10 +1,12 @@
-"""General > Sesiones webfon and Política de acceso webfon."""
+"""General > Sesiones webfon and Política de acceso webfon; a pool's occupancy and sizing."""
+
+from urllib.parse import urlencode
 
 import django_filters
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -12,6 +14,8 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
+from extensions.models import ExtensionPool
+from licensing.selectors import license_installation_estimate
 from portal.actors import Actor
 from portal.ui import (
     ConfirmActionMixin,
@@ -21,9 +25,17 @@ from portal.ui import (
     apply_service_errors,
 )
 from webfon import services
-from webfon.forms import WebfonPolicyForm
+from webfon.charts import BarChart, bar_chart
+from webfon.forms import OccupancyQueryForm, WebfonPolicyForm
 from webfon.models import WebfonSession
-from webfon.selectors import webfon_policy_get, webfon_sessions_live
+from webfon.selectors import (
+    OCCUPANCY_WINDOWS,
+    PoolOccupancy,
+    pool_occupancy,
+    pools_measured_sizes,
+    webfon_policy_get,
+    webfon_sessions_live,
+)
 
 # Who is connected from where is the administrators' business (as in the API).
 SESSIONS_PERMISSION = "webfon.delete_webfonsession"
@@ -145,3 +157,69 @@ class WebfonPolicyView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["can_save"] = self.request.user.has_perm("webfon.change_webfonpolicy")
         return context
+
+
+# --- pool occupancy and sizing (issue #19) --------------------------------------------------
+OCCUPANCY_PERMISSION = "extensions.view_extensionpool"
+
+
+def occupancy_charts(occupancy: PoolOccupancy) -> dict[str, BarChart]:
+    days = occupancy.by_day
+    label = [day.day.strftime("%d/%m") for day in days]
+    return {
+        "peak": bar_chart(
+            [(lab, day.peak) for lab, day in zip(label, days, strict=True)],
+            reference=[day.size for day in days],
+        ),
+        "full": bar_chart([(lab, day.hours_full) for lab, day in zip(label, days, strict=True)]),
+        "refused": bar_chart(
+            [(lab, day.refused_pool_full) for lab, day in zip(label, days, strict=True)]
+        ),
+    }
+
+
+class PoolOccupancyView(RoleRequiredMixin, TemplateView):
+    """A pool's occupancy for 7/30/90 days: peaks, hours full, refusals, recommended size."""
+
+    template_name = "webfon/pool_occupancy.html"
+    permission_required = OCCUPANCY_PERMISSION
+
+    def get(self, request, *args, **kwargs):
+        pool = get_object_or_404(ExtensionPool, pk=kwargs["pk"])
+        form = OccupancyQueryForm(request.GET)
+        if not form.is_valid():
+            return self.render_to_response(
+                self.get_context_data(pool=pool, form=form, windows=OCCUPANCY_WINDOWS), status=400
+            )
+        occupancy = pool_occupancy(
+            pool=pool, days=form.cleaned_data["days"], tolerance=form.cleaned_data["tolerance"]
+        )
+        return self.render_to_response(
+            self.get_context_data(
+                pool=pool,
+                form=form,
+                occupancy=occupancy,
+                charts=occupancy_charts(occupancy),
+                windows=OCCUPANCY_WINDOWS,
+            )
+        )
+
+
+class PoolSizingView(RoleRequiredMixin, View):
+    """*Dimensionar con lo medido*: the licence calculator filled with the physical and fixed
+    webfon extensions of today and, for each pool, the size its measured demand needs."""
+
+    permission_required = ("extensions.view_extensionpool", "licensing.use_calculator")
+
+    def get(self, request):
+        form = OccupancyQueryForm(request.GET)
+        if not form.is_valid():
+            messages_ = [m for errors in form.errors.values() for m in errors]
+            return HttpResponseBadRequest(" ".join(messages_), content_type="text/plain")
+        sizes = pools_measured_sizes(
+            days=form.cleaned_data["days"], tolerance=form.cleaned_data["tolerance"]
+        )
+        current = license_installation_estimate()
+        query = [("physical", current.physical), ("fixed_webfon", current.fixed_webfon)]
+        query += [("pool_size", size) for size in sizes.values()]
+        return HttpResponseRedirect(f"{reverse('license_calculator')}?{urlencode(query)}")

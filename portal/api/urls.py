@@ -10,6 +10,7 @@ from nodes.api.views import NodeViewSet, PushViewSet
 from portal.api.docs import ApiDocsView
 from users.api.views import ExemptNetworkViewSet, LdapSettingsView, LdapTestView, PortalUserViewSet
 from webfon.api.views import (
+    PoolOccupancyView,
     WebfonLoginPinView,
     WebfonLoginView,
     WebfonLogoutView,
@@ -40,5 +41,6 @@ urlpatterns = [
     path("webfon/login/pin/", WebfonLoginPinView.as_view(), name="webfon_login_pin"),
     path("webfon/logout/", WebfonLogoutView.as_view(), name="webfon_logout"),
     path("webfon/policy/", WebfonPolicyView.as_view(), name="webfonpolicy_detail"),
+    path("pools/<int:pk>/occupancy/", PoolOccupancyView.as_view(), name="pool_occupancy_api"),
     path("", include(router.urls)),
 ]

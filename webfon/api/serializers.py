@@ -125,3 +125,34 @@ class WebfonPolicySerializer(ServiceModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["updated_at"]
+
+
+class OccupancyHourSerializer(serializers.Serializer):
+    hour = serializers.DateTimeField()
+    size = serializers.IntegerField()
+    peak = serializers.IntegerField()
+    hours_full = serializers.FloatField()
+    refused_pool_full = serializers.IntegerField()
+
+
+class OccupancyDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    size = serializers.IntegerField()
+    peak = serializers.IntegerField()
+    hours_full = serializers.FloatField()
+    refused_pool_full = serializers.IntegerField()
+
+
+class PoolOccupancySerializer(serializers.Serializer):
+    pool = serializers.IntegerField(source="pool.pk")
+    days = serializers.IntegerField()
+    tolerance = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    size = serializers.IntegerField()
+    peak = serializers.IntegerField()
+    hours_full = serializers.FloatField()
+    refused_pool_full = serializers.IntegerField()
+    recommended_size = serializers.IntegerField()
+    hourly = OccupancyHourSerializer(many=True)
+    daily = OccupancyDaySerializer(many=True, source="by_day")
