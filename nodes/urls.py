@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/enviar/", views.NodePushView.as_view(), name="node_push"),
     path("<int:pk>/cambios/", views.NodePreviewView.as_view(), name="node_preview"),
     path("<int:pk>/diagnostico/", views.NodeDiagnosticsView.as_view(), name="node_diagnostics"),
+    path("<int:pk>/en-vivo/", views.NodeLiveView.as_view(), name="node_live"),
     path("<int:pk>/diagnostico/smtp/", views.NodeSmtpTestView.as_view(), name="node_smtp_test"),
     path("<int:pk>/diagnostico/puerto/", views.NodePortCheckView.as_view(), name="node_port_check"),
     path("envios/", views.PushListView.as_view(), name="push_list"),

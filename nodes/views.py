@@ -9,7 +9,7 @@ from django.views.generic import DetailView, View
 from accounts.sudo import SudoRequiredMixin
 from nodes import services
 from nodes.config_files import node_managed_files
-from nodes.diagnostics import node_supervision
+from nodes.diagnostics import NodeLive, node_live, node_supervision
 from nodes.filtersets import NodeFilterSet, PushFilterSet
 from nodes.forms import NodeForm, PortCheckForm, SmtpTestForm
 from nodes.models import Node, Push
@@ -277,3 +277,23 @@ class NodePortCheckView(_NodeToolView):
             host=form.cleaned_data["host"],
             port=form.cleaned_data["port"],
         )
+
+
+class NodeLiveView(RoleRequiredMixin, DetailView):
+    """The dashboard's live cell of a WebRTC node (loaded by htmx after the page): the
+    sessions vivait-webfon reports, read through the node's connection (cached 30 s)."""
+
+    permission_required = "nodes.view_node"
+    model = Node
+    template_name = "nodes/_node_live.html"
+    context_object_name = "node"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        node = self.object
+        context["live"] = (
+            node_live(node=node)
+            if node.kind == Node.Kind.WEBRTC
+            else NodeLive(error=_("Solo los nodos Webrtc informan de sus sesiones."))
+        )
+        return context

@@ -10,6 +10,23 @@ from django.utils.translation import pgettext_lazy
 CHALLENGE_MAX_SECONDS = 600
 
 
+# What each login outcome is called in the interface (the API answers the codes).
+LOGIN_OUTCOME_LABELS = {
+    "ok": _("correctos"),
+    "bad_credentials": _("cuenta o contraseña incorrectas"),
+    "pool_full": _("pool completo"),
+    "locked": _("bloqueados por intentos fallidos"),
+    "disabled": _("usuario deshabilitado"),
+    "no_webfon_extension": _("sin extensión webfon"),
+    "too_many_sessions": _("demasiadas sesiones abiertas"),
+    "already_logged_in": _("ya tenía una sesión en el pool"),
+    "password_expired": _("contraseña caducada"),
+    "bad_pin": _("PIN o código de doble factor incorrecto"),
+    "challenge_invalid": _("doble factor caducado o no válido"),
+    "second_factor_unavailable": _("doble factor no disponible"),
+}
+
+
 class WebfonPolicy(models.Model):
     """How webfon logins are checked; a single row ("General > Política de acceso webfon").
 

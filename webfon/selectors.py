@@ -6,7 +6,8 @@ import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from extensions.models import Extension, ExtensionPool
@@ -231,10 +232,75 @@ def pool_occupancy(
     )
 
 
-def pools_measured_sizes(*, days: int, tolerance: int = 0) -> dict[int, int]:
-    """Each pool's recommended size over the last ``days`` days, by pool id (name order)."""
+@dataclass(frozen=True)
+class MeasuredSize:
+    pool: ExtensionPool
+    size: int
+    peak: int
+    refused_pool_full: int
+    recommended_size: int
+
+
+def pools_measured_sizes(*, days: int, tolerance: int = 0) -> list[MeasuredSize]:
+    """Each pool's size today and the size its last ``days`` days needed (name order)."""
     now = timezone.now()
-    return {
-        pool.pk: pool_occupancy(pool=pool, days=days, tolerance=tolerance, now=now).recommended_size
-        for pool in ExtensionPool.objects.order_by("name")
-    }
+    rows = []
+    for pool in ExtensionPool.objects.order_by("name"):
+        occupancy = pool_occupancy(pool=pool, days=days, tolerance=tolerance, now=now)
+        rows.append(
+            MeasuredSize(
+                pool=pool,
+                size=occupancy.size,
+                peak=occupancy.peak,
+                refused_pool_full=occupancy.refused_pool_full,
+                recommended_size=occupancy.recommended_size,
+            )
+        )
+    return rows
+
+
+# --- dashboard --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PoolInUse:
+    pk: int
+    name: str
+    size: int
+    in_use: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.in_use / self.size) if self.size else (100 if self.in_use else 0)
+
+
+def pools_in_use() -> list[PoolInUse]:
+    """Every pool with its members and the members held by live sessions, in one query."""
+    size = (
+        Extension.objects.filter(pool=OuterRef("pk"))
+        .order_by()
+        .values("pool")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    in_use = (
+        webfon_sessions_live()
+        .filter(pool_extension__pool=OuterRef("pk"))
+        .order_by()
+        .values("pool_extension__pool")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    rows = ExtensionPool.objects.annotate(
+        size=Coalesce(Subquery(size), 0), in_use=Coalesce(Subquery(in_use), 0)
+    ).values_list("pk", "name", "size", "in_use")
+    return [PoolInUse(*row) for row in rows.order_by("name")]
+
+
+def login_outcomes_since(since: datetime.datetime) -> dict[str, int]:
+    """Logins per outcome (``ok`` and each refusal reason) in the hours from ``since``'s."""
+    return dict(
+        LoginOutcomeHour.objects.filter(hour__gte=hour_floor(since))
+        .values("outcome")
+        .annotate(total=Sum("count"))
+        .order_by("outcome")
+        .values_list("outcome", "total")
+    )

@@ -6,7 +6,7 @@ import django_filters
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import HttpResponseBadRequest, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -205,21 +205,34 @@ class PoolOccupancyView(RoleRequiredMixin, TemplateView):
         )
 
 
-class PoolSizingView(RoleRequiredMixin, View):
-    """*Dimensionar con lo medido*: the licence calculator filled with the physical and fixed
-    webfon extensions of today and, for each pool, the size its measured demand needs."""
+class PoolSizingView(RoleRequiredMixin, TemplateView):
+    """*Dimensionar con lo medido*: each pool's size today against the size its measured
+    demand needs; with ``abrir``, straight to the licence calculator filled with the physical
+    and fixed webfon extensions of today and those measured pool sizes."""
 
+    template_name = "webfon/pool_sizing.html"
     permission_required = ("extensions.view_extensionpool", "licensing.use_calculator")
 
-    def get(self, request):
+    def get(self, request, *args, **kwargs):
         form = OccupancyQueryForm(request.GET)
         if not form.is_valid():
-            messages_ = [m for errors in form.errors.values() for m in errors]
-            return HttpResponseBadRequest(" ".join(messages_), content_type="text/plain")
-        sizes = pools_measured_sizes(
-            days=form.cleaned_data["days"], tolerance=form.cleaned_data["tolerance"]
-        )
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        days, tolerance = form.cleaned_data["days"], form.cleaned_data["tolerance"]
+        measured = pools_measured_sizes(days=days, tolerance=tolerance)
         current = license_installation_estimate()
         query = [("physical", current.physical), ("fixed_webfon", current.fixed_webfon)]
-        query += [("pool_size", size) for size in sizes.values()]
-        return HttpResponseRedirect(f"{reverse('license_calculator')}?{urlencode(query)}")
+        query += [("pool_size", row.recommended_size) for row in measured]
+        calculator_url = f"{reverse('license_calculator')}?{urlencode(query)}"
+        if "abrir" in request.GET:
+            return HttpResponseRedirect(calculator_url)
+        return self.render_to_response(
+            self.get_context_data(
+                form=form,
+                days=days,
+                tolerance=tolerance,
+                measured=measured,
+                current=current,
+                calculator_url=calculator_url,
+                windows=OCCUPANCY_WINDOWS,
+            )
+        )

@@ -111,7 +111,7 @@ def test_occupancy_api_needs_the_pool_permission(client_for, busy_pool):
 @time_machine.travel(NOW, tick=False)
 def test_occupancy_page_and_sizing_button(page_client_for, busy_pool, pool_of, make_user):
     admin_client = page_client_for()
-    page = admin_client.get(reverse("pool_occupancy", args=[busy_pool.pk]) + "?days=7")
+    page = admin_client.get(reverse("extensionpool_occupancy", args=[busy_pool.pk]) + "?days=7")
     assert page.status_code == 200
     text = page.content.decode()
     assert (
@@ -123,7 +123,10 @@ def test_occupancy_page_and_sizing_button(page_client_for, busy_pool, pool_of, m
     # 3 and 0 for the pools, today's physical and fixed webfon extensions.
     pool_of(4)
     make_user()
-    answer = admin_client.get(reverse("pool_sizing") + "?days=7")
+    sizing = admin_client.get(reverse("extensionpool_sizing") + "?days=7")
+    assert sizing.status_code == 200
+    assert "<td>3</td><td>3</td><td>0</td><td>3</td>" in sizing.content.decode()
+    answer = admin_client.get(reverse("extensionpool_sizing") + "?days=7&abrir=1")
     assert answer.status_code == 302
     location = answer["Location"]
     assert location.startswith(reverse("license_calculator"))
@@ -136,6 +139,6 @@ def test_occupancy_page_and_sizing_button(page_client_for, busy_pool, pool_of, m
 
 def test_occupancy_page_refuses_bad_windows(page_client_for, busy_pool):
     admin_client = page_client_for()
-    page = admin_client.get(reverse("pool_occupancy", args=[busy_pool.pk]) + "?days=9999")
+    page = admin_client.get(reverse("extensionpool_occupancy", args=[busy_pool.pk]) + "?days=9999")
     assert page.status_code == 400
     assert "«9999» no vale como número de días" in page.content.decode()
