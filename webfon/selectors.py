@@ -28,6 +28,16 @@ def webfon_sessions_live() -> QuerySet[WebfonSession]:
     )
 
 
+def webfon_sessions_recently_ended(limit: int = 20) -> list[WebfonSession]:
+    """The last sessions that ended, newest first, with why (one query)."""
+    return list(
+        WebfonSession.objects.filter(state=WebfonSession.State.ENDED)
+        .select_related("user")
+        .only("extension_number", "started_at", "ended_at", "end_reason", "user__account")
+        .order_by("-ended_at", "-id")[:limit]
+    )
+
+
 def mobility_extension_subquery(user_ref: str = "pk") -> Subquery:
     """The number of the mobility extension a user holds now (its oldest live session), for
     annotating user lists in the same query."""

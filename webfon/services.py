@@ -61,7 +61,12 @@ from webfon.secondfactor import (
     send_pin_email,
     totp_matching_step,
 )
-from webfon.selectors import pool_occupation, pool_session_intervals, webfon_policy_get
+from webfon.selectors import (
+    pool_occupation,
+    pool_session_intervals,
+    webfon_policy_get,
+    webfon_sessions_live,
+)
 from webfon.throttle import (
     throttle_acquire,
     throttle_clear,
@@ -105,6 +110,7 @@ REFUSAL_STATUS = {
     "no_webfon_extension": 409,
     "pool_full": 409,
     "too_many_sessions": 409,
+    "already_logged_in": 409,
     "second_factor_unavailable": 409,
 }
 
@@ -335,8 +341,17 @@ def _precheck_mobility(user: PortalUser) -> None:
     """Refuse before any PIN is sent when the login could not get an extension anyway."""
     if user.webfon_extension_id is None and user.pool_id is None:
         raise _no_extension(user)
-    if user.pool_id is not None:
-        # Sessions past their expiry do not count: allocation gives their members back.
+    if user.pool_id is not None and user.webfon_extension_id is None:
+        # What the pool's policy no longer allows goes first; sessions past their expiry do
+        # not count (allocation gives their members back), and a user who already holds a
+        # member is answered by the pool's relogin rule, not refused as full.
+        now = timezone.now()
+        run_atomic(
+            lambda: _pool_policies_enforce(now=now, pool_id=user.pool_id),
+            label="webfon.pool_policy",
+        )
+        if webfon_sessions_live().filter(user=user, pool_extension__pool_id=user.pool_id).exists():
+            return
         occupation = pool_occupation(user.pool_id)
         if occupation.in_use >= occupation.size:
             raise _pool_full(occupation)
@@ -706,10 +721,33 @@ def _allocate(
     if user.validation == PortalUser.Validation.DISABLED:
         raise LoginRefused("disabled", _("El usuario tiene el acceso a webfon deshabilitado."))
     now = timezone.now()
+    pool = None
+    if user.webfon_extension_id is None and user.pool_id is not None:
+        pool = (
+            ExtensionPool.objects.only(
+                "id", "name", "max_session_minutes", "daily_release_time", "relogin"
+            )
+            .filter(pk=user.pool_id)
+            .first()
+        )
+    if pool is not None:
+        # The pool's hot-desking limits first, so what they end carries their reason.
+        _pool_policies_enforce(now=now, pool_id=pool.pk)
     _sessions_end(
         WebfonSession.objects.filter(user_id=user_id, state=State.ACTIVE, expires_at__lte=now),
         reason=EndReason.EXPIRED,
     )
+    if pool is not None:
+        reused = _relogin(
+            user=user,
+            pool=pool,
+            now=now,
+            policy=policy,
+            client_ip=client_ip,
+            application=application,
+        )
+        if reused is not None:
+            return reused
     live = WebfonSession.objects.filter(user_id=user_id, state=State.ACTIVE).count()
     if live >= user.max_sessions:
         raise LoginRefused(
@@ -732,7 +770,7 @@ def _allocate(
     else:
         raise _no_extension(user)
     token = secrets.token_urlsafe(32)
-    expires_at = now + datetime.timedelta(seconds=policy.token_ttl_seconds)
+    expires_at = _session_expiry(now=now, started_at=now, policy=policy, pool=pool)
     session = WebfonSession.objects.create(
         user_id=user_id,
         token_digest=token_digest(token),
@@ -757,6 +795,122 @@ def _allocate(
         status="ok",
         token=token,
         mobility_extension=number,
+        expires_at=expires_at,
+        session_id=session.pk,
+    )
+
+
+# --- hot-desking policies of pools --------------------------------------------------------
+def _local_release(day: datetime.date, at: datetime.time) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, at))
+
+
+def last_release(*, now: datetime.datetime, at: datetime.time) -> datetime.datetime:
+    """The latest instant, not after ``now``, when the local clock read ``at``."""
+    today = timezone.localtime(now).date()
+    release = _local_release(today, at)
+    return release if release <= now else _local_release(today - datetime.timedelta(days=1), at)
+
+
+def next_release(*, now: datetime.datetime, at: datetime.time) -> datetime.datetime:
+    """The first instant after ``now`` when the local clock reads ``at``."""
+    today = timezone.localtime(now).date()
+    release = _local_release(today, at)
+    return release if release > now else _local_release(today + datetime.timedelta(days=1), at)
+
+
+def _session_expiry(
+    *,
+    now: datetime.datetime,
+    started_at: datetime.datetime,
+    policy: WebfonPolicy,
+    pool: ExtensionPool | None,
+) -> datetime.datetime:
+    """The token's lifetime, cut at the pool's maximum session time and next release."""
+    expires_at = now + datetime.timedelta(seconds=policy.token_ttl_seconds)
+    if pool is not None and pool.max_session_minutes:
+        expires_at = min(
+            expires_at, started_at + datetime.timedelta(minutes=pool.max_session_minutes)
+        )
+    if pool is not None and pool.daily_release_time is not None:
+        expires_at = min(expires_at, next_release(now=now, at=pool.daily_release_time))
+    return expires_at
+
+
+def _pool_policies_enforce(*, now: datetime.datetime, pool_id: int | None = None) -> int:
+    """End the sessions a pool's hot-desking policy no longer allows: longer than its maximum
+    session time, or started before its last daily release. Their members go back."""
+    pools = ExtensionPool.objects.filter(
+        Q(max_session_minutes__isnull=False) | Q(daily_release_time__isnull=False)
+    )
+    if pool_id is not None:
+        pools = pools.filter(pk=pool_id)
+    ended = 0
+    for pk, max_minutes, release_at in pools.values_list(
+        "pk", "max_session_minutes", "daily_release_time"
+    ):
+        active = WebfonSession.objects.filter(pool_id=pk, state=State.ACTIVE)
+        if max_minutes:
+            ended += _sessions_end(
+                active.filter(started_at__lte=now - datetime.timedelta(minutes=max_minutes)),
+                reason=EndReason.MAX_TIME,
+            )
+        if release_at is not None:
+            ended += _sessions_end(
+                active.filter(started_at__lt=last_release(now=now, at=release_at)),
+                reason=EndReason.RELEASE,
+            )
+    if ended:
+        logger.info("webfon.sessions_closed count=%s reason=pool_policy pool=%s", ended, pool_id)
+    return ended
+
+
+def _relogin(
+    *,
+    user: PortalUser,
+    pool: ExtensionPool,
+    now: datetime.datetime,
+    policy: WebfonPolicy,
+    client_ip: IPAddress,
+    application: str,
+) -> LoginResult | None:
+    """A user who already holds a member of its pool logs in again: ``reuse`` gives the same
+    session (and member) a new token, ``refuse`` refuses, ``replace`` ends the old session
+    and lets the login take a member as usual. None: go on allocating."""
+    held = WebfonSession.objects.filter(
+        user_id=user.pk, state=State.ACTIVE, expires_at__gt=now, pool_extension__pool_id=pool.pk
+    ).order_by("started_at", "id")
+    session = held.first()
+    if session is None:
+        return None
+    if pool.relogin == ExtensionPool.Relogin.REFUSE:
+        raise LoginRefused(
+            "already_logged_in",
+            _(
+                "El usuario %(account)s ya tiene una sesión con la extensión %(number)s del "
+                "pool «%(pool)s»; ciérrela antes de volver a entrar."
+            )
+            % {"account": user.account, "number": session.extension_number, "pool": pool.name},
+            extra={"mobility_extension": session.extension_number},
+        )
+    if pool.relogin == ExtensionPool.Relogin.REPLACE:
+        _sessions_end(held, reason=EndReason.REPLACED)
+        logger.info("webfon.sessions_closed user=%s reason=replaced", user.pk)
+        return None
+    token = secrets.token_urlsafe(32)
+    expires_at = _session_expiry(now=now, started_at=session.started_at, policy=policy, pool=pool)
+    WebfonSession.objects.filter(pk=session.pk).update(
+        token_digest=token_digest(token),
+        expires_at=expires_at,
+        client_ip=str(client_ip),
+        application=application[:32],
+    )
+    authlog.log_success(ip=str(client_ip), account=user.account, extension=session.extension_number)
+    logger.info("webfon.session_reused session=%s user=%s", session.pk, user.pk)
+    return LoginResult(
+        status="ok",
+        token=token,
+        mobility_extension=session.extension_number,
         expires_at=expires_at,
         session_id=session.pk,
     )
@@ -822,8 +976,12 @@ def webfon_sessions_end_for_user(*, actor: Actor, user: PortalUser, reason: str)
 
 
 def webfon_sessions_expire() -> int:
-    """End the sessions past their expiry (beat task): their pool members go back."""
-    return run_atomic(_expire_stale, label="webfon.expire")
+    """End the sessions the pools' hot-desking policies no longer allow, then those past
+    their expiry (beat task, every minute): their pool members go back."""
+    return run_atomic(
+        lambda: _pool_policies_enforce(now=timezone.now()) + _expire_stale(),
+        label="webfon.expire",
+    )
 
 
 def webfon_sessions_purge(*, batch_size: int = PURGE_BATCH) -> int:

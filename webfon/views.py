@@ -35,6 +35,7 @@ from webfon.selectors import (
     pools_measured_sizes,
     webfon_policy_get,
     webfon_sessions_live,
+    webfon_sessions_recently_ended,
 )
 
 # Who is connected from where is the administrators' business (as in the API).
@@ -93,6 +94,11 @@ class WebfonSessionListView(ObjectListView):
                 "user__account",
             )
         )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["ended_sessions"] = webfon_sessions_recently_ended()
+        return context
 
 
 class WebfonSessionEndView(ConfirmActionMixin, RoleRequiredMixin, View):

@@ -80,7 +80,10 @@ class WebfonSessionSerializer(serializers.ModelSerializer):
     )
     mobility_extension = serializers.CharField(source="extension_number", read_only=True)
     pool = serializers.IntegerField(
-        source="pool_extension.pool_id", read_only=True, allow_null=True
+        source="pool_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The pool the extension was taken from (kept once the session ended).",
     )
 
     class Meta:
