@@ -362,6 +362,13 @@ WEBFON_PIN_SENDER = env_str("WEBFON_PIN_SENDER")
 WEBFON_AUTH_LOG = Path(env_str("WEBFON_AUTH_LOG", str(VAR_DIR / "log" / "serCen.log")))
 WEBFON_AUTH_LOG.parent.mkdir(parents=True, exist_ok=True)
 
+# --- Metrics (GET /metrics, Prometheus text format) ---------------------------------------
+# Client networks (CIDRs) that may read /metrics without a token; the client address is taken
+# as the webfon login takes it (X-Forwarded-For only from WEBFON_TRUSTED_PROXIES). Empty: none.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", [])
+# A token that reads /metrics from anywhere (Authorization: Bearer <token>). Empty: none.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+
 # --- API tokens ---------------------------------------------------------------------------
 # Days a new API token is valid unless its creator says otherwise.
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)

@@ -6,6 +6,7 @@ from users.ldap_views import LdapSettingsView
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("healthz", views.HealthView.as_view(), name="healthz"),
+    path("metrics", views.MetricsView.as_view(), name="metrics"),
     path("", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("portal.api.urls")),

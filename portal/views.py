@@ -10,12 +10,14 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from licensing.selectors import license_usage
 from nodes.models import Node, Push
 from nodes.selectors import nodes_with_last_push
 from portal.filtersets import AuditEntryFilterSet
 from portal.health import health_report
+from portal.metrics import metrics_allowed, metrics_text
 from portal.models import AuditEntry
 from portal.selectors import installation_counts
 from portal.ui import ObjectListView
@@ -143,3 +145,24 @@ class HealthView(View):
             {"status": "ok" if healthy else "fail", "checks": checks},
             status=200 if healthy else 503,
         )
+
+
+@method_decorator(never_cache, name="dispatch")
+class MetricsView(View):
+    """Prometheus' scrape: from METRICS_ALLOWED_NETWORKS or with METRICS_TOKEN, else 403."""
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request):
+        if not metrics_allowed(
+            remote_addr=request.META.get("REMOTE_ADDR", ""),
+            forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR"),
+            authorization=request.META.get("HTTP_AUTHORIZATION", ""),
+        ):
+            return HttpResponse(
+                "403: /metrics solo se sirve a las direcciones de METRICS_ALLOWED_NETWORKS o "
+                "con METRICS_TOKEN.\n",
+                status=403,
+                content_type="text/plain; charset=utf-8",
+            )
+        return HttpResponse(metrics_text(), content_type=CONTENT_TYPE_LATEST)
