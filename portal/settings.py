@@ -362,6 +362,10 @@ WEBFON_PIN_SENDER = env_str("WEBFON_PIN_SENDER")
 WEBFON_AUTH_LOG = Path(env_str("WEBFON_AUTH_LOG", str(VAR_DIR / "log" / "serCen.log")))
 WEBFON_AUTH_LOG.parent.mkdir(parents=True, exist_ok=True)
 
+# Every list's choice filters offer "Todos" (all) as their empty choice, not "---------".
+FILTERS_EMPTY_CHOICE_LABEL = _("Todos")
+FILTERS_NULL_CHOICE_LABEL = _("Ninguno")
+
 # --- Metrics (GET /metrics, Prometheus text format) ---------------------------------------
 # Client networks (CIDRs) that may read /metrics without a token; the client address is taken
 # as the webfon login takes it (X-Forwarded-For only from WEBFON_TRUSTED_PROXIES). Empty: none.
