@@ -77,10 +77,11 @@ MIDDLEWARE = [
     # Static files from the process itself (no web server serves files: Apache only proxies).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Spanish, or the language the staff account chose (never the browser's Accept-Language).
+    "accounts.language.StaffLanguageMiddleware",
     # Whether the session gave a second factor; then the gate of accounts/middleware.py.
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.StaffSecondFactorMiddleware",
@@ -364,7 +365,6 @@ WEBFON_AUTH_LOG.parent.mkdir(parents=True, exist_ok=True)
 
 # Every list's choice filters offer "Todos" (all) as their empty choice, not "---------".
 FILTERS_EMPTY_CHOICE_LABEL = _("Todos")
-FILTERS_NULL_CHOICE_LABEL = _("Ninguno")
 
 # --- Metrics (GET /metrics, Prometheus text format) ---------------------------------------
 # Client networks (CIDRs) that may read /metrics without a token; the client address is taken

@@ -83,7 +83,7 @@ class PortalUserForm(ServiceModelForm):
             "pool",
             "max_sessions",
         ]
-        labels = {"pool": _("Pool de extensiones Webphone")}
+        labels = {"pool": _("Pool de extensiones webfon")}
         help_texts = {
             "webfon_extension": _(
                 "Se ofrecen las extensiones webfon libres: fuera de todo pool y sin otro usuario."

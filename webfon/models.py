@@ -43,15 +43,19 @@ class WebfonPolicy(models.Model):
         validators=[MinValueValidator(60), MaxValueValidator(7 * 24 * 3600)],
     )
     pin_expiry_seconds = models.PositiveIntegerField(
-        _("validez del PIN (s)"),
+        _("validez del PIN por correo o del reto TOTP (s)"),
         default=600,
         validators=[MinValueValidator(30), MaxValueValidator(CHALLENGE_MAX_SECONDS)],
     )
     pin_max_attempts = models.PositiveSmallIntegerField(
-        _("intentos de PIN"), default=5, validators=[MinValueValidator(1), MaxValueValidator(20)]
+        _("intentos de PIN o código TOTP"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
     )
     pin_length = models.PositiveSmallIntegerField(
-        _("dígitos del PIN"), default=6, validators=[MinValueValidator(4), MaxValueValidator(10)]
+        _("dígitos del PIN por correo"),
+        default=6,
+        validators=[MinValueValidator(4), MaxValueValidator(10)],
     )
     password_validity_days = models.PositiveIntegerField(
         _("días de validez de la contraseña"),
