@@ -11,23 +11,18 @@ from portal.actors import Actor
 from portal.audit import audit_record
 from tests.factories import (
     PhysicalExtensionFactory,
-    PoolFactory,
     PortalUserFactory,
-    WebfonExtensionFactory,
     WebfonSessionFactory,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-def _busy_pool(name: str, size: int, busy: int):
-    pool = PoolFactory(name=name)
-    ExtensionPool = type(pool)
+def _pool_with_history(busy_pool, name: str, size: int, busy: int):
+    """``busy_pool`` with 29 days of history: each day 1-2 more sessions at once than now."""
+    pool = busy_pool(name, size, busy)
     now = timezone.now()
-    ExtensionPool.objects.filter(pk=pool.pk).update(created_at=now - datetime.timedelta(days=40))
-    members = [
-        WebfonExtensionFactory(pool=pool, node=pool.base_extension.node) for _ in range(size)
-    ]
+    type(pool).objects.filter(pk=pool.pk).update(created_at=now - datetime.timedelta(days=40))
     for day in range(1, 30):
         for index in range(min(busy + day % 3, size)):
             start = now - datetime.timedelta(days=day) + datetime.timedelta(minutes=index)
@@ -38,21 +33,13 @@ def _busy_pool(name: str, size: int, busy: int):
                 ended_at=start + datetime.timedelta(minutes=50),
                 state="ended",
             )
-    for member in members[:busy]:
-        WebfonSessionFactory(
-            pool=pool,
-            pool_extension=member,
-            started_at=now,
-            expires_at=now + datetime.timedelta(hours=1),
-            state="active",
-        )
     return pool
 
 
-def test_dashboard_occupancy_and_sizing(visit, staff, licences):
+def test_dashboard_occupancy_and_sizing(visit, staff, licences, busy_pool):
     PhysicalExtensionFactory.create_batch(3)
-    ventas = _busy_pool("Ventas", 6, 3)
-    _busy_pool("Soporte", 4, 1)
+    ventas = _pool_with_history(busy_pool, "Ventas", 6, 3)
+    _pool_with_history(busy_pool, "Soporte", 4, 1)
     staff(username="jefa")
     visit.login("jefa")
     page = visit.goto("/", "dashboard")

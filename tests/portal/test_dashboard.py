@@ -11,37 +11,17 @@ from extensions.models import Extension
 from nodes.models import Push
 from portal.roles import ROLE_SALES
 from tests.factories import (
-    PoolFactory,
     PortalUserFactory,
-    WebfonExtensionFactory,
-    WebfonSessionFactory,
     WebrtcNodeFactory,
 )
 from users.models import PortalUser
 from webfon.services import login_outcome_record
 
 
-def _pool(name: str, size: int, busy: int):
-    pool = PoolFactory(name=name)
-    now = timezone.now()
-    for index in range(size):
-        member = WebfonExtensionFactory(pool=pool, node=pool.base_extension.node)
-        if index < busy:
-            WebfonSessionFactory(
-                pool=pool,
-                pool_extension=member,
-                extension=member,
-                started_at=now - datetime.timedelta(minutes=5),
-                expires_at=now + datetime.timedelta(hours=1),
-                state="active",
-            )
-    return pool
-
-
 @pytest.fixture
-def installation(db, licences):
-    ventas = _pool("Ventas", 4, 3)
-    soporte = _pool("Soporte", 2, 2)
+def installation(db, licences, busy_pool):
+    ventas = busy_pool("Ventas", 4, 3)
+    soporte = busy_pool("Soporte", 2, 2)
     user = PortalUserFactory(pool=ventas)
     for outcome in ["ok"] * 5 + ["pool_full"] * 3 + ["bad_credentials"] * 2:
         login_outcome_record(outcome=outcome, user_id=user.pk)
@@ -79,20 +59,20 @@ def test_sales_see_the_licences_only(page_client_for, installation):
     assert "Nodos Webrtc" not in html
 
 
-def _grow(installation) -> None:
+def _grow(busy_pool) -> None:
     """10,000 more users, more pools, nodes, sessions and pushes."""
     PortalUser.objects.bulk_create(
         PortalUser(account=f"masivo{i}", name=f"Masivo {i}", email=f"m{i}@example.com")
         for i in range(10_000)
     )
     for index in range(5):
-        _pool(f"Pool extra {index}", 5, index)
+        busy_pool(f"Pool extra {index}", 5, index)
         node = WebrtcNodeFactory(name=f"meet-{index}")
         Push.objects.create(node=node, status="applied", finished_at=timezone.now())
 
 
 def test_same_queries_at_10_and_10000_users(
-    page_client_for, installation, django_assert_num_queries
+    page_client_for, installation, busy_pool, django_assert_num_queries
 ):
     client = page_client_for()
     PortalUser.objects.bulk_create(
@@ -102,7 +82,7 @@ def test_same_queries_at_10_and_10000_users(
     client.get("/")  # warm the permission cache
     with CaptureQueriesContext(connection) as small:
         assert client.get("/").status_code == 200
-    _grow(installation)
+    _grow(busy_pool)
     assert PortalUser.objects.count() > 10_000 and Extension.objects.count() > 30
     with django_assert_num_queries(len(small)):
         assert client.get("/").status_code == 200

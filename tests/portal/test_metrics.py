@@ -11,7 +11,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from nodes.models import Push
 from portal.metrics import METRIC_NAMES
 from tests.factories import (
-    PoolFactory,
     PortalUserFactory,
     WebfonExtensionFactory,
     WebfonSessionFactory,
@@ -66,19 +65,10 @@ def test_nothing_is_allowed_by_default(settings):
     assert scrape(REMOTE_ADDR="127.0.0.1", HTTP_AUTHORIZATION="Bearer ").status_code == 403
 
 
-def test_series_parse_with_prometheus_own_parser(set_stock):
+def test_series_parse_with_prometheus_own_parser(set_stock, busy_pool):
     set_stock(200)
     now = timezone.now()
-    pool = PoolFactory(name="Atención")
-    members = [WebfonExtensionFactory(pool=pool, node=pool.base_extension.node) for _ in range(4)]
-    for member in members[:3]:
-        WebfonSessionFactory(
-            pool=pool,
-            pool_extension=member,
-            started_at=now,
-            expires_at=now + datetime.timedelta(hours=1),
-            state="active",
-        )
+    pool = busy_pool("Atención", 4, 3)
     fixed = WebfonExtensionFactory()
     WebfonSessionFactory(
         extension=fixed,

@@ -130,20 +130,19 @@ class WebfonPolicySerializer(ServiceModelSerializer):
         read_only_fields = ["updated_at"]
 
 
-class OccupancyHourSerializer(serializers.Serializer):
+class _OccupancyFiguresSerializer(serializers.Serializer):
+    size = serializers.IntegerField()
+    peak = serializers.IntegerField()
+    hours_full = serializers.FloatField()
+    refused_pool_full = serializers.IntegerField()
+
+
+class OccupancyHourSerializer(_OccupancyFiguresSerializer):
     hour = serializers.DateTimeField()
-    size = serializers.IntegerField()
-    peak = serializers.IntegerField()
-    hours_full = serializers.FloatField()
-    refused_pool_full = serializers.IntegerField()
 
 
-class OccupancyDaySerializer(serializers.Serializer):
+class OccupancyDaySerializer(_OccupancyFiguresSerializer):
     day = serializers.DateField()
-    size = serializers.IntegerField()
-    peak = serializers.IntegerField()
-    hours_full = serializers.FloatField()
-    refused_pool_full = serializers.IntegerField()
 
 
 class PoolOccupancySerializer(serializers.Serializer):
