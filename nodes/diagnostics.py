@@ -17,6 +17,7 @@ from email.utils import make_msgid
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
+from nodes.bans import node_bans
 from nodes.models import Node
 from nodes.push import open_transport
 from nodes.transport import TransportError
@@ -293,6 +294,7 @@ class NodeLive:
     sessions_max: int | None = None
     sessions_in_use: int | None = None
     error: str = ""
+    banned_now: int | None = None  # addresses fail2ban bans now (None: not read)
 
 
 def sessions_reported(diagnostics: NodeDiagnostics) -> tuple[int | None, int | None]:
@@ -321,6 +323,12 @@ def node_live(*, node: Node) -> NodeLive:
         error = next((s.error for s in diagnostics.services if s.error), "") or _(
             "vivait-webfon no informa de sus sesiones."
         )
-    live = NodeLive(sessions_max=sessions_max, sessions_in_use=in_use, error=error)
+    bans = node_bans(node=node)
+    live = NodeLive(
+        sessions_max=sessions_max,
+        sessions_in_use=in_use,
+        error=error,
+        banned_now=None if bans.error else bans.banned_now,
+    )
     cache.set(key, live, LIVE_CACHE_SECONDS)
     return live

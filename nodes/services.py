@@ -1,16 +1,22 @@
 """Writes on nodes. Every caller (forms, API, commands) goes through these functions."""
 
+import ipaddress
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from nodes.bans import CONNECT_TIMEOUT as BANS_CONNECT_TIMEOUT
+from nodes.bans import unban_command
 from nodes.diagnostics import PortCheckResult, SmtpTestResult, port_check, smtp_test_send
 from nodes.models import Node, Push
-from nodes.push import push_note_dispatch_failed
+from nodes.push import open_transport, push_note_dispatch_failed
+from nodes.transport import TransportError
 from portal.actors import Actor
 from portal.audit import audit_record, audit_snapshot
 from portal.exceptions import ServiceConflict
@@ -340,4 +346,55 @@ def node_port_check(*, actor: Actor, node: Node, host: str, port: int) -> PortCh
                 "error": result.error[:500],
             },
         )
+    return result
+
+
+@dataclass(frozen=True)
+class UnbanResult:
+    ok: bool
+    detail: str
+
+
+def node_unban(*, actor: Actor, node: Node, ip: str = "", everything: bool = False) -> UnbanResult:
+    """*Desbanear* one address (in every jail) or *Desbanear todo* on the node's fail2ban,
+    through its connection (manual §5.2.5 steps 6-8). Audited, whatever the answer."""
+    if everything == bool(ip.strip()):
+        raise ValidationError(
+            {"ip": _("Indique una dirección IP o «todo» (una de las dos, no ambas).")}
+        )
+    address = None
+    if not everything:
+        try:
+            address = str(ipaddress.ip_address(ip.strip()))
+        except ValueError:
+            raise ValidationError(
+                {"ip": _("«%(value)s» no es una dirección IP.") % {"value": ip.strip()[:64]}}
+            ) from None
+    if node.kind != Node.Kind.WEBRTC:
+        raise ValidationError(_("Solo los nodos Webrtc tienen fail2ban."))
+    try:
+        transport = open_transport(node, connect_timeout=BANS_CONNECT_TIMEOUT)
+    except (TransportError, ValueError) as exc:
+        result = UnbanResult(ok=False, detail=str(exc)[:500])
+    else:
+        try:
+            done = transport.run(unban_command(node, ip=address))
+            result = UnbanResult(ok=done.ok, detail=(done.stdout + done.stderr).strip()[:500])
+        except TransportError as exc:
+            result = UnbanResult(ok=False, detail=str(exc)[:500])
+        finally:
+            transport.close()
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="node.unban",
+            instance=node,
+            extra={
+                "ip": address or "",
+                "all": everything,
+                "ok": result.ok,
+                "detail": result.detail,
+            },
+        )
+    logger.info("node.unban node=%s ip=%s all=%s ok=%s", node.pk, address, everything, result.ok)
     return result
