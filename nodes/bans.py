@@ -77,21 +77,27 @@ def fail2ban_client(node: Node, *args: str) -> str:
     return shlex.join(["fail2ban-client", "-c", node.fail2ban_dir, *args])
 
 
-def node_bans(*, node: Node) -> NodeBans:
-    """Every jail's status on the node, or why it could not be read."""
+def open_fail2ban_node(node: Node):
+    """(transport, "") to the node, or (None, why not): only a WebRTC node, and over SSH only
+    to a recorded host key (a read must not trust a key on first use)."""
     if node.kind != Node.Kind.WEBRTC:
-        return NodeBans(error=_("Solo los nodos Webrtc tienen fail2ban."))
+        return None, _("Solo los nodos Webrtc tienen fail2ban.")
     if node.transport == Node.Transport.SSH and not node.ssh_host_key:
-        return NodeBans(
-            error=_(
-                "La clave de host SSH del nodo aún no está registrada: envíe la configuración "
-                "una vez o escríbala en los ajustes del nodo."
-            )
+        return None, _(
+            "La clave de host SSH del nodo aún no está registrada: envíe la configuración "
+            "una vez o escríbala en los ajustes del nodo."
         )
     try:
-        transport = open_transport(node, connect_timeout=CONNECT_TIMEOUT)
+        return open_transport(node, connect_timeout=CONNECT_TIMEOUT), ""
     except (TransportError, ValueError) as exc:
-        return NodeBans(error=str(exc))
+        return None, str(exc)
+
+
+def node_bans(*, node: Node) -> NodeBans:
+    """Every jail's status on the node, or why it could not be read."""
+    transport, error = open_fail2ban_node(node)
+    if transport is None:
+        return NodeBans(error=error)
     try:
         listed = transport.run(fail2ban_client(node, "status"))
         if not listed.ok:

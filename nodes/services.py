@@ -11,11 +11,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from nodes.bans import CONNECT_TIMEOUT as BANS_CONNECT_TIMEOUT
-from nodes.bans import unban_command
+from nodes.bans import open_fail2ban_node, unban_command
 from nodes.diagnostics import PortCheckResult, SmtpTestResult, port_check, smtp_test_send
 from nodes.models import Node, Push
-from nodes.push import open_transport, push_note_dispatch_failed
+from nodes.push import push_note_dispatch_failed
 from nodes.transport import TransportError
 from portal.actors import Actor
 from portal.audit import audit_record, audit_snapshot
@@ -372,10 +371,9 @@ def node_unban(*, actor: Actor, node: Node, ip: str = "", everything: bool = Fal
             ) from None
     if node.kind != Node.Kind.WEBRTC:
         raise ValidationError(_("Solo los nodos Webrtc tienen fail2ban."))
-    try:
-        transport = open_transport(node, connect_timeout=BANS_CONNECT_TIMEOUT)
-    except (TransportError, ValueError) as exc:
-        result = UnbanResult(ok=False, detail=str(exc)[:500])
+    transport, error = open_fail2ban_node(node)
+    if transport is None:
+        result = UnbanResult(ok=False, detail=error[:500])
     else:
         try:
             done = transport.run(unban_command(node, ip=address))

@@ -244,3 +244,12 @@ def test_unban_refuses_bad_input_and_records_nothing(actor):
         with pytest.raises(ValidationError):
             node_unban(actor=actor, node=node, ip=ip, everything=everything)
     assert not AuditEntry.objects.filter(action="node.unban").exists()
+
+
+@pytest.mark.django_db
+def test_unban_never_contacts_a_node_whose_host_key_is_unknown(actor):
+    node = WebrtcNodeFactory(ssh_host_key="")
+    result = node_unban(actor=actor, node=node, ip="192.0.2.9")
+    assert not result.ok and "clave de host" in result.detail
+    entry = AuditEntry.objects.get(action="node.unban")
+    assert (entry.changes["ip"], entry.changes["ok"]) == ("192.0.2.9", False)
