@@ -565,10 +565,10 @@ LOGIN_OUTCOME_RETENTION_DAYS = 400
 def _outcome_keys(user_id: int | None) -> tuple[int, int]:
     """(pool, node) an attempt is counted under: the user's pool and the corporate node of
     its mobility extension (the fixed one's, or the pool's base extension's); 0 when none."""
-    if user_id is None:
-        return 0, 0
+    # The same query for an unknown account (no row): counting must not make a refusal's
+    # answer time tell whether the account exists (see "Timing" above).
     row = (
-        PortalUser.objects.filter(pk=user_id)
+        PortalUser.objects.filter(pk=user_id if user_id is not None else 0)
         .values("pool_id", "webfon_extension__node_id", "pool__base_extension__node_id")
         .first()
     )
