@@ -13,7 +13,7 @@ from django.views.i18n import set_language as django_set_language
 
 from accounts.models import StaffPreference
 from accounts.services import staff_language_set
-from portal.actors import Actor
+from core.actors import Actor
 
 SESSION_KEY = "staff_language"
 CODES = {code for code, _name in settings.LANGUAGES}

@@ -33,11 +33,11 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from core.actors import Actor  # noqa: E402
 from extensions.models import ExtensionPool  # noqa: E402
 from extensions.services import extension_create, pool_create, pool_create_range  # noqa: E402
 from licensing.models import LicenseStock  # noqa: E402
 from nodes.services import node_create  # noqa: E402
-from portal.actors import Actor  # noqa: E402
 from users.models import PortalUser  # noqa: E402
 from webfon.models import PoolOccupancyHour, WebfonSession  # noqa: E402
 from webfon.selectors import pool_occupancy  # noqa: E402

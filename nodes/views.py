@@ -8,6 +8,14 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, View
 
 from accounts.sudo import SudoRequiredMixin
+from core.actors import Actor
+from core.ui import (
+    ConfirmActionMixin,
+    ObjectDeleteView,
+    ObjectEditView,
+    ObjectListView,
+    RoleRequiredMixin,
+)
 from nodes import services
 from nodes.bans import node_bans
 from nodes.config_files import node_managed_files
@@ -18,14 +26,6 @@ from nodes.models import Node, Push
 from nodes.push import push_preview
 from nodes.selectors import node_config_errors, node_pushes, nodes_with_last_push
 from nodes.transport import TransportError
-from portal.actors import Actor
-from portal.ui import (
-    ConfirmActionMixin,
-    ObjectDeleteView,
-    ObjectEditView,
-    ObjectListView,
-    RoleRequiredMixin,
-)
 
 
 def _announce_pending_push(request, node: Node) -> None:

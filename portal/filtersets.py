@@ -4,8 +4,8 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import AuditEntry
-from portal.ui import StyledFilterSet
+from core.models import AuditEntry
+from core.ui import StyledFilterSet
 
 
 class IPAddressFilter(django_filters.Filter):

@@ -18,10 +18,10 @@ from prometheus_client.core import (
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
+from core.client_ip import client_ip, in_networks, parse_networks
 from licensing.selectors import license_usage
 from nodes.models import Node, Push
 from nodes.selectors import nodes_with_last_push
-from webfon.client_ip import client_ip, in_networks, parse_networks
 from webfon.selectors import login_outcomes_since, pools_in_use, webfon_sessions_live
 
 # The names, documented in the README.

@@ -12,15 +12,15 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from core.models import AuditEntry
+from core.ui import ObjectListView
 from licensing.selectors import license_usage
 from nodes.models import Node, Push
 from nodes.selectors import nodes_with_last_push
 from portal.filtersets import AuditEntryFilterSet
 from portal.health import health_report
 from portal.metrics import metrics_allowed, metrics_text
-from portal.models import AuditEntry
 from portal.selectors import installation_counts
-from portal.ui import ObjectListView
 from webfon.models import LOGIN_OUTCOME_LABELS
 from webfon.selectors import login_outcomes_since, pools_in_use, webfon_sessions_live
 

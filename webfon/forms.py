@@ -1,8 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.ui import ServiceModelForm
-from webfon.models import WebfonPolicy
+from core.ui import ServiceModelForm
+from webfon.models import POLICY_EDITABLE_FIELDS, WebfonPolicy
 from webfon.selectors import OCCUPANCY_MAX_DAYS
 
 
@@ -11,22 +11,7 @@ class WebfonPolicyForm(ServiceModelForm):
 
     class Meta:
         model = WebfonPolicy
-        fields = [
-            "token_ttl_seconds",
-            "pin_expiry_seconds",
-            "pin_max_attempts",
-            "pin_length",
-            "password_validity_days",
-            "password_min_length",
-            "password_require_digits",
-            "password_require_upper",
-            "password_require_lower",
-            "password_require_special",
-            "account_max_failures",
-            "ip_max_failures",
-            "failure_window_seconds",
-            "session_retention_days",
-        ]
+        fields = list(POLICY_EDITABLE_FIELDS)
 
 
 class OccupancyQueryForm(forms.Form):

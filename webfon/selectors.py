@@ -16,9 +16,11 @@ from webfon.occupancy import HOUR, HourStats, hour_floor, occupancy_hours, recom
 
 
 def webfon_policy_get() -> WebfonPolicy:
-    """The single policy row (created by a migration; recreated if missing)."""
-    row, _created = WebfonPolicy.objects.get_or_create(id=WebfonPolicy.SINGLETON_ID)
-    return row
+    """The single policy row (created by a migration). A selector never writes: when the row is
+    missing this is the default policy, unsaved; the service that saves it creates it."""
+    return WebfonPolicy.objects.filter(id=WebfonPolicy.SINGLETON_ID).first() or WebfonPolicy(
+        id=WebfonPolicy.SINGLETON_ID
+    )
 
 
 def webfon_sessions_live() -> QuerySet[WebfonSession]:
@@ -35,17 +37,6 @@ def webfon_sessions_recently_ended(limit: int = 20) -> list[WebfonSession]:
         .select_related("user")
         .only("extension_number", "started_at", "ended_at", "end_reason", "user__account")
         .order_by("-ended_at", "-id")[:limit]
-    )
-
-
-def mobility_extension_subquery(user_ref: str = "pk") -> Subquery:
-    """The number of the mobility extension a user holds now (its oldest live session), for
-    annotating user lists in the same query."""
-    return Subquery(
-        webfon_sessions_live()
-        .filter(user_id=OuterRef(user_ref))
-        .order_by("started_at", "id")
-        .values("extension_number")[:1]
     )
 
 

@@ -7,8 +7,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from portal.actors import Actor
-from portal.audit import audit_record
+from core.actors import Actor
+from core.audit import audit_record
 from tests.factories import (
     PhysicalExtensionFactory,
     PortalUserFactory,

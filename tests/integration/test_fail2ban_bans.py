@@ -10,10 +10,10 @@ import time
 import pytest
 from django.test import Client
 
+from core.models import AuditEntry
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR
 from nodes.bans import node_bans
 from nodes.rendering.fail2ban import render_fail2ban_filter_sercen, render_fail2ban_jail_sercen
-from portal.models import AuditEntry
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR
 from tests.factories import StaffUserFactory, WebrtcNodeFactory
 
 pytestmark = pytest.mark.django_db

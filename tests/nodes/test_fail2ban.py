@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.models import AuditEntry
 from nodes.bans import JailStatus, parse_jail_list, parse_jail_status, unban_command
 from nodes.config_files import node_managed_files
 from nodes.models import Node, Push
@@ -22,7 +23,6 @@ from nodes.rendering.fail2ban import (
     render_fail2ban_jail_vivait,
 )
 from nodes.services import node_unban
-from portal.models import AuditEntry
 from tests.factories import WebrtcNodeFactory
 from tests.nodes.fake_node import calls, make_fake_node
 

@@ -7,9 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.roles import ROLE_SALES
 from extensions.models import Extension
 from nodes.models import Push
-from portal.roles import ROLE_SALES
 from tests.factories import (
     PortalUserFactory,
     WebrtcNodeFactory,
@@ -34,8 +34,8 @@ def installation(db, licences, busy_pool):
     return {"ventas": ventas, "soporte": soporte, "node": node}
 
 
-def test_dashboard_shows_the_operations_overview(page_client_for, installation):
-    html = page_client_for("operador").get("/").content.decode()
+def test_dashboard_shows_the_operations_overview(browser_for, installation):
+    html = browser_for("operador").get("/").content.decode()
     assert '<div class="display-6" id="sessions-now">5</div>' in html
     assert "Ventas</a><span>3 de 4</span>" in html and "Soporte</a><span>2 de 2</span>" in html
     assert "5 correctos." in html
@@ -46,14 +46,14 @@ def test_dashboard_shows_the_operations_overview(page_client_for, installation):
     assert 'hx-trigger="every 30s"' in html
 
 
-def test_htmx_asks_for_the_body_only(page_client_for, installation):
-    body = page_client_for().get("/", HTTP_HX_REQUEST="true").content.decode()
+def test_htmx_asks_for_the_body_only(browser_for, installation):
+    body = browser_for().get("/", HTTP_HX_REQUEST="true").content.decode()
     assert body.startswith('<div id="dashboard"') and "<html" not in body
     assert 'id="sessions-now">5<' in body
 
 
-def test_sales_see_the_licences_only(page_client_for, installation):
-    html = page_client_for(ROLE_SALES).get("/").content.decode()
+def test_sales_see_the_licences_only(browser_for, installation):
+    html = browser_for(ROLE_SALES).get("/").content.decode()
     assert "Licencias" in html
     assert "sessions-now" not in html and "Pools: miembros en uso" not in html
     assert "Nodos Webrtc" not in html
@@ -72,9 +72,9 @@ def _grow(busy_pool) -> None:
 
 
 def test_same_queries_at_10_and_10000_users(
-    page_client_for, installation, busy_pool, django_assert_num_queries
+    browser_for, installation, busy_pool, django_assert_num_queries
 ):
-    client = page_client_for()
+    client = browser_for()
     PortalUser.objects.bulk_create(
         PortalUser(account=f"pocos{i}", name=f"Pocos {i}", email=f"p{i}@example.com")
         for i in range(10 - PortalUser.objects.count())

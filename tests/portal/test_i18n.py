@@ -26,10 +26,8 @@ def _back_to_default_language():
 
 
 @pytest.fixture
-def browser(db):
-    client = Client()
-    client.force_login(StaffUserFactory(role="administrador"))
-    return client
+def browser(browser_for):
+    return browser_for()
 
 
 def test_spanish_by_default(browser):

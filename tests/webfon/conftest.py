@@ -3,7 +3,7 @@ import datetime
 import pytest
 from rest_framework.test import APIClient
 
-from portal.actors import Actor
+from core.actors import Actor
 from tests.factories import (
     PoolFactory,
     PortalUserFactory,

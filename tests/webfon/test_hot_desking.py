@@ -127,7 +127,7 @@ def test_relogin_refuse(login, make_user, policy_pool):
     assert WebfonSession.objects.filter(user=user, state="active").count() == 1
 
 
-def test_relogin_replace(login, make_user, policy_pool, page_client_for, api):
+def test_relogin_replace(login, make_user, policy_pool, browser_for, api):
     pool = policy_pool(size=1, relogin="replace")
     user = make_user(pool=pool)
     with time_machine.travel(T, tick=False):
@@ -139,7 +139,7 @@ def test_relogin_replace(login, make_user, policy_pool, page_client_for, api):
     assert (old.state, old.end_reason) == ("ended", "replaced")
     assert _session(user).state == "active" and _session(user).pk != old.pk
     # The reason is on the sessions page and in the API.
-    html = page_client_for().get("/webfon/sesiones/").content.decode()
+    html = browser_for().get("/webfon/sesiones/").content.decode()
     assert (
         '<tr data-reason="replaced">' in html and "Sustituida por un nuevo inicio de sesión" in html
     )

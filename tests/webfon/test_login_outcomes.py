@@ -109,8 +109,8 @@ def test_occupancy_api_needs_the_pool_permission(client_for, busy_pool):
 
 
 @time_machine.travel(NOW, tick=False)
-def test_occupancy_page_and_sizing_button(page_client_for, busy_pool, pool_of, make_user):
-    admin_client = page_client_for()
+def test_occupancy_page_and_sizing_button(browser_for, busy_pool, pool_of, make_user):
+    admin_client = browser_for()
     page = admin_client.get(reverse("extensionpool_occupancy", args=[busy_pool.pk]) + "?days=7")
     assert page.status_code == 200
     text = page.content.decode()
@@ -137,8 +137,8 @@ def test_occupancy_page_and_sizing_button(page_client_for, busy_pool, pool_of, m
     ) == ["0", "3"]
 
 
-def test_occupancy_page_refuses_bad_windows(page_client_for, busy_pool):
-    admin_client = page_client_for()
+def test_occupancy_page_refuses_bad_windows(browser_for, busy_pool):
+    admin_client = browser_for()
     page = admin_client.get(reverse("extensionpool_occupancy", args=[busy_pool.pk]) + "?days=9999")
     assert page.status_code == 400
     assert "«9999» no vale como número de días" in page.content.decode()
