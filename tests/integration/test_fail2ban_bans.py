@@ -14,7 +14,7 @@ from core.models import AuditEntry
 from core.roles import ROLE_ADMIN, ROLE_OPERATOR
 from nodes.bans import node_bans
 from nodes.rendering.fail2ban import render_fail2ban_filter_sercen, render_fail2ban_jail_sercen
-from tests.factories import StaffUserFactory, WebrtcNodeFactory
+from tests.factories import StaffUserFactory
 
 pytestmark = pytest.mark.django_db
 CLIENT = "/usr/bin/fail2ban-client"
@@ -62,29 +62,10 @@ def fail2ban(tmp_path, auth_log):
 
 
 @pytest.fixture
-def node(ssh_server, tmp_path, fail2ban):
-    root = tmp_path / "node"
-    return WebrtcNodeFactory(
-        name="meet",
-        transport="ssh",
-        address="127.0.0.1",
-        ssh_port=ssh_server.port,
-        ssh_user=ssh_server.user,
-        ssh_private_key=ssh_server.private_key,
-        ssh_host_key=ssh_server.host_key,
-        sercen_conf_path=f"{root}/etc/MDtel/serCen.conf",
-        webfon_jcfg_path=f"{root}/etc/janus/vivait.plugin.webfon.jcfg",
-        janus_jcfg_path=f"{root}/etc/janus/janus.jcfg",
-        janus_consola_jcfg_path=f"{root}/etc/janus/janus.consola.jcfg",
-        # The node's fail2ban configuration directory is the test server's.
-        fail2ban_dir=str(fail2ban),
-        sercen_restart_command="",
-        sercen_status_command="",
-        janus_restart_command="",
-        janus_status_command="",
-        fail2ban_restart_command="",
-        fail2ban_status_command="",
-    )
+def node(ssh_webrtc_node, fail2ban):
+    """The node behind the real sshd; its fail2ban configuration directory is the test
+    server's."""
+    return ssh_webrtc_node(fail2ban_dir=str(fail2ban))
 
 
 def _banned(node, timeout: float = 30) -> list[str]:
