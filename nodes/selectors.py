@@ -5,6 +5,7 @@ import time
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
@@ -20,12 +21,16 @@ def node_pushes(*, node: Node, limit: int = 20) -> QuerySet[Push]:
 
 
 def nodes_with_last_push(queryset: QuerySet[Node] | None = None) -> QuerySet[Node]:
-    """Nodes annotated with their latest push (``last_push_id``, ``last_push_status``), in the
-    list's one query: the Nodos page shows each node's state without a query per row."""
+    """Nodes annotated with their latest push (``last_push_id``, ``last_push_status``,
+    ``last_push_at``: when it finished, or was asked for while unfinished), in the list's one
+    query: the Nodos page and the dashboard show each node's state without a query per row."""
     latest = Push.objects.filter(node=OuterRef("pk")).order_by("-requested_at", "-id")
     return (queryset if queryset is not None else Node.objects.all()).annotate(
         last_push_id=Subquery(latest.values("pk")[:1]),
         last_push_status=Subquery(latest.values("status")[:1]),
+        last_push_at=Subquery(
+            latest.annotate(at=Coalesce("finished_at", "requested_at")).values("at")[:1]
+        ),
     )
 
 

@@ -1,10 +1,13 @@
 """Writes on nodes. Every caller (forms, API, commands) goes through these functions."""
 
+import ipaddress
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -14,9 +17,11 @@ from core.exceptions import ServiceConflict
 from core.secrets import SecretUnavailable
 from core.transactions import retrying_atomic, run_atomic
 from core.updates import apply_fields
+from nodes.bans import open_fail2ban_node, unban_command
 from nodes.diagnostics import PortCheckResult, SmtpTestResult, port_check, smtp_test_send
 from nodes.models import Node, Push
 from nodes.push import push_note_dispatch_failed
+from nodes.transport import TransportError
 
 logger = logging.getLogger("portal.push")
 NODE_FIELDS = frozenset(
@@ -340,4 +345,54 @@ def node_port_check(*, actor: Actor, node: Node, host: str, port: int) -> PortCh
                 "error": result.error[:500],
             },
         )
+    return result
+
+
+@dataclass(frozen=True)
+class UnbanResult:
+    ok: bool
+    detail: str
+
+
+def node_unban(*, actor: Actor, node: Node, ip: str = "", everything: bool = False) -> UnbanResult:
+    """*Desbanear* one address (in every jail) or *Desbanear todo* on the node's fail2ban,
+    through its connection (manual §5.2.5 steps 6-8). Audited, whatever the answer."""
+    if everything == bool(ip.strip()):
+        raise ValidationError(
+            {"ip": _("Indique una dirección IP o «todo» (una de las dos, no ambas).")}
+        )
+    address = None
+    if not everything:
+        try:
+            address = str(ipaddress.ip_address(ip.strip()))
+        except ValueError:
+            raise ValidationError(
+                {"ip": _("«%(value)s» no es una dirección IP.") % {"value": ip.strip()[:64]}}
+            ) from None
+    if node.kind != Node.Kind.WEBRTC:
+        raise ValidationError(_("Solo los nodos Webrtc tienen fail2ban."))
+    transport, error = open_fail2ban_node(node)
+    if transport is None:
+        result = UnbanResult(ok=False, detail=error[:500])
+    else:
+        try:
+            done = transport.run(unban_command(node, ip=address))
+            result = UnbanResult(ok=done.ok, detail=(done.stdout + done.stderr).strip()[:500])
+        except TransportError as exc:
+            result = UnbanResult(ok=False, detail=str(exc)[:500])
+        finally:
+            transport.close()
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="node.unban",
+            instance=node,
+            extra={
+                "ip": address or "",
+                "all": everything,
+                "ok": result.ok,
+                "detail": result.detail,
+            },
+        )
+    logger.info("node.unban node=%s ip=%s all=%s ok=%s", node.pk, address, everything, result.ok)
     return result

@@ -1,3 +1,5 @@
+import datetime
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -6,6 +8,7 @@ from tests.factories import (
     PoolFactory,
     PortalUserFactory,
     WebfonExtensionFactory,
+    WebfonSessionFactory,
     WebrtcNodeFactory,
 )
 from tests.webfon.smtp_server import start_smtp_server
@@ -70,3 +73,20 @@ def smtp(db):
 @pytest.fixture
 def email_user(make_user):
     return make_user(second_factor=PortalUser.SecondFactor.EMAIL, email="agente@aytoarga.es")
+
+
+@pytest.fixture
+def pool_history(db):
+    """Sessions of a pool from hand-made intervals: ``add(start, end)`` with ``end=None`` for a
+    session still open (expiring at ``expires``, a day later unless told)."""
+
+    def _add(pool, start, end=None, *, expires=None):
+        return WebfonSessionFactory(
+            pool=pool,
+            started_at=start,
+            expires_at=expires or start + datetime.timedelta(days=1),
+            ended_at=end,
+            state="ended" if end is not None else "active",
+        )
+
+    return _add
