@@ -333,6 +333,9 @@ CELERY_BEAT_SCHEDULE = {
 # are refused. Default: var/nodes with DEBUG=1 (the embedded default's demo node), off in
 # production mode.
 LOCAL_NODES_DIR = env_str("LOCAL_NODES_DIR", str(VAR_DIR / "nodes") if DEBUG else "")
+# Root certificates a node's uploaded certificate chain may end at (a PEM bundle): empty means
+# the system's (Debian's ca-certificates). An installer with a private CA names its root here.
+NODE_CERTIFICATE_ROOTS = env_str("NODE_CERTIFICATE_ROOTS", "")
 
 # --- E-mail of the portal itself (staff password reset) -----------------------------------
 # The webfon PINs go out through the WebRTC node's SMTP settings (entered for serCen); the
