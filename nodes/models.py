@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from nodes.rendering.libconfig import FORBIDDEN_CHARACTERS, check_string
 from nodes.transport import TransportRefused, confined_path, local_node_root
 from portal.fields import EncryptedTextField
-from portal.secrets import BoundSecretsModel
+from portal.secrets import BoundSecretsModel, SecretsMixin
 
 
 def shown(value: str, limit: int = 80) -> str:
@@ -667,3 +667,118 @@ class Push(models.Model):
             return 95
         # A rollback adds steps beyond the plan: the bar waits at 99 % for the outcome.
         return min(20 + 80 * done // planned, 99)
+
+
+class NodeCertificate(SecretsMixin, models.Model):
+    """The TLS certificate of a WebRTC node's web front (manual §3.2.6).
+
+    Either uploaded to the portal (``source=portal``: the portal keeps the certificate, its
+    chain and the key, encrypted at rest and never shown, and pushes them to the paths the
+    Apache site names) or renewed on the node itself by certbot (``source=node``: the portal
+    writes nothing and reads the certificate at ``certificate_path`` through the node's
+    connection to know its expiry). What is shown of it (subject, names, issuer, validity,
+    fingerprint) is kept in columns so lists and the expiry sweep need no parsing.
+    """
+
+    class Source(models.TextChoices):
+        PORTAL = "portal", _("Subido al portal")
+        NODE = "node", _("Lo renueva el nodo (certbot)")
+
+    node = models.OneToOneField(
+        Node, on_delete=models.CASCADE, related_name="certificate", verbose_name=_("nodo")
+    )
+    source = models.CharField(_("origen"), max_length=10, choices=Source.choices)
+    certificate_pem = models.TextField(_("certificado y cadena (PEM)"), blank=True)
+    private_key = EncryptedTextField(_("clave privada"), blank=True)
+    certificate_path = models.CharField(
+        _("ruta del certificado"),
+        max_length=255,
+        blank=True,
+        validators=[absolute_path_validator],
+        help_text=_(
+            "Vacío: /etc/apache2/ssl/<dominio>.crt (subido al portal) o "
+            "/etc/letsencrypt/live/<dominio>/fullchain.pem (certbot)."
+        ),
+    )
+    key_path = models.CharField(
+        _("ruta de la clave"),
+        max_length=255,
+        blank=True,
+        validators=[absolute_path_validator],
+        help_text=_("Vacío: /etc/apache2/ssl/<dominio>.key."),
+    )
+    subject = models.CharField(_("sujeto"), max_length=500, blank=True)
+    names = models.JSONField(_("nombres"), default=list, blank=True)
+    issuer = models.CharField(_("emisor"), max_length=500, blank=True)
+    not_before = models.DateTimeField(_("válido desde"), null=True, blank=True)
+    not_after = models.DateTimeField(_("válido hasta"), null=True, blank=True, db_index=True)
+    fingerprint = models.CharField(_("huella SHA-256"), max_length=95, blank=True)
+    read_at = models.DateTimeField(_("leído del nodo"), null=True, blank=True)
+    read_error = models.CharField(_("error de lectura"), max_length=500, blank=True)
+    updated_at = models.DateTimeField(_("modificado"), auto_now=True)
+
+    AUDIT_SECRET_FIELDS = ("private_key",)
+    # The PEM text says nothing the subject, names and fingerprint do not.
+    AUDIT_SKIP_FIELDS = ("updated_at", "certificate_pem")
+
+    class Meta:
+        verbose_name = _("certificado del nodo")
+        verbose_name_plural = _("certificados de los nodos")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(source__in=["portal", "node"]),
+                name="nodecertificate_source_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node} ({self.subject or self.get_source_display()})"
+
+    @property
+    def managed(self) -> bool:
+        """Whether the portal writes the files (it only reads them when certbot renews)."""
+        return self.source == self.Source.PORTAL
+
+    def certificate_file(self) -> str:
+        if self.certificate_path:
+            return self.certificate_path
+        if self.source == self.Source.NODE:
+            return f"/etc/letsencrypt/live/{self.node.domain}/fullchain.pem"
+        return f"/etc/apache2/ssl/{self.node.domain}.crt"
+
+    def key_file(self) -> str:
+        if self.key_path:
+            return self.key_path
+        if self.source == self.Source.NODE:
+            return f"/etc/letsencrypt/live/{self.node.domain}/privkey.pem"
+        return f"/etc/apache2/ssl/{self.node.domain}.key"
+
+    def days_left(self, now) -> int | None:
+        return None if self.not_after is None else (self.not_after - now).days
+
+
+class CertificateExpiryWarning(models.Model):
+    """A warning sent before a certificate expires: one per certificate, expiry date and
+    threshold (30, 14, 7 days), so the daily sweep never sends the same one twice and a
+    renewed certificate (a new expiry) is warned about again."""
+
+    certificate = models.ForeignKey(
+        NodeCertificate, on_delete=models.CASCADE, related_name="warnings"
+    )
+    not_after = models.DateTimeField(_("caduca"))
+    threshold_days = models.PositiveSmallIntegerField(_("aviso (días)"))
+    sent_at = models.DateTimeField(_("enviado"), auto_now_add=True)
+    recipients = models.PositiveSmallIntegerField(_("destinatarios"), default=0)
+
+    class Meta:
+        verbose_name = _("aviso de caducidad")
+        verbose_name_plural = _("avisos de caducidad")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["certificate", "not_after", "threshold_days"],
+                name="certificate_warning_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.certificate} ({self.threshold_days} d)"

@@ -11,6 +11,7 @@ import stat
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -325,6 +326,11 @@ CELERY_BEAT_SCHEDULE = {
     "webfon-sessions-expire": {"task": "webfon.sessions_expire", "schedule": 60.0},
     # escobaToken.pl: dead tokens are deleted, in small batches.
     "webfon-sessions-purge": {"task": "webfon.sessions_purge", "schedule": 3600.0},
+    # Certificates of the nodes: read certbot's, warn 30, 14 and 7 days before expiry.
+    "nodes-certificates-check": {
+        "task": "nodes.certificates_check",
+        "schedule": crontab(hour=7, minute=30),
+    },
 }
 
 # --- Nodes ------------------------------------------------------------------------------

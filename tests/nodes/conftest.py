@@ -12,3 +12,20 @@ def pki(tmp_path, settings):
     roots.write_text(made.roots_pem)
     settings.NODE_CERTIFICATE_ROOTS = str(roots)
     return made
+
+
+@pytest.fixture
+def web_node(tmp_path, local_nodes_dir, webrtc_fields, actor):
+    """A WebRTC node of transport local (a fake node under tmp_path) for webrtc.example.org."""
+    from nodes.services import node_create
+    from tests.nodes.fake_node import make_fake_node
+
+    root = make_fake_node(tmp_path / "node")
+    return node_create(
+        actor=actor,
+        name="meet",
+        kind="webrtc",
+        transport="local",
+        local_root=str(root),
+        **{**webrtc_fields, "domain": "webrtc.example.org"},
+    )
