@@ -3,6 +3,7 @@ import logging
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -10,11 +11,15 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from licensing.selectors import license_usage
+from nodes.selectors import node_certificates
+from nodes.services import CERTIFICATE_WARNING_DAYS
 from portal.filtersets import AuditEntryFilterSet
 from portal.health import health_report
 from portal.models import AuditEntry
 from portal.selectors import installation_counts
 from portal.ui import ObjectListView
+
+EXPIRY_BANNER_DAYS = max(CERTIFICATE_WARNING_DAYS)
 
 
 class DashboardView(LoginRequiredMixin, TemplateView):
@@ -26,6 +31,15 @@ class DashboardView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["counts"] = installation_counts()
         context["usage"] = license_usage()
+        if self.request.user.has_perm("nodes.view_node"):
+            now = timezone.now()
+            certificates = list(node_certificates())
+            for certificate in certificates:
+                certificate.days = certificate.days_left(now)
+            context["certificates"] = certificates
+            context["certificates_expiring"] = [
+                c for c in certificates if c.days is not None and c.days < EXPIRY_BANNER_DAYS
+            ]
         return context
 
 

@@ -1,5 +1,6 @@
 import pytest
 
+from tests.nodes.fake_node import make_fake_node
 from tests.pki import new_pki
 
 
@@ -15,17 +16,7 @@ def pki(tmp_path, settings):
 
 
 @pytest.fixture
-def web_node(tmp_path, local_nodes_dir, webrtc_fields, actor):
+def web_node(tmp_path, local_nodes_dir, make_webrtc_node):
     """A WebRTC node of transport local (a fake node under tmp_path) for webrtc.example.org."""
-    from nodes.services import node_create
-    from tests.nodes.fake_node import make_fake_node
-
     root = make_fake_node(tmp_path / "node")
-    return node_create(
-        actor=actor,
-        name="meet",
-        kind="webrtc",
-        transport="local",
-        local_root=str(root),
-        **{**webrtc_fields, "domain": "webrtc.example.org"},
-    )
+    return make_webrtc_node(domain="webrtc.example.org", transport="local", local_root=str(root))
