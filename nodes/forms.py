@@ -72,6 +72,30 @@ SECTIONS = [
             "clave_caduca_dias",
         ],
     ),
+    (
+        "Web: Apache, /etc/hosts y cortafuegos",
+        [
+            "apache_site_managed",
+            "apache_site_path",
+            "document_root",
+            "sercen_http_port",
+            "fonbo_port",
+            "apache_check_command",
+            "apache_restart_command",
+            "apache_status_command",
+            "hosts_managed",
+            "hosts_path",
+            "firewall_managed",
+            "firewall_vars_path",
+            "eth_lan",
+            "ip_lan",
+            "red_lan",
+            "eth_dmz",
+            "ip_dmz",
+            "red_dmz",
+            "firewall_restart_command",
+        ],
+    ),
 ]
 
 

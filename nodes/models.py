@@ -1,5 +1,7 @@
 """Nodes of the platform."""
 
+import ipaddress
+import re
 import shlex
 
 from django.conf import settings
@@ -48,12 +50,55 @@ ipv4_validator = RegexValidator(
     _("Escriba una dirección IPv4, p. ej. 192.0.2.31."),
 )
 port_validators = [MinValueValidator(1), MaxValueValidator(65535)]
+interface_validator = ValueRegexValidator(
+    r"^[A-Za-z0-9_.:\-]{1,15}\Z",
+    _(
+        "«%(value)s»: escriba el nombre de una interfaz de red del nodo (p. ej. ens3, eth0: "
+        "hasta 15 letras, dígitos, '.', ':', '_' o '-')."
+    ),
+)
+
+
+@deconstructible
+class IpValidator:
+    """An IPv4 or IPv6 address (``network=False``) or network in CIDR form with no host bits
+    (``network=True``); the message names the value and the form expected."""
+
+    def __init__(self, *, network: bool = False):
+        self.network = network
+
+    def __call__(self, value: str) -> None:
+        try:
+            if self.network:
+                ipaddress.ip_network(value, strict=True)
+            else:
+                ipaddress.ip_address(value)
+        except ValueError:
+            if self.network:
+                message = _(
+                    "«%(value)s»: escriba una red en forma CIDR con su dirección de red, p. ej. "
+                    "192.0.2.0/24 (no 192.0.2.5/24)."
+                )
+            else:
+                message = _("«%(value)s»: escriba una dirección IP, p. ej. 192.0.2.31.")
+            raise ValidationError(message, code="invalid", params={"value": shown(value)}) from None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, IpValidator) and other.network == self.network
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.network))
+
+
+ip_address_validator = IpValidator()
+network_validator = IpValidator(network=True)
 
 
 def positive(limit: int) -> list:
     return [MinValueValidator(1), MaxValueValidator(limit)]
 
 
+HOSTNAME_LABELS = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9\-\.]{0,251}[A-Za-z0-9])?\Z")
 hostname_validator = RegexValidator(
     r"^[A-Za-z0-9]([A-Za-z0-9\-\.]{0,251}[A-Za-z0-9])?\Z",
     _("Escriba un nombre de dominio o una dirección IP válidos (letras, dígitos, '-' y '.')."),
@@ -140,11 +185,18 @@ PATH_FIELDS = (
     "janus_jcfg_path",
     "janus_consola_jcfg_path",
     "fail2ban_dir",
+    "apache_site_path",
+    "hosts_path",
+    "firewall_vars_path",
 )
-COMMAND_FIELDS = tuple(
-    f"{daemon}_{action}_command"
-    for daemon in ("sercen", "janus", "fail2ban")
-    for action in ("restart", "status")
+COMMAND_FIELDS = (
+    *(
+        f"{daemon}_{action}_command"
+        for daemon in ("sercen", "janus", "fail2ban", "apache")
+        for action in ("restart", "status")
+    ),
+    "apache_check_command",
+    "firewall_restart_command",
 )
 
 
@@ -409,6 +461,117 @@ class Node(BoundSecretsModel):
         help_text=_("0: la contraseña no caduca."),
     )
 
+    # Web front (manual §3.2.4, §3.2.6, §3.2.7): each file is managed only when asked, so a
+    # node configured by hand keeps its files until its administrator hands them over.
+    apache_site_managed = models.BooleanField(
+        _("gestionar el sitio de Apache"),
+        default=False,
+        help_text=_(
+            "ServerName, DocumentRoot, el certificado y los tres ProxyPass del manual (§3.2.4); "
+            "el resto del fichero se conserva."
+        ),
+    )
+    apache_site_path = models.CharField(
+        _("sitio de Apache"),
+        max_length=255,
+        blank=True,
+        validators=[absolute_path_validator],
+        help_text=_("Vacío: /etc/apache2/sites-available/<dominio>.conf."),
+    )
+    document_root = models.CharField(
+        _("DocumentRoot"),
+        max_length=255,
+        default="/var/www/vivait",
+        validators=[absolute_path_validator],
+    )
+    sercen_http_port = models.PositiveIntegerField(
+        _("puerto HTTP de serCen"),
+        default=7669,
+        validators=port_validators,
+        help_text=_("ProxyPass /sercen → http://127.0.0.1:<puerto>/sercen."),
+    )
+    fonbo_port = models.PositiveIntegerField(
+        _("puerto de FonBO"),
+        default=8180,
+        validators=port_validators,
+        help_text=_("ProxyPass /Vivait-FonBO → http://FONBO:<puerto>/Vivait-FonBO."),
+    )
+    apache_check_command = models.CharField(
+        _("comprobación de Apache"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="/usr/sbin/apache2ctl -t",
+        help_text=_(
+            "Se ejecuta en el nodo con el sitio y el certificado nuevos, antes de recargar "
+            "Apache; si falla, se restaura lo anterior."
+        ),
+    )
+    apache_restart_command = models.CharField(
+        _("recarga de Apache"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="/etc/init.d/apache2 reload",
+    )
+    apache_status_command = models.CharField(
+        _("estado de Apache"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="/etc/init.d/apache2 status",
+    )
+    hosts_managed = models.BooleanField(
+        _("gestionar la línea FONBO de /etc/hosts"),
+        default=False,
+        help_text=_(
+            "<IP del nodo corporativo> BDTR BDHIST <su nombre> FONBO (§3.2.6), en un bloque "
+            "marcado; las demás líneas no se tocan."
+        ),
+    )
+    hosts_path = models.CharField(
+        _("fichero hosts"),
+        max_length=255,
+        default="/etc/hosts",
+        validators=[absolute_path_validator],
+    )
+    firewall_managed = models.BooleanField(
+        _("gestionar las variables del cortafuegos"),
+        default=False,
+        help_text=_("/etc/firewall/vars.sh (§3.2.7); firewall.sh no se toca nunca."),
+    )
+    firewall_vars_path = models.CharField(
+        _("fichero de variables"),
+        max_length=255,
+        default="/etc/firewall/vars.sh",
+        validators=[absolute_path_validator],
+    )
+    eth_lan = models.CharField(
+        _("interfaz LAN (ETH_LAN)"), max_length=15, blank=True, validators=[interface_validator]
+    )
+    ip_lan = models.CharField(
+        _("IP LAN (IP_LAN)"), max_length=39, blank=True, validators=[ip_address_validator]
+    )
+    red_lan = models.CharField(
+        _("red LAN (RED_LAN)"), max_length=43, blank=True, validators=[network_validator]
+    )
+    eth_dmz = models.CharField(
+        _("interfaz DMZ (ETH_DMZ)"), max_length=15, blank=True, validators=[interface_validator]
+    )
+    ip_dmz = models.CharField(
+        _("IP DMZ (IP_DMZ)"), max_length=39, blank=True, validators=[ip_address_validator]
+    )
+    red_dmz = models.CharField(
+        _("red DMZ (RED_DMZ)"), max_length=43, blank=True, validators=[network_validator]
+    )
+    firewall_restart_command = models.CharField(
+        _("reinicio del cortafuegos"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="/etc/init.d/firewall restart",
+    )
+
     created_at = models.DateTimeField(_("creado"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modificado"), auto_now=True)
 
@@ -480,6 +643,7 @@ class Node(BoundSecretsModel):
                 }
         if self.kind == self.Kind.WEBRTC:
             errors.update(self._webrtc_errors())
+            errors.update(self._web_front_errors())
         if self.transport == self.Transport.LOCAL:
             errors.update(self._local_errors())
         if errors:
@@ -513,6 +677,69 @@ class Node(BoundSecretsModel):
             )
         return errors
 
+    def apache_site_file(self) -> str:
+        return self.apache_site_path or f"/etc/apache2/sites-available/{self.domain}.conf"
+
+    def _web_front_errors(self) -> dict[str, str]:
+        """The web front files the node asks the portal to manage need these (manual §3.2.6,
+        §3.2.7); a push without them could only write a broken file."""
+        errors: dict[str, str] = {}
+        if self.hosts_managed and self.corporate_node_id is not None:
+            corporate = self.corporate_node
+            try:
+                ipaddress.ip_address(corporate.address)
+            except ValueError:
+                errors["hosts_managed"] = _(
+                    "La línea FONBO de /etc/hosts lleva la IP del nodo corporativo «%(node)s», y "
+                    "su dirección «%(address)s» no es una IP: escriba su IP en ese nodo."
+                ) % {"node": corporate.name, "address": shown(corporate.address)}
+            if not HOSTNAME_LABELS.match(corporate.name):
+                errors["hosts_managed"] = _(
+                    "El nombre del nodo corporativo «%(node)s» va en /etc/hosts y un nombre de "
+                    "máquina solo lleva letras sin tilde, dígitos, '-' y '.' (sin '_')."
+                ) % {"node": corporate.name}
+        if self.firewall_managed:
+            errors.update(self._firewall_errors())
+        return errors
+
+    def _firewall_errors(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        names = ("eth_lan", "ip_lan", "red_lan", "eth_dmz", "ip_dmz", "red_dmz")
+        for name in names:
+            if not getattr(self, name):
+                errors[name] = _(
+                    "Necesario para escribir /etc/firewall/vars.sh (%(variable)s, manual §3.2.7)."
+                ) % {"variable": name.upper()}
+        if errors:
+            return errors
+        try:
+            networks = {
+                side: (
+                    ipaddress.ip_address(getattr(self, f"ip_{side}")),
+                    ipaddress.ip_network(getattr(self, f"red_{side}"), strict=True),
+                )
+                for side in ("lan", "dmz")
+            }
+        except ValueError:
+            return {}  # the field validators name the value
+        for side, (address, network) in networks.items():
+            if address.version != network.version or address not in network:
+                errors[f"ip_{side}"] = _(
+                    "La IP %(address)s no está en la red %(network)s (RED_%(side)s)."
+                ) % {"address": address, "network": network, "side": side.upper()}
+        lan, dmz = networks["lan"][1], networks["dmz"][1]
+        if lan.version == dmz.version and lan.overlaps(dmz):
+            errors["red_dmz"] = _(
+                "Las redes LAN %(lan)s y DMZ %(dmz)s se solapan: el cortafuegos no distinguiría "
+                "el tráfico interno del público."
+            ) % {"lan": lan, "dmz": dmz}
+        if self.eth_lan == self.eth_dmz:
+            errors["eth_dmz"] = _(
+                "La interfaz DMZ no puede ser la misma que la LAN (%(eth)s): el cortafuegos "
+                "filtra la DMZ aparte."
+            ) % {"eth": self.eth_lan}
+        return errors
+
     def _local_errors(self) -> dict[str, str]:
         """The confinement of a local node (transport.LocalTransport checks it again)."""
         base = settings.LOCAL_NODES_DIR
@@ -537,6 +764,8 @@ class Node(BoundSecretsModel):
         errors = {}
         for field in PATH_FIELDS:
             value = getattr(self, field)
+            if not value:  # a blank path is derived from the domain (apache_site_file)
+                continue
             try:
                 confined_path(root, value)
             except TransportRefused:
