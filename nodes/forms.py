@@ -94,6 +94,7 @@ SECTIONS = [
             "ip_dmz",
             "red_dmz",
             "firewall_restart_command",
+            "firewall_status_command",
         ],
     ),
 ]

@@ -192,11 +192,10 @@ PATH_FIELDS = (
 COMMAND_FIELDS = (
     *(
         f"{daemon}_{action}_command"
-        for daemon in ("sercen", "janus", "fail2ban", "apache")
+        for daemon in ("sercen", "janus", "fail2ban", "apache", "firewall")
         for action in ("restart", "status")
     ),
     "apache_check_command",
-    "firewall_restart_command",
 )
 
 
@@ -490,6 +489,13 @@ class Node(BoundSecretsModel):
         validators=port_validators,
         help_text=_("ProxyPass /sercen → http://127.0.0.1:<puerto>/sercen."),
     )
+    # Also #16's (janus /info over SSH): one field, kept when the two branches meet.
+    janus_http_port = models.PositiveIntegerField(
+        _("puerto HTTP de janus"),
+        default=8088,
+        validators=port_validators,
+        help_text=_("Para leer GET /janus/info en 127.0.0.1 del nodo a través de SSH."),
+    )
     fonbo_port = models.PositiveIntegerField(
         _("puerto de FonBO"),
         default=8180,
@@ -570,6 +576,14 @@ class Node(BoundSecretsModel):
         blank=True,
         validators=[rendered_text],
         default="/etc/init.d/firewall restart",
+    )
+    firewall_status_command = models.CharField(
+        _("estado del cortafuegos"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="",
+        help_text=_("Vacío: el script del manual no tiene orden de estado."),
     )
 
     created_at = models.DateTimeField(_("creado"), auto_now_add=True)

@@ -34,7 +34,9 @@ from portal.transactions import run_atomic
 
 logger = logging.getLogger("portal.push")
 BACKUP_SUFFIX = ".portal-backup"
-DAEMONS = ("sercen", "janus", "fail2ban")  # restart order
+# Restart order. Apache reloads after the daemons it proxies; the firewall comes last, so a
+# rule that cut the portal off would leave every other change applied and checked.
+DAEMONS = ("sercen", "janus", "fail2ban", "apache", "firewall")
 
 
 def running_lease() -> timedelta:
