@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
-from portal.actors import Actor
-from webfon.client_ip import client_ip, parse_networks
+from core.actors import Actor
+from core.client_ip import client_ip, parse_networks
 
 
 def request_client_ip(request: HttpRequest) -> str:

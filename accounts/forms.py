@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 from accounts import services
 from accounts.client import request_client_ip
 from accounts.lockout import lockout_acquire, lockout_failed, lockout_succeeded
-from portal.ui import BootstrapFormMixin
+from core.ui import BootstrapFormMixin
 
 
 class StaffAuthenticationForm(AuthenticationForm):

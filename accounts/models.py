@@ -10,8 +10,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin
 
-from portal.fields import EncryptedTextField
-from webfon.secondfactor import totp_matching_step
+from core.fields import EncryptedTextField
+from core.totp import totp_matching_step
 
 
 class StaffLoginThrottle(models.Model):

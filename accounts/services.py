@@ -25,9 +25,9 @@ from accounts.models import (
     recovery_code_digest,
 )
 from accounts.selectors import has_second_factor
-from portal.actors import Actor
-from portal.audit import audit_record
-from webfon.secondfactor import totp_matching_step
+from core.actors import Actor
+from core.audit import audit_record
+from core.totp import totp_matching_step
 
 logger = logging.getLogger("accounts.auth")
 

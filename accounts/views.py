@@ -35,8 +35,8 @@ from accounts.sudo import (
     sudo_fresh,
     take_sudo_password,
 )
-from portal.ui import RoleRequiredMixin, apply_service_errors
-from users.views import totp_qr_svg
+from core.totp import totp_qr_svg
+from core.ui import RoleRequiredMixin, apply_service_errors
 
 # Session key: the password was right, the second factor is still due (the login is not
 # complete, and not audited as a login, until it is given).

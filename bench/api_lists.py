@@ -35,10 +35,10 @@ from django.contrib.auth.models import Group  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from core.actors import Actor  # noqa: E402
+from core.roles import ROLE_ADMIN  # noqa: E402
 from extensions.models import Extension, ExtensionPool, Template  # noqa: E402
 from nodes.models import Node  # noqa: E402
-from portal.actors import Actor  # noqa: E402
-from portal.roles import ROLE_ADMIN  # noqa: E402
 from portal.services import api_token_create  # noqa: E402
 from users.models import PortalUser  # noqa: E402
 

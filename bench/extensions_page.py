@@ -34,9 +34,9 @@ from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
+from core.roles import ROLE_ADMIN  # noqa: E402
 from extensions.models import Extension, ExtensionPool, Template  # noqa: E402
 from nodes.models import Node  # noqa: E402
-from portal.roles import ROLE_ADMIN  # noqa: E402
 from users.models import PortalUser  # noqa: E402
 
 URL = "/extensiones/"

@@ -26,11 +26,11 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from core.actors import Actor  # noqa: E402
 from extensions.models import Extension, ExtensionPool  # noqa: E402
 from extensions.services import extension_create, pool_create, pool_create_range  # noqa: E402
 from licensing.models import LicenseStock  # noqa: E402
 from nodes.services import node_create  # noqa: E402
-from portal.actors import Actor  # noqa: E402
 
 
 def run(sizes: list[int], repeat: int) -> None:

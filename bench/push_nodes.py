@@ -50,11 +50,11 @@ from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
+from core.actors import Actor  # noqa: E402
 from extensions.services import extension_create, pool_create, pool_create_range  # noqa: E402
 from licensing.models import LicenseStock  # noqa: E402
 from nodes.models import Node, Push  # noqa: E402
 from nodes.services import push_request  # noqa: E402
-from portal.actors import Actor  # noqa: E402
 from tests.integration.ssh_server import SshServer, start_ssh_server  # noqa: E402
 from tests.nodes.fake_node import calls, make_fake_node  # noqa: E402
 from users.services import portal_user_create, portal_user_update  # noqa: E402

@@ -39,11 +39,11 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth.hashers import check_password, make_password  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from core.actors import Actor  # noqa: E402
 from extensions.models import Extension  # noqa: E402
 from extensions.services import extension_create  # noqa: E402
 from licensing.models import LicenseStock  # noqa: E402
 from nodes.services import node_create  # noqa: E402
-from portal.actors import Actor  # noqa: E402
 from users.models import PortalUser  # noqa: E402
 from webfon.models import WebfonPolicy  # noqa: E402
 

@@ -7,3 +7,11 @@ class ExtensionsConfig(AppConfig):
 
     name = "extensions"
     verbose_name = _("Extensiones")
+
+    def ready(self) -> None:
+        # extensions sits above licensing (docs/architecture.md): licensing counts the
+        # extensions through the provider it owns, registered here.
+        from extensions.selectors import extension_license_counts
+        from licensing import hooks as licensing_hooks
+
+        licensing_hooks.installation_counts.register(extension_license_counts)

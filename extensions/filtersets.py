@@ -1,8 +1,11 @@
 """Filters shared by the list pages and the API."""
 
 import django_filters
+from django.utils.translation import gettext_lazy
 
+from core.ui import StyledFilterSet
 from extensions.models import Extension, ExtensionPool, Template
+from nodes.models import Node
 
 
 class ExtensionFilterSet(django_filters.FilterSet):
@@ -34,3 +37,61 @@ class TemplateFilterSet(django_filters.FilterSet):
     class Meta:
         model = Template
         fields = {"name": ["exact", "icontains"], "is_system": ["exact"], "webfon": ["exact"]}
+
+
+class ExtensionPageFilterSet(StyledFilterSet):
+    """Search by number; filter by node, kind, pool and owner."""
+
+    q = django_filters.CharFilter(
+        field_name="number", lookup_expr="contains", label=gettext_lazy("Número")
+    )
+    kind = django_filters.ChoiceFilter(
+        choices=Extension.Kind.choices,
+        label=gettext_lazy("Tipo"),
+        empty_label=gettext_lazy("Todos"),
+    )
+    node = django_filters.ModelChoiceFilter(
+        queryset=Node.objects.filter(kind=Node.Kind.CORPORATE),
+        label=gettext_lazy("Nodo"),
+        empty_label=gettext_lazy("Todos"),
+    )
+    pool = django_filters.ModelChoiceFilter(
+        queryset=ExtensionPool.objects.all(),
+        label=gettext_lazy("Pool de extensiones"),
+        empty_label=gettext_lazy("Todos"),
+    )
+    owner = django_filters.CharFilter(
+        field_name="owner__account",
+        lookup_expr="icontains",
+        label=gettext_lazy("Usuario propietario (cuenta)"),
+    )
+
+    class Meta:
+        model = Extension
+        fields: list[str] = []
+
+
+class PoolPageFilterSet(StyledFilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains", label=gettext_lazy("Nombre"))
+
+    class Meta:
+        model = ExtensionPool
+        fields: list[str] = []
+
+
+class TemplatePageFilterSet(StyledFilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains", label=gettext_lazy("Nombre"))
+    # A yes/no select with "Todas", not the NullBooleanSelect's "Desconocido".
+    webfon = django_filters.ChoiceFilter(
+        choices=[("true", gettext_lazy("Sí")), ("false", gettext_lazy("No"))],
+        method="filter_webfon",
+        label=gettext_lazy("Para extensiones webfon"),
+        empty_label=gettext_lazy("Todas"),
+    )
+
+    class Meta:
+        model = Template
+        fields: list[str] = []
+
+    def filter_webfon(self, queryset, name, value):
+        return queryset.filter(webfon=value == "true")

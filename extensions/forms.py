@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from core.ui import BootstrapFormMixin, ServiceModelForm, show_secret_warnings
 from extensions.models import NUMBER_MAX_LENGTH, Extension, ExtensionPool, Template
+from extensions.services import EXTENSION_EDITABLE_FIELDS
 from nodes.models import Node
-from portal.ui import BootstrapFormMixin, ServiceModelForm, show_secret_warnings
-from users.models import PortalUser
 
 
 class ExtensionForm(ServiceModelForm):
@@ -36,7 +36,8 @@ class ExtensionForm(ServiceModelForm):
     )
     owner = forms.ModelChoiceField(
         label=_("Usuario propietario"),
-        queryset=PortalUser.objects.all(),
+        # The users come through the FK (users sits above extensions: no import of it).
+        queryset=Extension._meta.get_field("owner").related_model._default_manager.all(),
         to_field_name="account",
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": _("cuenta")}),
@@ -46,17 +47,7 @@ class ExtensionForm(ServiceModelForm):
 
     class Meta:
         model = Extension
-        fields = [
-            "number",
-            "kind",
-            "node",
-            "template",
-            "site",
-            "department",
-            "registration_secret",
-            "owner",
-            "pool",
-        ]
+        fields = list(EXTENSION_EDITABLE_FIELDS)
         labels = {
             "number": _("Extensión"),
             "pool": _("Pool de extensiones"),

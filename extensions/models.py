@@ -7,9 +7,9 @@ from django.core.validators import MinLengthValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import EncryptedTextField
+from core.secrets import SecretsMixin
 from extensions.sip import render_sip_options
-from portal.fields import EncryptedTextField
-from portal.secrets import SecretsMixin
 
 SYSTEM_TEMPLATE_NAME = "Plantilla para Extensiones webfon"
 WEBFON_TEMPLATE_MARK = "Extensiones webfon"

@@ -4,17 +4,19 @@ Forms, the REST API and management commands all call these functions, so every r
 is enforced in one place. Each function is atomic and records an audit entry.
 """
 
-import operator
 from collections.abc import Iterable, Sequence
-from functools import reduce
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
-from django.db.models.functions import Length
-from django.db.models.lookups import Exact
 from django.utils.translation import gettext as _
 
+from core.actors import Actor
+from core.audit import audit_record, audit_record_created, audit_snapshot
+from core.bulk import bulk_insert, bulk_insert_instances
+from core.exceptions import ServiceConflict
+from core.transactions import retrying_atomic
+from core.updates import apply_fields, validate_row
 from extensions.models import (
     Extension,
     ExtensionPool,
@@ -22,29 +24,30 @@ from extensions.models import (
     generate_registration_secret,
     number_validator,
 )
+from extensions.selectors import (
+    filter_numbers,
+    fixed_extension_holder,
+    login_numbers_taken,
+    numbers_taken,
+)
 from licensing.services import license_require
 from nodes.models import Node
-from portal.actors import Actor
-from portal.audit import audit_record, audit_snapshot
-from portal.bulk import bulk_insert
-from portal.exceptions import ServiceConflict
-from portal.transactions import retrying_atomic
-from portal.updates import apply_fields
 
 MAX_RANGE_SIZE = 10_000
-EXTENSION_FIELDS = frozenset(
-    {
-        "number",
-        "kind",
-        "node",
-        "template",
-        "site",
-        "department",
-        "registration_secret",
-        "owner",
-        "pool",
-    }
+# What an extension's form, API serializer and update service edit, in the form's order: the
+# one list of them.
+EXTENSION_EDITABLE_FIELDS = (
+    "number",
+    "kind",
+    "node",
+    "template",
+    "site",
+    "department",
+    "registration_secret",
+    "owner",
+    "pool",
 )
+EXTENSION_FIELDS = frozenset(EXTENSION_EDITABLE_FIELDS)
 POOL_FIELDS = frozenset({"name", "base_extension", "description"})
 TEMPLATE_FIELDS = frozenset({"name", "value", "webfon"})
 
@@ -156,60 +159,41 @@ def template_delete(*, actor: Actor, template: Template) -> None:
 # --- extension numbers --------------------------------------------------------------------
 
 
-def _filter_numbers(queryset: QuerySet, field: str, numbers: Sequence[str]) -> QuerySet:
-    """Rows whose ``field`` is one of ``numbers`` (digit strings).
+def _taken_message(*, number: str, kind: str, other_kind: str) -> str:
+    """Why ``number`` cannot be an extension of ``kind``: an extension of ``other_kind`` has it."""
+    if kind == Extension.Kind.WEBFON and other_kind == Extension.Kind.PHYSICAL:
+        message = _(
+            "El número %(number)s es una extensión física: la numeración de las "
+            "extensiones webfon nunca puede coincidir con la de las extensiones físicas."
+        )
+    elif kind == Extension.Kind.PHYSICAL and other_kind == Extension.Kind.WEBFON:
+        message = _(
+            "El número %(number)s es una extensión webfon: la numeración de las "
+            "extensiones físicas nunca puede coincidir con la de las extensiones webfon."
+        )
+    else:
+        message = _("Ya existe la extensión %(number)s; el número de extensión es único.")
+    return message % {"number": number}
 
-    A run of consecutive numbers of one length (a range) becomes ``length = n AND field BETWEEN
-    first AND last`` — among digit strings of one length, text order is numeric order — so the
-    unique index answers it with a range scan instead of parsing thousands of IN parameters.
-    """
-    by_length: dict[int, set[str]] = {}
-    for number in numbers:
-        by_length.setdefault(len(number), set()).add(number)
-    conditions = []
-    for length, group in sorted(by_length.items()):
-        low, high = min(group), max(group)
-        if (
-            len(group) > 1
-            and all(n.isascii() and n.isdigit() for n in group)
-            and int(high) - int(low) + 1 == len(group)
-        ):
-            conditions.append(
-                Q(Exact(Length(field), length), **{f"{field}__gte": low, f"{field}__lte": high})
-            )
-        else:
-            conditions.append(Q(**{f"{field}__in": sorted(group)}))
-    return queryset.filter(reduce(operator.or_, conditions)) if conditions else queryset.none()
+
+def _logins_message(logins: Iterable[tuple[str, str]]) -> str:
+    return _(
+        "Estos números son números de login de usuarios y no pueden ser "
+        "extensiones webfon: %(numbers)s."
+    ) % {"numbers": _short_list(f"{n} ({a})" for n, a in logins)}
 
 
 def _check_numbers_free(
     *, numbers: Sequence[str], kind: str, exclude_pk: int | None = None
 ) -> None:
     """An extension number is unique; a webfon number never equals a physical one nor a login number."""
-    from users.models import PortalUser
-
-    taken = list(
-        _filter_numbers(Extension.objects.all(), "number", numbers)
-        .exclude(pk=exclude_pk)
-        .order_by("number")
-        .values_list("number", "kind")
-    )
+    taken = numbers_taken(numbers, exclude_pk=exclude_pk)
     if taken:
         if len(numbers) == 1:
             number, other_kind = taken[0]
-            if kind == Extension.Kind.WEBFON and other_kind == Extension.Kind.PHYSICAL:
-                message = _(
-                    "El número %(number)s es una extensión física: la numeración de las "
-                    "extensiones webfon nunca puede coincidir con la de las extensiones físicas."
-                )
-            elif kind == Extension.Kind.PHYSICAL and other_kind == Extension.Kind.WEBFON:
-                message = _(
-                    "El número %(number)s es una extensión webfon: la numeración de las "
-                    "extensiones físicas nunca puede coincidir con la de las extensiones webfon."
-                )
-            else:
-                message = _("Ya existe la extensión %(number)s; el número de extensión es único.")
-            raise ServiceConflict({"number": message % {"number": number}})
+            raise ServiceConflict(
+                {"number": _taken_message(number=number, kind=kind, other_kind=other_kind)}
+            )
         raise ServiceConflict(
             {
                 "number": _("Ya existen extensiones con estos números: %(numbers)s.")
@@ -217,21 +201,9 @@ def _check_numbers_free(
             }
         )
     if kind == Extension.Kind.WEBFON:
-        logins = list(
-            _filter_numbers(PortalUser.objects.all(), "login_number", numbers)
-            .order_by("login_number")
-            .values_list("login_number", "account")
-        )
+        logins = login_numbers_taken(numbers)
         if logins:
-            raise ServiceConflict(
-                {
-                    "number": _(
-                        "Estos números son números de login de usuarios y no pueden ser "
-                        "extensiones webfon: %(numbers)s."
-                    )
-                    % {"numbers": _short_list(f"{n} ({a})" for n, a in logins)}
-                }
-            )
+            raise ServiceConflict({"number": _logins_message(logins)})
 
 
 def _short_list(items: Iterable[str], limit: int = 20) -> str:
@@ -250,8 +222,6 @@ def _check_pool_membership(
     ``current_pool`` is the pool the extension is in now; a different one is a conflict
     (pass None where moving the extension between pools is what the caller asked for).
     """
-    from users.models import PortalUser
-
     if extension.kind != Extension.Kind.WEBFON:
         raise ValidationError(
             {
@@ -272,22 +242,51 @@ def _check_pool_membership(
                 % {"number": extension.number, "pool": current_pool.name}
             }
         )
-    if extension.pk is None:
-        return
-    user = PortalUser.objects.filter(webfon_extension=extension).only("account").first()
-    if user is not None:
+    holder = fixed_extension_holder(extension)
+    if holder is not None:
         raise ServiceConflict(
             {
                 "pool": _(
                     "La extensión %(number)s es la extensión webfon fija del usuario %(account)s; "
                     "no puede estar además en un pool."
                 )
-                % {"number": extension.number, "account": user.account}
+                % {"number": extension.number, "account": holder}
             }
         )
 
 
 # --- extensions ---------------------------------------------------------------------------
+
+
+def _extension_build(
+    *,
+    number: str,
+    kind: str,
+    node: Node | None,
+    site: str,
+    department: str,
+    template: Template | None = None,
+    registration_secret: str | None = None,
+    owner: Any = None,
+    pool: ExtensionPool | None = None,
+) -> Extension:
+    """A new extension, normalized and validated on its own (no other row looked at)."""
+    extension = Extension(
+        number=(number or "").strip(),
+        kind=kind,
+        node=node,
+        template=template,
+        site=(site or "").strip(),
+        department=(department or "").strip(),
+        registration_secret=registration_secret or generate_registration_secret(),
+        owner=owner,
+        pool=None,
+    )
+    validate_row(extension)
+    if pool is not None:
+        _check_pool_membership(extension=extension, pool=pool, current_pool=None)
+        extension.pool = pool
+    return extension
 
 
 @retrying_atomic
@@ -304,27 +303,23 @@ def extension_create(
     owner: Any = None,
     pool: ExtensionPool | None = None,
 ) -> Extension:
-    number = (number or "").strip()
     if kind == Extension.Kind.WEBFON and template is None:
         template = system_template()
-    extension = Extension(
+    extension = _extension_build(
         number=number,
         kind=kind,
         node=node,
+        site=site,
+        department=department,
         template=template,
-        site=site.strip(),
-        department=department.strip(),
-        registration_secret=registration_secret or generate_registration_secret(),
+        registration_secret=registration_secret,
         owner=owner,
-        pool=None,
+        pool=pool,
     )
-    extension.full_clean(validate_unique=False, validate_constraints=False)
-    _check_numbers_free(numbers=[number], kind=kind)
-    if pool is not None:
-        _check_pool_membership(extension=extension, pool=pool, current_pool=None)
-        extension.pool = pool
+    _check_numbers_free(numbers=[extension.number], kind=kind)
     license_require(needed=1)
-    extension.full_clean()
+    # Validated once (above), in Python: see _check_numbers_free and
+    # tests/users/test_constraints_covered.py for why no constraint needs a query of its own.
     extension.save()
     audit_record(
         actor=actor, action="extension.create", instance=extension, after=audit_snapshot(extension)
@@ -333,9 +328,62 @@ def extension_create(
 
 
 @retrying_atomic
-def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Extension:
-    from users.models import PortalUser
+def extension_create_many(
+    *, actor: Actor, rows: Sequence[dict[str, Any]]
+) -> list[Extension | ValidationError]:
+    """Create one extension per item of ``rows`` (the keyword arguments of extension_create),
+    with its rules, in a number of queries that does not grow with the rows.
 
+    Answers, in the order of ``rows``, the created extension or the ValidationError that
+    refused that row (the others are created: the caller's transaction decides whether a
+    refused row undoes them). Raises ServiceConflict, creating nothing, when the licences
+    free do not cover the rows. One audit entry per extension, as extension_create writes.
+    """
+    system = None
+    results: list[Extension | ValidationError] = []
+    for row in rows:
+        if row.get("kind") == Extension.Kind.WEBFON and row.get("template") is None:
+            system = system or system_template()
+            row = {**row, "template": system}
+        try:
+            results.append(_extension_build(**row))
+        except ValidationError as exc:
+            results.append(exc)
+    built = [(i, e) for i, e in enumerate(results) if isinstance(e, Extension)]
+    numbers = [e.number for _i, e in built]
+    taken = dict(numbers_taken(numbers)) if numbers else {}
+    webfon = [e.number for _i, e in built if e.kind == Extension.Kind.WEBFON]
+    logins = dict(login_numbers_taken(webfon)) if webfon else {}
+    seen: dict[str, str] = {}
+    for i, extension in built:
+        number, kind = extension.number, extension.kind
+        other_kind = taken.get(number) or seen.get(number)
+        if other_kind is not None:
+            message = _taken_message(number=number, kind=kind, other_kind=other_kind)
+            results[i] = ServiceConflict({"number": message})
+        elif kind == Extension.Kind.WEBFON and number in logins:
+            results[i] = ServiceConflict({"number": _logins_message([(number, logins[number])])})
+        else:
+            seen[number] = kind
+    creating = [e for e in results if isinstance(e, Extension)]
+    license_require(needed=len(creating))
+    saved = iter(bulk_insert_instances(creating))
+    results = [next(saved) if isinstance(row, Extension) else row for row in results]
+    creating = [row for row in results if isinstance(row, Extension)]
+    if creating and creating[0].pk is None:  # no INSERT … RETURNING (MySQL): read the ids
+        ids = dict(
+            filter_numbers(
+                Extension.objects.all(), "number", [e.number for e in creating]
+            ).values_list("number", "pk")
+        )
+        for extension in creating:
+            extension.pk = ids[extension.number]
+    audit_record_created(actor=actor, action="extension.create", instances=creating)
+    return results
+
+
+@retrying_atomic
+def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Extension:
     extension = Extension.objects.select_for_update().get(pk=extension.pk)
     before = audit_snapshot(extension)
     if "number" in data:
@@ -343,22 +391,22 @@ def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Exte
     if data.get("registration_secret") in (None, "") and "registration_secret" in data:
         del data["registration_secret"]  # an empty secret keeps the current one
     apply_fields(extension, data=data, allowed=EXTENSION_FIELDS)
-    extension.full_clean(validate_unique=False, validate_constraints=False)
+    validate_row(extension)
 
     if "number" in data or "kind" in data:
         _check_numbers_free(
             numbers=[extension.number], kind=extension.kind, exclude_pk=extension.pk
         )
     if extension.kind == Extension.Kind.PHYSICAL:
-        fixed_user = PortalUser.objects.filter(webfon_extension=extension).only("account").first()
-        if fixed_user is not None:
+        holder = fixed_extension_holder(extension)
+        if holder is not None:
             raise ServiceConflict(
                 {
                     "kind": _(
                         "La extensión %(number)s es la extensión webfon fija del usuario "
                         "%(account)s y no puede pasar a ser física."
                     )
-                    % {"number": extension.number, "account": fixed_user.account}
+                    % {"number": extension.number, "account": holder}
                 }
             )
         base_of = list(extension.base_of_pools.values_list("name", flat=True))
@@ -375,7 +423,7 @@ def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Exte
     if extension.pool is not None:
         # Setting the extension's pool field moves it between pools, as in the manual's form.
         _check_pool_membership(extension=extension, pool=extension.pool, current_pool=None)
-    extension.full_clean()
+    # Validated once (above), in Python; the database still enforces every constraint.
     extension.save()
     audit_record(
         actor=actor,
@@ -389,16 +437,14 @@ def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Exte
 
 @retrying_atomic
 def extension_delete(*, actor: Actor, extension: Extension) -> None:
-    from users.models import PortalUser
-
-    fixed_user = PortalUser.objects.filter(webfon_extension=extension).only("account").first()
-    if fixed_user is not None:
+    holder = fixed_extension_holder(extension)
+    if holder is not None:
         raise ServiceConflict(
             _(
                 "No se puede borrar la extensión %(number)s: es la extensión webfon fija del "
                 "usuario %(account)s."
             )
-            % {"number": extension.number, "account": fixed_user.account}
+            % {"number": extension.number, "account": holder}
         )
     base_of = list(extension.base_of_pools.values_list("name", flat=True))
     if base_of:
@@ -435,7 +481,7 @@ def pool_create(
     name = name.strip()
     _check_pool_name_free(name=name)
     pool = ExtensionPool(name=name, base_extension=base_extension, description=description)
-    pool.full_clean()
+    validate_row(pool)  # its unique name: _check_pool_name_free
     pool.save()
     audit_record(actor=actor, action="pool.create", instance=pool, after=audit_snapshot(pool))
     members = list(members)
@@ -452,7 +498,7 @@ def pool_update(*, actor: Actor, pool: ExtensionPool, **data: Any) -> ExtensionP
         data["name"] = data["name"].strip()
         _check_pool_name_free(name=data["name"], exclude_pk=pool.pk)
     apply_fields(pool, data=data, allowed=POOL_FIELDS)
-    pool.full_clean()
+    validate_row(pool)  # its unique name: _check_pool_name_free
     pool.save()
     audit_record(
         actor=actor, action="pool.update", instance=pool, before=before, after=audit_snapshot(pool)
@@ -550,6 +596,24 @@ def range_numbers(first: str, last: str) -> list[str]:
             {"last": _("El rango supera los 15 dígitos de un número de extensión.")}
         )
     return numbers
+
+
+@dataclass(frozen=True)
+class RangeCheck:
+    """What pool_create_range would find for a range, without writing anything."""
+
+    numbers: list[str]
+    existing: list[tuple[str, str]]  # (number, kind) of extensions that exist already
+    logins: list[tuple[str, str]]  # (number, account) of users' login numbers
+
+
+def pool_range_check(*, first: str, last: str) -> RangeCheck:
+    """The range checks of pool_create_range as a dry run (the "Rango de extensiones" preview):
+    the numbers, or a ValidationError naming the bad bound, and the numbers it would refuse."""
+    numbers = range_numbers((first or "").strip(), (last or "").strip())
+    return RangeCheck(
+        numbers=numbers, existing=numbers_taken(numbers), logins=login_numbers_taken(numbers)
+    )
 
 
 @retrying_atomic

@@ -7,7 +7,6 @@ ventas gets 403, anonymous users go to the login page.
 
 from typing import Any
 
-import django_filters
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.paginator import Paginator
@@ -22,7 +21,18 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView, View
 
 from accounts.sudo import SudoRequiredMixin
+from core.actors import Actor
+from core.secrets import unreadable_warning
+from core.ui import (
+    ObjectDeleteView,
+    ObjectEditView,
+    ObjectListView,
+    RoleRequiredMixin,
+    apply_service_errors,
+    model_perm,
+)
 from extensions import services
+from extensions.filtersets import ExtensionPageFilterSet, PoolPageFilterSet, TemplatePageFilterSet
 from extensions.forms import (
     ExtensionForm,
     PoolForm,
@@ -31,20 +41,8 @@ from extensions.forms import (
     TemplateForm,
 )
 from extensions.models import Extension, ExtensionPool, Template
+from extensions.selectors import free_webfon_extensions_q
 from licensing.selectors import license_usage
-from nodes.models import Node
-from portal.actors import Actor
-from portal.secrets import unreadable_warning
-from portal.ui import (
-    ObjectDeleteView,
-    ObjectEditView,
-    ObjectListView,
-    RoleRequiredMixin,
-    StyledFilterSet,
-    apply_service_errors,
-    model_perm,
-)
-from users.models import PortalUser
 
 PICKER_LIMIT = 20
 MEMBERS_PER_PAGE = 50
@@ -65,38 +63,6 @@ def remap_errors(exc: ValidationError, mapping: dict[str, str]) -> ValidationErr
 
 
 # --- extensions ---------------------------------------------------------------------------
-
-
-class ExtensionPageFilterSet(StyledFilterSet):
-    """Search by number; filter by node, kind, pool and owner."""
-
-    q = django_filters.CharFilter(
-        field_name="number", lookup_expr="contains", label=gettext_lazy("Número")
-    )
-    kind = django_filters.ChoiceFilter(
-        choices=Extension.Kind.choices,
-        label=gettext_lazy("Tipo"),
-        empty_label=gettext_lazy("Todos"),
-    )
-    node = django_filters.ModelChoiceFilter(
-        queryset=Node.objects.filter(kind=Node.Kind.CORPORATE),
-        label=gettext_lazy("Nodo"),
-        empty_label=gettext_lazy("Todos"),
-    )
-    pool = django_filters.ModelChoiceFilter(
-        queryset=ExtensionPool.objects.all(),
-        label=gettext_lazy("Pool de extensiones"),
-        empty_label=gettext_lazy("Todos"),
-    )
-    owner = django_filters.CharFilter(
-        field_name="owner__account",
-        lookup_expr="icontains",
-        label=gettext_lazy("Usuario propietario (cuenta)"),
-    )
-
-    class Meta:
-        model = Extension
-        fields: list[str] = []
 
 
 class ExtensionListView(ObjectListView):
@@ -210,14 +176,6 @@ class ExtensionSecretView(SudoRequiredMixin, RoleRequiredMixin, View):
 # --- pools --------------------------------------------------------------------------------
 
 
-class PoolPageFilterSet(StyledFilterSet):
-    name = django_filters.CharFilter(lookup_expr="icontains", label=gettext_lazy("Nombre"))
-
-    class Meta:
-        model = ExtensionPool
-        fields: list[str] = []
-
-
 class PoolListView(ObjectListView):
     model = ExtensionPool
     filterset_class = PoolPageFilterSet
@@ -243,9 +201,7 @@ class PoolListView(ObjectListView):
 
 def pool_candidates(query: str = "") -> list[Extension]:
     """Webfon extensions that may join a pool: in no pool and no user's fixed extension."""
-    queryset = Extension.objects.filter(
-        kind=Extension.Kind.WEBFON, pool__isnull=True, fixed_user__isnull=True
-    )
+    queryset = Extension.objects.filter(free_webfon_extensions_q())
     query = query.strip()
     if query:
         queryset = queryset.filter(number__contains=query)
@@ -424,20 +380,11 @@ class PoolRangeView(RoleRequiredMixin, TemplateView):
             return None
         first, last = form.cleaned_data["first"], form.cleaned_data["last"]
         try:
-            numbers = services.range_numbers(first, last)
+            check = services.pool_range_check(first=first, last=last)
         except ValidationError as exc:
             apply_service_errors(form, exc)
             return None
-        existing = list(
-            Extension.objects.filter(number__in=numbers)
-            .order_by("number")
-            .values_list("number", "kind")
-        )
-        logins = list(
-            PortalUser.objects.filter(login_number__in=numbers)
-            .order_by("login_number")
-            .values_list("login_number", "account")
-        )
+        numbers, existing, logins = check.numbers, check.existing, check.logins
         usage = license_usage()
         needed = len(numbers)
         kinds = dict(Extension.Kind.choices)
@@ -520,24 +467,6 @@ class PoolDeleteView(ObjectDeleteView):
 
 
 # --- templates ----------------------------------------------------------------------------
-
-
-class TemplatePageFilterSet(StyledFilterSet):
-    name = django_filters.CharFilter(lookup_expr="icontains", label=gettext_lazy("Nombre"))
-    # A yes/no select with "Todas", not the NullBooleanSelect's "Desconocido".
-    webfon = django_filters.ChoiceFilter(
-        choices=[("true", gettext_lazy("Sí")), ("false", gettext_lazy("No"))],
-        method="filter_webfon",
-        label=gettext_lazy("Para extensiones webfon"),
-        empty_label=gettext_lazy("Todas"),
-    )
-
-    class Meta:
-        model = Template
-        fields: list[str] = []
-
-    def filter_webfon(self, queryset, name, value):
-        return queryset.filter(webfon=value == "true")
 
 
 class TemplateListView(ObjectListView):

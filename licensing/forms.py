@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.ui import BootstrapFormMixin
+from core.ui import BootstrapFormMixin
 
 MAX_COUNT = 10_000_000
 

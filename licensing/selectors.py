@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
-
+from core.models import AuditEntry
+from licensing import hooks
 from licensing.calculator import LicenseEstimate, license_estimate
 from licensing.models import LicenseStock
 
@@ -28,26 +28,18 @@ class LicenseUsage:
         return round(100 * self.used / self.stock) if self.stock else (100 if self.used else 0)
 
 
-def license_stock_get(*, for_update: bool = False) -> LicenseStock:
-    qs = LicenseStock.objects.select_for_update() if for_update else LicenseStock.objects
-    stock, _created = qs.get_or_create(id=LicenseStock.SINGLETON_ID)
-    return stock
+def license_stock_get() -> LicenseStock:
+    """The single stock row (created by a migration); a missing row reads as 0, unsaved (a
+    selector never writes: licensing.services creates it under its lock)."""
+    return LicenseStock.objects.filter(id=LicenseStock.SINGLETON_ID).first() or LicenseStock(
+        id=LicenseStock.SINGLETON_ID
+    )
 
 
 def license_current_estimate() -> LicenseEstimate:
     """What the installation consumes, from one aggregate query over extensions."""
-    from extensions.models import Extension
-
-    counts = Extension.objects.aggregate(
-        physical=Count("id", filter=Q(kind=Extension.Kind.PHYSICAL)),
-        fixed_webfon=Count("id", filter=Q(kind=Extension.Kind.WEBFON, pool__isnull=True)),
-        pooled=Count("id", filter=Q(kind=Extension.Kind.WEBFON, pool__isnull=False)),
-    )
-    return license_estimate(
-        physical=counts["physical"],
-        fixed_webfon=counts["fixed_webfon"],
-        pool_sizes=(counts["pooled"],) if counts["pooled"] else (),
-    )
+    physical, fixed_webfon, pool_sizes = hooks.installation_counts(per_pool=False)
+    return license_estimate(physical=physical, fixed_webfon=fixed_webfon, pool_sizes=pool_sizes)
 
 
 def license_usage() -> LicenseUsage:
@@ -56,25 +48,12 @@ def license_usage() -> LicenseUsage:
 
 def license_installation_estimate() -> LicenseEstimate:
     """The installation as calculator input: physical, fixed webfon, and each pool's size."""
-    from extensions.models import Extension
-
-    estimate = license_current_estimate()
-    sizes = (
-        Extension.objects.filter(kind=Extension.Kind.WEBFON, pool__isnull=False)
-        .values("pool")
-        .annotate(size=Count("id"))
-        .order_by("pool")
-        .values_list("size", flat=True)
-    )
-    return license_estimate(
-        physical=estimate.physical, fixed_webfon=estimate.fixed_webfon, pool_sizes=list(sizes)
-    )
+    physical, fixed_webfon, pool_sizes = hooks.installation_counts(per_pool=True)
+    return license_estimate(physical=physical, fixed_webfon=fixed_webfon, pool_sizes=pool_sizes)
 
 
 def license_stock_history(limit: int = 50):
     """Changes of the stock, newest first (who, when, from, to), from the audit trail."""
-    from portal.models import AuditEntry
-
     return AuditEntry.objects.filter(action="license.stock_set").order_by("-created_at", "-id")[
         :limit
     ]

@@ -4,11 +4,23 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.actors import Actor
+from core.audit import audit_record
+from core.exceptions import ServiceConflict
 from licensing.models import LicenseStock
-from licensing.selectors import license_current_estimate, license_stock_get
-from portal.actors import Actor
-from portal.audit import audit_record
-from portal.exceptions import ServiceConflict
+from licensing.selectors import license_current_estimate
+
+
+def _stock_locked() -> LicenseStock:
+    """The stock row under a lock (created if missing), inside the caller's transaction."""
+    row, _created = LicenseStock.objects.select_for_update().get_or_create(
+        id=LicenseStock.SINGLETON_ID
+    )
+    return row
+
+
+def _licence_memo(connection) -> dict:
+    return connection.__dict__.setdefault("_licence_memo", {})
 
 
 def license_require(*, needed: int) -> None:
@@ -16,10 +28,28 @@ def license_require(*, needed: int) -> None:
 
     Locks the stock row so two concurrent creations cannot both take the last licences.
     Must run inside the caller's transaction.
+
+    The stock row stays locked until the transaction ends, so what is free cannot grow
+    behind its back: after the first check, the licences still free are remembered and later
+    checks in the same transaction (an import creating 10,000 extensions one by one) take
+    from them without counting every extension again. The memo is tied to an on-commit
+    callback, as the push requests' memo is: Django drops it with the savepoint it was set in
+    (a rolled-back row may leave the memo short, never long) and when the transaction ends.
     """
     if needed <= 0:
         return
-    stock = license_stock_get(for_update=True).stock
+    connection = transaction.get_connection()
+    memo = _licence_memo(connection)
+    marker = memo.get("marker")
+    if (
+        marker is not None
+        and connection.in_atomic_block
+        and any(func is marker for _sids, func, _robust in connection.run_on_commit)
+        and memo["free"] >= needed
+    ):
+        memo["free"] -= needed
+        return
+    stock = _stock_locked().stock
     used = license_current_estimate().total
     free = stock - used
     if needed > free:
@@ -30,6 +60,13 @@ def license_require(*, needed: int) -> None:
             )
             % {"needed": needed, "free": max(free, 0), "used": used, "stock": stock}
         )
+    if connection.in_atomic_block:
+
+        def forget() -> None:
+            memo.clear()
+
+        transaction.on_commit(forget)
+        memo.update(marker=forget, free=free - needed)
 
 
 @transaction.atomic
@@ -39,7 +76,7 @@ def license_stock_set(*, actor: Actor, stock: int) -> LicenseStock:
         raise ValidationError(
             {"stock": _("El stock «%(stock)s» debe ser un entero ≥ 0.") % {"stock": stock}}
         )
-    row = license_stock_get(for_update=True)
+    row = _stock_locked()
     used = license_current_estimate().total
     if stock < used:
         raise ServiceConflict(

@@ -9,12 +9,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
+from core.actors import Actor
+from core.ui import RoleRequiredMixin, apply_service_errors
 from licensing.calculator import license_estimate
 from licensing.forms import LicenseCalculatorForm, LicenseStockForm
 from licensing.selectors import license_installation_estimate, license_stock_history, license_usage
 from licensing.services import license_stock_set
-from portal.actors import Actor
-from portal.ui import RoleRequiredMixin, apply_service_errors
 
 WARNING_PERCENT = 90
 

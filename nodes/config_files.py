@@ -11,6 +11,7 @@ from functools import partial
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from nodes import hooks
 from nodes.models import Node, NodeCertificate, rendered_secret, rendered_text
 from nodes.push import ManagedFile
 from nodes.rendering import (
@@ -48,8 +49,6 @@ def _corporate_node_id(node: Node) -> int:
 
 
 def webfon_plugin_config(node: Node) -> WebfonPluginConfig:
-    from users.models import PortalUser
-
     if not node.local_ip:
         raise ValueError(
             _("el nodo %(node)s no tiene IP de la red de voz (local_ip)") % {"node": node.name}
@@ -57,7 +56,7 @@ def webfon_plugin_config(node: Node) -> WebfonPluginConfig:
     return WebfonPluginConfig(
         local_nodo_id=_corporate_node_id(node),
         # Users sharing a pool need the plugin to clean its queues (manual §7.6.3).
-        colas_limpiar_siempre=PortalUser.objects.filter(pool__isnull=False).exists(),
+        colas_limpiar_siempre=hooks.pools_in_use(),
         sesiones_max=node.sesiones_max,
         max_dispositivos=node.max_dispositivos,
         local_ip=node.local_ip,
@@ -76,11 +75,7 @@ def webfon_plugin_config(node: Node) -> WebfonPluginConfig:
 
 
 def sercen_config(node: Node) -> SerCenConfig:
-    from users.models import SecondFactorExemptNetwork
-
-    networks = tuple(
-        (net.ip, net.mask) for net in SecondFactorExemptNetwork.objects.order_by("network")
-    )
+    networks = tuple(hooks.second_factor_exempt_networks())
     return SerCenConfig(
         smtps_usa=node.smtps,
         smtp_host=node.smtp_host,

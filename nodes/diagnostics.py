@@ -4,24 +4,27 @@ check. Parsing is pure; the network steps all have timeouts and never raise past
 
 from __future__ import annotations
 
-import contextlib
 import re
 import smtplib
 import socket
 import ssl
 from dataclasses import dataclass, field
-from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 from django.utils.translation import gettext as _
 
+from core.smtp import (
+    SMTP_TIMEOUT_SECONDS,
+    PlaintextAuthRefused,
+    SmtpServer,
+    smtp_reply,
+    smtp_send,
+)
 from nodes.models import Node
 from nodes.push import open_transport
 from nodes.transport import TransportError
-from portal.smtp import PlaintextAuthRefused, check_auth_allowed
 
-SMTP_TIMEOUT_SECONDS = 10
 PORT_CHECK_TIMEOUT_SECONDS = 5
 BANNER_WAIT_SECONDS = 1.5
 SUPERVISION_CONNECT_TIMEOUT = 5
@@ -165,11 +168,6 @@ class SmtpTestResult:
     error: str = ""
 
 
-def _reply(code: int, message: bytes | str) -> str:
-    text = message.decode(errors="replace") if isinstance(message, bytes) else message
-    return f"{code} {' / '.join(text.splitlines())}".strip()
-
-
 def smtp_test_send(
     *,
     host: str,
@@ -188,14 +186,6 @@ def smtp_test_send(
     verified (unlike the manual's ``curl --insecure``): a failure says so. Without TLS the
     password is not sent unless ``allow_plaintext_auth``."""
     transcript: list[tuple[str, str]] = []
-
-    def step(command: str, code: int, message: bytes | str, expected: tuple[int, ...]) -> None:
-        if command:
-            transcript.append((">", command))
-        transcript.append(("<", _reply(code, message)))
-        if code not in expected:
-            raise smtplib.SMTPResponseException(code, message)
-
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
@@ -206,37 +196,20 @@ def smtp_test_send(
         f"Desde: {sender}\nPara: {to}\nUrl: smtp{'s' if use_tls else ''}://{host}:{port}\n"
         f"Usuario: {user}\n"
     )
-    context = ssl.create_default_context()
-    client: smtplib.SMTP = (
-        smtplib.SMTP_SSL(timeout=timeout, context=context)
-        if use_tls
-        else smtplib.SMTP(timeout=timeout)
+    server = SmtpServer(
+        host=host,
+        port=port,
+        use_tls=use_tls,
+        user=user,
+        password=password,
+        sender=sender,
+        allow_plaintext_auth=allow_plaintext_auth,
     )
     try:
-        transcript.append(("*", f"{host}:{port}{' (SMTPS)' if use_tls else ''}"))
-        code, banner = client.connect(host, port)
-        step("", code, banner, (220,))
-        step("EHLO", *client.ehlo(), (250,))
-        if not use_tls and client.has_extn("starttls"):
-            step("STARTTLS", *client.starttls(context=context), (220,))
-            step("EHLO", *client.ehlo(), (250,))
-        if user:
-            check_auth_allowed(
-                client, host=host, port=port, allow_plaintext_auth=allow_plaintext_auth
-            )
-            transcript.append((">", f"AUTH {user} ********"))
-            code, reply = client.login(user, password)
-            transcript.append(("<", _reply(code, reply)))
-        step(f"MAIL FROM:<{sender}>", *client.mail(sender), (250,))
-        step(f"RCPT TO:<{to}>", *client.rcpt(to), (250, 251))
-        step("DATA", *client.data(message.as_bytes(policy=policy.SMTP)), (250,))
-        # The message is accepted; how the server says goodbye does not change that.
-        with contextlib.suppress(smtplib.SMTPException, OSError):
-            transcript.append((">", "QUIT"))
-            transcript.append(("<", _reply(*client.quit())))
+        smtp_send(server, message, to=to, transcript=transcript, timeout=timeout)
         return SmtpTestResult(ok=True, transcript=transcript)
     except smtplib.SMTPResponseException as exc:
-        error = _reply(exc.smtp_code, exc.smtp_error)
+        error = smtp_reply(exc.smtp_code, exc.smtp_error)
     except PlaintextAuthRefused as exc:
         error = str(exc)
     except smtplib.SMTPException as exc:
@@ -245,8 +218,6 @@ def smtp_test_send(
         error = str(exc) or type(exc).__name__
     except ValueError as exc:  # an address smtplib cannot encode
         error = str(exc)
-    with contextlib.suppress(OSError):
-        client.close()
     return SmtpTestResult(ok=False, transcript=transcript, error=error)
 
 

@@ -3,8 +3,8 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from core.ui import StyledFilterSet
 from nodes.models import Node, Push
-from portal.ui import StyledFilterSet
 
 
 class NodeFilterSet(django_filters.FilterSet):

@@ -2,8 +2,8 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
+from core.ui import BootstrapFormMixin, ServiceModelForm, show_secret_warnings
 from nodes.models import Node, NodeCertificate, hostname_validator
-from portal.ui import BootstrapFormMixin, ServiceModelForm, show_secret_warnings
 
 SECTIONS = [
     ("Nodo", ["name", "kind", "address", "domain", "transport", "description"]),

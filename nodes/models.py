@@ -3,18 +3,20 @@
 import ipaddress
 import re
 import shlex
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import EncryptedTextField
+from core.secrets import BoundSecretsModel, SecretsMixin
 from nodes.rendering.libconfig import FORBIDDEN_CHARACTERS, check_string
 from nodes.transport import TransportRefused, confined_path, local_node_root
-from portal.fields import EncryptedTextField
-from portal.secrets import BoundSecretsModel, SecretsMixin
 
 
 def shown(value: str, limit: int = 80) -> str:
@@ -822,6 +824,10 @@ class Node(BoundSecretsModel):
         return {}
 
 
+class NodeBusy(Exception):
+    """Another push of the same node is running; this one waits its turn."""
+
+
 class Push(models.Model):
     """One push of the configuration to one node, and what it did (the push history).
 
@@ -891,6 +897,89 @@ class Push(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    # --- state changes, called by the push engine (nodes/push.py) ----------------------------
+    # Each is one conditional UPDATE of this row (never a save() of the whole row: the page
+    # that follows a push live reads it meanwhile).
+
+    @classmethod
+    def claim(cls, push_id: int, *, node_id: int, redelivered: bool, lease: timedelta):
+        """Take the push for this worker, inside the caller's transaction; None if it is not
+        ours to run. A finished push is left alone; a running one is taken over only when its
+        message was re-delivered or its lease expired. Raises NodeBusy while another push of
+        the same node runs."""
+        # The node's row first, then the push's: the order push requests lock them in
+        # (nodes.services._request_pushes), so a claim and a request never deadlock. It also
+        # serialises the claims of one node.
+        list(Node.objects.select_for_update().filter(pk=node_id).values_list("pk"))
+        push = cls.objects.select_related("node").select_for_update().filter(pk=push_id).first()
+        if push is None or push.is_finished:
+            return None
+        stale = timezone.now() - lease
+        others = cls.objects.filter(
+            node_id=push.node_id, status=cls.Status.RUNNING, started_at__gt=stale
+        )
+        if others.exclude(pk=push.pk).exists():
+            raise NodeBusy(push.node_id)
+        alive = push.status == cls.Status.RUNNING and push.started_at and push.started_at > stale
+        if alive and not redelivered:
+            return None
+        push.start()
+        return push
+
+    def start(self) -> None:
+        """Running now, one more attempt (a claim, or the take-over of a dead worker's push)."""
+        started_at = timezone.now()
+        Push.objects.filter(pk=self.pk).update(
+            status=self.Status.RUNNING, started_at=started_at, attempts=self.attempts + 1
+        )
+        # The row is locked: these are what it now holds (refresh_from_db would also drop the
+        # node loaded with it, and load it again).
+        self.status, self.started_at, self.attempts = (
+            self.Status.RUNNING,
+            started_at,
+            self.attempts + 1,
+        )
+
+    @property
+    def pending_steps(self) -> list[dict]:
+        """Steps recorded since the last write, written with the next one."""
+        if not hasattr(self, "_steps_pending"):
+            self._steps_pending = []
+        return self._steps_pending
+
+    def add_step(self, record: dict, **fields) -> None:
+        """Record a step; with ``fields`` (state the push relies on) it is written at once."""
+        self.pending_steps.append(record)
+        if fields:
+            self.flush(**fields)
+
+    def flush(self, **fields) -> None:
+        """One UPDATE with the steps recorded since the last one and ``fields``."""
+        pending = self.pending_steps
+        if pending:
+            self.steps = [*self.steps, *pending]
+            pending.clear()
+            fields["steps"] = self.steps
+        if fields:
+            Push.objects.filter(pk=self.pk).update(**fields)
+
+    def finish(self, status: str, detail: str = "") -> None:
+        """Finished with ``status`` (``detail`` already free of secrets)."""
+        self.flush(
+            status=status,
+            finished_at=timezone.now(),
+            detail=detail[:10000],
+            restarts_pending=[],
+            files_pending=[],
+        )
+
+    def release(self) -> None:
+        """Back to pending so the retry can claim it again (files written so far recorded)."""
+        self.flush()
+        Push.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(
+            status=self.Status.PENDING
+        )
 
     @property
     def progress(self) -> int:

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.secrets import SecretUnavailable
+from core.transactions import run_atomic
 from nodes.models import Node, Push
 from nodes.rendering.masking import mask_text, scrub
 from nodes.transport import (
@@ -29,8 +31,6 @@ from nodes.transport import (
     TransportError,
     TransportRefused,
 )
-from portal.secrets import SecretUnavailable
-from portal.transactions import run_atomic
 
 logger = logging.getLogger("portal.push")
 BACKUP_SUFFIX = ".portal-backup"
@@ -124,41 +124,20 @@ def _step(
     record = {"at": timezone.now().isoformat(), "step": step, "ok": ok, "detail": detail[:2000]}
     if plan is not None:
         record["plan"] = plan  # how many steps follow, for the progress bar
-    _pending_steps(push).append(record)
+    push.add_step(record)
     logger.debug("push.%s push_id=%s node_id=%s ok=%s", step, push.pk, push.node_id, ok)
     if not ok:
         logger.warning(
             "push.step_failed push_id=%s node_id=%s step=%s", push.pk, push.node_id, step
         )
     if fields:
-        _save(push, **fields)
+        push.flush(**fields)
 
 
 def _flush_before_command(push: Push) -> None:
     """A daemon command may take seconds: what happened so far is shown while it runs."""
-    if _pending_steps(push):
-        _save(push)
-
-
-def _pending_steps(push: Push) -> list[dict]:
-    if not hasattr(push, "_steps_pending"):
-        push._steps_pending = []
-    return push._steps_pending
-
-
-def _save(push: Push, **fields) -> None:
-    """One UPDATE with the steps recorded since the last one and ``fields``."""
-    pending = _pending_steps(push)
-    if pending:
-        push.steps = [*push.steps, *pending]
-        pending.clear()
-        fields["steps"] = push.steps
-    if fields:
-        Push.objects.filter(pk=push.pk).update(**fields)
-
-
-class NodeBusy(Exception):
-    """Another push of the same node is running; this one waits its turn."""
+    if push.pending_steps:
+        push.flush()
 
 
 def push_claim(*, push_id: int, redelivered: bool = False) -> Push | None:
@@ -173,62 +152,28 @@ def push_claim(*, push_id: int, redelivered: bool = False) -> Push | None:
         return None
 
     def claim() -> Push | None:
-        # The node's row first, then the push's: the order push requests lock them in
-        # (nodes.services._request_pushes), so a claim and a request never deadlock. It also
-        # serialises the claims of one node.
-        list(Node.objects.select_for_update().filter(pk=node_id).values_list("pk"))
-        push = Push.objects.select_related("node").select_for_update().filter(pk=push_id).first()
-        if push is None or push.is_finished:
-            return None
-        stale = timezone.now() - running_lease()
-        others = Push.objects.filter(
-            node_id=push.node_id, status=Push.Status.RUNNING, started_at__gt=stale
-        )
-        if others.exclude(pk=push.pk).exists():
-            raise NodeBusy(push.node_id)
-        alive = push.status == Push.Status.RUNNING and push.started_at and push.started_at > stale
-        if alive and not redelivered:
-            return None
-        started_at = timezone.now()
-        Push.objects.filter(pk=push.pk).update(
-            status=Push.Status.RUNNING, started_at=started_at, attempts=push.attempts + 1
-        )
-        logger.info(
-            "push.started push_id=%s node_id=%s attempt=%s",
-            push.pk,
-            push.node_id,
-            push.attempts + 1,
-        )
-        # The row is locked: these are what it now holds (refresh_from_db would also drop the
-        # node loaded with it, and load it again).
-        push.status, push.started_at, push.attempts = (
-            Push.Status.RUNNING,
-            started_at,
-            push.attempts + 1,
-        )
+        push = Push.claim(push_id, node_id=node_id, redelivered=redelivered, lease=running_lease())
+        if push is not None:
+            logger.info(
+                "push.started push_id=%s node_id=%s attempt=%s",
+                push.pk,
+                push.node_id,
+                push.attempts,
+            )
         return push
 
     return run_atomic(claim, label="push.claim")
 
 
 def _finish(push: Push, status: str, detail: str = "") -> str:
-    detail = scrub(detail, node_secret_values(push.node))
-    _save(
-        push,
-        status=status,
-        finished_at=timezone.now(),
-        detail=detail[:10000],
-        restarts_pending=[],
-        files_pending=[],
-    )
+    push.finish(status, scrub(detail, node_secret_values(push.node)))
     logger.info("push.finished push_id=%s node_id=%s status=%s", push.pk, push.node_id, status)
     return status
 
 
 def _release(push: Push) -> None:
     """Back to pending so the retry can claim it again (files written so far are recorded)."""
-    _save(push)
-    Push.objects.filter(pk=push.pk, status=Push.Status.RUNNING).update(status=Push.Status.PENDING)
+    push.release()
 
 
 def _note_pending(push_id: int, detail: str, *, step: str = "") -> None:
@@ -240,7 +185,7 @@ def _note_pending(push_id: int, detail: str, *, step: str = "") -> None:
     detail = scrub(detail, node_secret_values(push.node))
     if step:
         _step(push, step, ok=False, detail=detail)
-    _save(push, detail=detail[:10000])
+    push.flush(detail=detail[:10000])
 
 
 def push_note_dispatch_failed(*, push_id: int, error: str) -> None:
@@ -390,7 +335,7 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
             transport.restore(path, path + BACKUP_SUFFIX)
             _step(push, "restore", detail=path)
         raise
-    _save(push, files_written=written)
+    push.flush(files_written=written)
     failure = _restart_and_check(push, transport, ordered)
     if not failure:
         return _finish(push, Push.Status.APPLIED)

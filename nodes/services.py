@@ -12,19 +12,19 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.actors import Actor
+from core.audit import audit_record, audit_snapshot
+from core.exceptions import ServiceConflict
+from core.roles import ROLE_ADMIN
+from core.secrets import SecretUnavailable
+from core.transactions import retrying_atomic, run_atomic
+from core.updates import apply_fields
 from nodes import certificates
 from nodes.certificates import CertificateInfo
 from nodes.diagnostics import PortCheckResult, SmtpTestResult, port_check, smtp_test_send
 from nodes.models import CertificateExpiryWarning, Node, NodeCertificate, Push
 from nodes.push import open_transport, push_note_dispatch_failed
 from nodes.transport import TransportError
-from portal.actors import Actor
-from portal.audit import audit_record, audit_snapshot
-from portal.exceptions import ServiceConflict
-from portal.roles import ROLE_ADMIN
-from portal.secrets import SecretUnavailable
-from portal.transactions import retrying_atomic, run_atomic
-from portal.updates import apply_fields
 
 logger = logging.getLogger("portal.push")
 NODE_FIELDS = frozenset(

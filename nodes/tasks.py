@@ -18,8 +18,8 @@ MAX_BUSY_RETRIES = 120
 )
 def push_node(self, push_id: int) -> str:
     from nodes.config_files import node_managed_files
+    from nodes.models import NodeBusy
     from nodes.push import (
-        NodeBusy,
         NodeUnreachable,
         push_execute,
         push_mark_failed,

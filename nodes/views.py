@@ -9,6 +9,15 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, View
 
 from accounts.sudo import SudoRequiredMixin
+from core.actors import Actor
+from core.ui import (
+    ConfirmActionMixin,
+    ObjectDeleteView,
+    ObjectEditView,
+    ObjectListView,
+    RoleRequiredMixin,
+    apply_service_errors,
+)
 from nodes import services
 from nodes.certificates import MAX_UPLOAD_BYTES
 from nodes.config_files import node_managed_files
@@ -31,15 +40,6 @@ from nodes.selectors import (
     nodes_with_last_push,
 )
 from nodes.transport import TransportError
-from portal.actors import Actor
-from portal.ui import (
-    ConfirmActionMixin,
-    ObjectDeleteView,
-    ObjectEditView,
-    ObjectListView,
-    RoleRequiredMixin,
-    apply_service_errors,
-)
 
 
 def _announce_pending_push(request, node: Node) -> None:

@@ -2,12 +2,12 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
+from core.roles import PORTAL_APPS, sync_roles
+
 
 def _sync_roles_after_migrate(sender, **kwargs) -> None:
     # Permissions of models added after the roles migration join the groups here.
     from django.apps import apps
-
-    from portal.roles import sync_roles
 
     sync_roles(apps)
 
@@ -23,7 +23,6 @@ class PortalConfig(AppConfig):
 
         from portal import checks  # noqa: F401 - registers the system checks
         from portal.auth_backends import connect_signals
-        from portal.roles import PORTAL_APPS
 
         connect_signals()
 

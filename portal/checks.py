@@ -6,12 +6,17 @@ from collections import Counter
 from pathlib import Path
 
 from django.apps import apps
-from django.core.checks import Info, Warning, register
+from django.core.checks import Error, Info, Warning, register
 from django.db import DatabaseError, connection, models
 from django.db.models.functions import Cast
 
-from portal import crypto
-from portal.secrets import encrypted_field_names
+from core import crypto
+from core.registry import Provider
+from core.secrets import encrypted_field_names
+from extensions import hooks as extension_hooks
+from licensing import hooks as licensing_hooks
+from nodes import hooks as node_hooks
+from users import hooks as user_hooks
 
 
 def encrypted_columns() -> list[tuple[type[models.Model], list[str]]]:
@@ -88,3 +93,26 @@ def stored_secrets_decrypt(app_configs=None, **kwargs) -> list:
 
 def _counts(counter: Counter[str]) -> str:
     return ", ".join(f"{label}: {count}" for label, count in sorted(counter.items()))
+
+
+def unprovided_hooks() -> list[str]:
+    """The providers (core.registry) no installed app registered: a lower app would fail when
+    it calls one (docs/architecture.md, "Calls that go up")."""
+    missing = []
+    for module in (user_hooks, extension_hooks, licensing_hooks, node_hooks):
+        for value in vars(module).values():
+            if isinstance(value, Provider) and value.function is None:
+                missing.append(value.name)
+    return sorted(missing)
+
+
+@register()
+def check_hooks_provided(app_configs, **kwargs):
+    return [
+        Error(
+            f"Nothing provides the hook {name}: the app that registers it in its "
+            "AppConfig.ready() is not installed.",
+            id="portal.E010",
+        )
+        for name in unprovided_hooks()
+    ]

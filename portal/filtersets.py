@@ -4,7 +4,7 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import AuditEntry
+from core.models import AuditEntry
 
 
 class IPAddressFilter(django_filters.Filter):

@@ -10,11 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.actors import Actor
-from portal.audit import audit_record
-from portal.models import ApiToken
-from portal.roles import ROLES
-from portal.tokens import new_token_key, token_digest, token_prefix
+from core.actors import Actor
+from core.audit import audit_record
+from core.models import ApiToken
+from core.roles import ROLES
+from core.tokens import new_token_key, token_digest, token_prefix
 
 
 @transaction.atomic

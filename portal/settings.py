@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "licensing.apps.LicensingConfig",
     "webfon.apps.WebfonConfig",
     "accounts.apps.AccountsConfig",
+    "bulk.apps.BulkConfig",
 ]
 
 MIDDLEWARE = [
@@ -374,19 +375,21 @@ API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
 # --- REST framework -----------------------------------------------------------------------
 # The largest JSON body the API reads (a pool of 10,000 members is ~100 KB).
 API_JSON_MAX_BYTES = env_int("API_JSON_MAX_BYTES", 1024 * 1024)
+# The largest file an import accepts (10,000 users as CSV are about 1 MB).
+BULK_IMPORT_MAX_BYTES = env_int("BULK_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.api.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.RolePermission"],
-    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PortalPagination",
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.RolePermission"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PortalPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "portal.api.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # JSON bodies with a size and a nesting limit (portal/api/parsers.py).
+    # JSON bodies with a size and a nesting limit (core/api/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
-        "portal.api.parsers.LimitedJSONParser",
+        "core.api.parsers.LimitedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -410,7 +413,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "portal.api.schema.add_error_responses",
+        "core.api.schema.add_error_responses",
     ],
 }
 

@@ -14,14 +14,14 @@ from django.views.generic import TemplateView, View
 
 from accounts.client import request_actor
 from accounts.sudo import SudoRequiredMixin
-from portal.models import ApiToken
-from portal.services import api_token_create, api_token_revoke
-from portal.ui import (
+from core.models import ApiToken
+from core.ui import (
     BootstrapFormMixin,
     ConfirmActionMixin,
     RoleRequiredMixin,
     apply_service_errors,
 )
+from portal.services import api_token_create, api_token_revoke
 
 
 class ApiTokenForm(BootstrapFormMixin, forms.Form):

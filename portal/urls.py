@@ -20,7 +20,8 @@ urlpatterns = [
     ),
     path("csp-report/", views.CspReportView.as_view(), name="csp_report"),
     path("auditoria/", views.AuditEntryListView.as_view(), name="auditentry_list"),
+    path("importar-exportar/", include("bulk.urls")),
     path("", include("extensions.urls")),
 ]
 
-handler404 = "portal.api.errors.not_found"
+handler404 = "core.api.errors.not_found"

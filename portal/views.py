@@ -10,14 +10,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
+from core.models import AuditEntry
+from core.ui import ObjectListView
 from licensing.selectors import license_usage
 from nodes.selectors import node_certificates
 from nodes.services import CERTIFICATE_WARNING_DAYS
 from portal.filtersets import AuditEntryFilterSet
 from portal.health import health_report
-from portal.models import AuditEntry
 from portal.selectors import installation_counts
-from portal.ui import ObjectListView
 
 EXPIRY_BANNER_DAYS = max(CERTIFICATE_WARNING_DAYS)
 

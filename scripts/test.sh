@@ -14,6 +14,9 @@ echo "== ruff"
 ruff check .
 ruff format --check .
 
+echo "== import layers (docs/architecture.md)"
+lint-imports
+
 echo "== django checks"
 python manage.py check --fail-level WARNING
 python manage.py makemigrations --check --dry-run

@@ -3,6 +3,7 @@ import time
 
 import pytest
 from django.core.servers.basehttp import WSGIServer
+from django.test import Client
 from django.test.client import ClientMixin
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp_webauthn.models import WebAuthnCredential
@@ -11,9 +12,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import StaffTotpDevice
 from accounts.sudo import SUDO_SESSION_KEY
+from core.actors import Actor
+from core.roles import ROLE_ADMIN
 from licensing.models import LicenseStock
-from portal.actors import Actor
-from portal.roles import ROLE_ADMIN
 from portal.services import api_token_create
 from tests.factories import NodeFactory, StaffUserFactory
 from webfon.authlog import SerCenFormatter
@@ -116,6 +117,19 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
+def browser_for(db):
+    """A browser client (django.test.Client) logged in as a new staff account of ``role``
+    (password and second factor given, as force_login does above)."""
+
+    def _client(role: str = ROLE_ADMIN, *, csrf: bool = False) -> Client:
+        client = Client(enforce_csrf_checks=csrf)
+        client.force_login(StaffUserFactory(role=role))
+        return client
+
+    return _client
+
+
+@pytest.fixture
 def client_for(db):
     """An API client authenticated with a new token of a staff account of ``role``."""
 
@@ -132,16 +146,43 @@ def client_for(db):
 @pytest.fixture
 def make_webrtc_node(actor, webrtc_fields, django_capture_on_commit_callbacks):
     """A WebRTC node made through node_create, as a user's entry would (its secrets bound to
-    the destinations it is created with), with no push left queued by its creation."""
+    the destinations it is created with), with no push left queued by its creation (unless
+    ``keep_pushes``: the creation's push stays, never dispatched)."""
     from nodes.models import Push
     from nodes.services import node_create
 
-    def _make(**fields):
+    def _make(*, keep_pushes: bool = False, **fields):
         defaults = {"name": "meet", "kind": "webrtc", **webrtc_fields}
         with django_capture_on_commit_callbacks(execute=False):
             node = node_create(actor=actor, **(defaults | fields))
-        Push.objects.filter(node=node).delete()
+        if not keep_pushes:
+            Push.objects.filter(node=node).delete()
         return node
+
+    return _make
+
+
+@pytest.fixture
+def local_webrtc_node(tmp_path, local_nodes_dir, make_webrtc_node):
+    """A WebRTC node with the local transport, made through node_create, whose files live in a
+    fake node's tree at tmp_path/"node" (tests/nodes/fake_node.py: its init.d scripts record
+    the restarts). Fields given override the defaults; no push is left queued (unless
+    ``keep_pushes``)."""
+    from tests.nodes.fake_node import make_fake_node
+
+    def _make(*, keep_pushes: bool = False, **fields):
+        root = make_fake_node(tmp_path / "node")
+        defaults = {
+            "domain": "labmeet.mdnova.local",
+            "local_ip": "10.10.0.31",
+            "transport": "local",
+            "local_root": str(root),
+            "janus_restart_command": "/etc/init.d/janus restart",
+            "janus_status_command": "/etc/init.d/janus status",
+            "sercen_restart_command": "/etc/init.d/serCen restart",
+            "sercen_status_command": "/etc/init.d/serCen status",
+        }
+        return make_webrtc_node(keep_pushes=keep_pushes, **(defaults | fields))
 
     return _make
 

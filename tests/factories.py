@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from accounts.models import StaffTotpDevice
+from core.roles import ROLE_ADMIN
 from extensions.models import Extension, ExtensionPool, Template
 from nodes.models import Node
-from portal.roles import ROLE_ADMIN
 from users.models import PortalUser, SecondFactorExemptNetwork
 
 
@@ -115,3 +115,28 @@ def totp_code(user) -> str:
     if device.last_step is not None and device.last_step >= step:
         step = device.last_step + 1
     return totp.generate_otp(step)
+
+
+def ssh_node_fields(ssh_server, root) -> dict:
+    """What makes a node reachable through the test sshd (tests/integration/ssh_server.py),
+    with every file and daemon command of the node under ``root`` (a fake node's tree, never
+    the machine's real /etc)."""
+    return {
+        "transport": Node.Transport.SSH,
+        "address": "127.0.0.1",
+        "ssh_port": ssh_server.port,
+        "ssh_user": ssh_server.user,
+        "ssh_private_key": ssh_server.private_key,
+        "ssh_host_key": ssh_server.host_key,
+        "sercen_conf_path": f"{root}/etc/MDtel/serCen.conf",
+        "webfon_jcfg_path": f"{root}/etc/janus/vivait.plugin.webfon.jcfg",
+        "janus_jcfg_path": f"{root}/etc/janus/janus.jcfg",
+        "janus_consola_jcfg_path": f"{root}/etc/janus/janus.consola.jcfg",
+        "fail2ban_dir": f"{root}/etc/fail2ban",
+        "sercen_restart_command": f"{root}/etc/init.d/serCen restart",
+        "sercen_status_command": f"{root}/etc/init.d/serCen status",
+        "janus_restart_command": f"{root}/etc/init.d/janus restart",
+        "janus_status_command": f"{root}/etc/init.d/janus status",
+        "fail2ban_restart_command": f"{root}/etc/init.d/fail2ban restart",
+        "fail2ban_status_command": f"{root}/etc/init.d/fail2ban status",
+    }

@@ -10,9 +10,11 @@ from django.db.models import Q, QuerySet
 from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
+from core.ui import BootstrapFormMixin, ServiceModelForm
 from extensions.models import Extension
-from portal.ui import BootstrapFormMixin, ServiceModelForm
+from extensions.selectors import free_webfon_extensions_q
 from users.models import PortalUser
+from users.services import USER_EDITABLE_FIELDS
 
 
 def mark_invalid(form: forms.BaseForm) -> None:
@@ -36,7 +38,7 @@ class OfferedChoiceIterator(ModelChoiceIterator):
 def free_webfon_extensions(user: PortalUser | None, *, also: int | None = None) -> QuerySet:
     """Webfon extensions a user may take as fixed extension: in no pool and nobody else's,
     plus the user's own (and ``also``, the pk of a choice to keep on the page)."""
-    offered = Q(kind=Extension.Kind.WEBFON, pool__isnull=True, fixed_user__isnull=True)
+    offered = free_webfon_extensions_q()
     if user is not None and user.webfon_extension_id is not None:
         offered |= Q(pk=user.webfon_extension_id)
     if also is not None:
@@ -71,18 +73,7 @@ class PortalUserForm(ServiceModelForm):
 
     class Meta:
         model = PortalUser
-        fields = [
-            "account",
-            "name",
-            "email",
-            "mobile",
-            "validation",
-            "second_factor",
-            "login_number",
-            "webfon_extension",
-            "pool",
-            "max_sessions",
-        ]
+        fields = list(USER_EDITABLE_FIELDS)
         labels = {"pool": _("Pool de extensiones Webphone")}
         help_texts = {
             "webfon_extension": _(

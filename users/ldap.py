@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 
-from portal.secrets import SecretUnavailable
+from core.secrets import SecretUnavailable
 from users.models import LdapSettings
 
 logger = logging.getLogger("portal.ldap")
@@ -77,7 +77,7 @@ def ldap_find_user(*, settings: LdapSettings, account: str) -> LdapLookup:
             message=_("El LDAP no está configurado (falta el servidor o el DN base)."),
         )
     try:
-        # Only to the server and DN it was entered for (see portal.secrets).
+        # Only to the server and DN it was entered for (see core.secrets).
         password = settings.secret_for("bind_password")
     except SecretUnavailable as exc:
         return LdapLookup(ok=False, reason="secret_unavailable", message=str(exc))

@@ -1,8 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.ui import ServiceModelForm, show_secret_warnings
+from core.ui import ServiceModelForm, show_secret_warnings
 from users.models import LdapSettings
+from users.services import LDAP_EDITABLE_FIELDS
 
 
 class LdapSettingsForm(ServiceModelForm):
@@ -25,15 +26,7 @@ class LdapSettingsForm(ServiceModelForm):
 
     class Meta:
         model = LdapSettings
-        fields = [
-            "server_uri",
-            "use_starttls",
-            "base_dn",
-            "bind_dn",
-            "bind_password",
-            "user_filter",
-            "timeout",
-        ]
+        fields = list(LDAP_EDITABLE_FIELDS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

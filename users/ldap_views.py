@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from accounts.sudo import SudoRequiredMixin
-from portal.actors import Actor
-from portal.ui import RoleRequiredMixin, apply_service_errors
+from core.actors import Actor
+from core.ui import RoleRequiredMixin, apply_service_errors
 from users.ldap import ldap_find_user
 from users.ldap_forms import LdapSettingsForm
 from users.selectors import ldap_settings_get, ldap_settings_preview

@@ -10,9 +10,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.fields import EncryptedTextField
+from core.secrets import BoundSecretsModel, SecretsMixin
 from extensions.models import number_validator
-from portal.fields import EncryptedTextField
-from portal.secrets import BoundSecretsModel, SecretsMixin
 
 account_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$",

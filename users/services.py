@@ -4,44 +4,56 @@ Forms, the REST API and management commands all call these functions.
 """
 
 import ipaddress
+from collections.abc import Sequence
 from typing import Any
 
 import pyotp
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.actors import Actor
+from core.audit import audit_record, audit_record_created, audit_snapshot
+from core.bulk import bulk_insert_instances
+from core.exceptions import ServiceConflict
+from core.totp import totp_matching_step
+from core.transactions import retrying_atomic
+from core.updates import apply_fields, validate_row
 from extensions.models import Extension, ExtensionPool
+from extensions.selectors import fixed_extension_holders, webfon_numbers_among
 from nodes.services import push_request_webrtc_nodes
-from portal.actors import Actor
-from portal.audit import audit_record, audit_snapshot
-from portal.exceptions import ServiceConflict
-from portal.transactions import retrying_atomic
-from portal.updates import apply_fields
+from users import hooks
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
-from users.selectors import ldap_settings_get
-from webfon.passwords import password_policy_errors
-from webfon.selectors import webfon_policy_get
-from webfon.services import webfon_sessions_end_for_user
+from users.passwords import password_policy_errors
 
-USER_FIELDS = frozenset(
-    {
-        "account",
-        "name",
-        "email",
-        "mobile",
-        "validation",
-        "second_factor",
-        "login_number",
-        "webfon_extension",
-        "pool",
-        "max_sessions",
-    }
+# What a user's form, API serializer and update service edit, in the form's order: the one
+# list of them.
+USER_EDITABLE_FIELDS = (
+    "account",
+    "name",
+    "email",
+    "mobile",
+    "validation",
+    "second_factor",
+    "login_number",
+    "webfon_extension",
+    "pool",
+    "max_sessions",
 )
-LDAP_FIELDS = frozenset(
-    {"server_uri", "use_starttls", "base_dn", "bind_dn", "bind_password", "user_filter", "timeout"}
+USER_FIELDS = frozenset(USER_EDITABLE_FIELDS)
+# What the LDAP settings page and update service edit, in the page's order.
+LDAP_EDITABLE_FIELDS = (
+    "server_uri",
+    "use_starttls",
+    "base_dn",
+    "bind_dn",
+    "bind_password",
+    "user_filter",
+    "timeout",
 )
+LDAP_FIELDS = frozenset(LDAP_EDITABLE_FIELDS)
 TOTP_ISSUER = "VIVAit Call"
 
 
@@ -54,79 +66,120 @@ def _normalize(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _check_user_cross_rows(user: PortalUser) -> None:
-    """Rules that look at other rows: unique account and login number, one owner per fixed
-    extension, a fixed extension never in a pool, a login number never a webfon number."""
-    if PortalUser.objects.filter(account__iexact=user.account).exclude(pk=user.pk).exists():
-        raise ServiceConflict(
-            {
-                "account": _("Ya existe un usuario con la cuenta «%(account)s».")
-                % {"account": user.account}
-            }
-        )
-    if user.login_number:
-        other = (
-            PortalUser.objects.filter(login_number=user.login_number)
-            .exclude(pk=user.pk)
-            .only("account")
-            .first()
-        )
-        if other is not None:
-            raise ServiceConflict(
+def _user_conflicts(users: Sequence[PortalUser]) -> dict[int, ServiceConflict]:
+    """The rules that look at other rows, for each of ``users`` (new or changed), in a few
+    queries whatever their number: unique account and login number, one owner per fixed
+    extension, a fixed extension never in a pool, a login number never a webfon number.
+    A user also conflicts with an earlier one of ``users``. Answers index -> conflict."""
+    keys = sorted({user.account.lower() for user in users})
+    if len(keys) == 1:  # iexact reads the account index (LOWER() IN … scans the table)
+        same_account = PortalUser.objects.filter(account__iexact=keys[0])
+    else:
+        same_account = PortalUser.objects.annotate(key=Lower("account")).filter(key__in=keys)
+    account_pk: dict[str, object] = {
+        account.lower(): pk for account, pk in same_account.values_list("account", "pk")
+    }
+    logins = sorted({user.login_number for user in users if user.login_number})
+    login_owner: dict[str, tuple[object, str]] = {}
+    webfon_numbers: set[str] = set()
+    if logins:
+        login_owner = {
+            number: (pk, account)
+            for number, pk, account in PortalUser.objects.filter(
+                login_number__in=logins
+            ).values_list("login_number", "pk", "account")
+        }
+        webfon_numbers = webfon_numbers_among(logins)
+    extension_ids = sorted({user.webfon_extension_id for user in users if user.webfon_extension_id})
+    locked: dict[int, Extension] = {}
+    holder: dict[int, tuple[object, str]] = {}
+    if extension_ids:
+        # Read the rows again under a lock: a concurrent pool_add_members locks them too.
+        locked = {
+            extension.pk: extension
+            for extension in Extension.objects.select_for_update()
+            .select_related("pool")
+            .filter(pk__in=extension_ids)
+        }
+        holder = fixed_extension_holders(extension_ids)
+    conflicts: dict[int, ServiceConflict] = {}
+    for index, user in enumerate(users):
+        # Who the user is in the maps above: its id, or its place among ``users`` if new.
+        me = user.pk if user.pk is not None else ("new", index)
+        key = user.account.lower()
+        if account_pk.get(key, me) != me:
+            conflicts[index] = ServiceConflict(
+                {
+                    "account": _("Ya existe un usuario con la cuenta «%(account)s».")
+                    % {"account": user.account}
+                }
+            )
+            continue
+        number = user.login_number
+        if number and login_owner.get(number, (me, ""))[0] != me:
+            conflicts[index] = ServiceConflict(
                 {
                     "login_number": _(
                         "El número de login %(number)s ya es del usuario %(account)s."
                     )
-                    % {"number": user.login_number, "account": other.account}
+                    % {"number": number, "account": login_owner[number][1]}
                 }
             )
-        if Extension.objects.filter(number=user.login_number, kind=Extension.Kind.WEBFON).exists():
-            raise ServiceConflict(
+            continue
+        if number and number in webfon_numbers:
+            conflicts[index] = ServiceConflict(
                 {
                     "login_number": _(
                         "El número de login %(number)s es una extensión webfon; use el número de "
                         "la extensión física del usuario o uno libre."
                     )
-                    % {"number": user.login_number}
+                    % {"number": number}
                 }
             )
-    extension = user.webfon_extension
-    if extension is not None:
-        # Read the row again under a lock: a concurrent pool_add_members locks it too.
-        extension = (
-            Extension.objects.select_for_update().select_related("pool").get(pk=extension.pk)
-        )
-        other = (
-            PortalUser.objects.filter(webfon_extension=extension)
-            .exclude(pk=user.pk)
-            .only("account")
-            .first()
-        )
-        if other is not None:
-            raise ServiceConflict(
-                {
-                    "webfon_extension": _(
-                        "La extensión webfon %(number)s ya es la extensión fija del usuario "
-                        "%(account)s; una extensión fija pertenece a un solo usuario."
-                    )
-                    % {"number": extension.number, "account": other.account}
-                }
-            )
-        if extension.pool_id is not None:
-            raise ServiceConflict(
-                {
-                    "webfon_extension": _(
-                        "La extensión webfon %(number)s es miembro del pool «%(pool)s»; una "
-                        "extensión fija no puede estar en un pool."
-                    )
-                    % {"number": extension.number, "pool": extension.pool.name}
-                }
-            )
+            continue
+        extension = locked.get(user.webfon_extension_id)
+        if extension is not None:
+            if holder.get(extension.pk, (me, ""))[0] != me:
+                conflicts[index] = ServiceConflict(
+                    {
+                        "webfon_extension": _(
+                            "La extensión webfon %(number)s ya es la extensión fija del usuario "
+                            "%(account)s; una extensión fija pertenece a un solo usuario."
+                        )
+                        % {"number": extension.number, "account": holder[extension.pk][1]}
+                    }
+                )
+                continue
+            if extension.pool_id is not None:
+                conflicts[index] = ServiceConflict(
+                    {
+                        "webfon_extension": _(
+                            "La extensión webfon %(number)s es miembro del pool «%(pool)s»; una "
+                            "extensión fija no puede estar en un pool."
+                        )
+                        % {"number": extension.number, "pool": extension.pool.name}
+                    }
+                )
+                continue
+        # Later users of the batch meet this one as if it were saved.
+        account_pk.setdefault(key, me)
+        if number:
+            login_owner.setdefault(number, (me, user.account))
+        if extension is not None:
+            holder.setdefault(extension.pk, (me, user.account))
+    return conflicts
+
+
+def _check_user_cross_rows(user: PortalUser) -> None:
+    """The rules that look at other rows (see _user_conflicts), for one user."""
+    conflict = _user_conflicts([user]).get(0)
+    if conflict is not None:
+        raise conflict
 
 
 def _check_password(password: str, *, account: str) -> None:
     """The webfon password policy (General > Política de acceso webfon)."""
-    policy = webfon_policy_get()
+    policy = hooks.password_rules()
     errors = password_policy_errors(
         password,
         account=account,
@@ -140,10 +193,8 @@ def _check_password(password: str, *, account: str) -> None:
         raise ValidationError({"password": errors})
 
 
-@retrying_atomic
-def portal_user_create(
+def _user_build(
     *,
-    actor: Actor,
     account: str,
     name: str,
     email: str = "",
@@ -156,6 +207,7 @@ def portal_user_create(
     max_sessions: int = 1,
     password: str | None = None,
 ) -> PortalUser:
+    """A new user, normalized, its password hashed, validated on its own (no other row)."""
     data = _normalize(
         {
             "account": account,
@@ -175,9 +227,43 @@ def portal_user_create(
         _check_password(password, account=user.account)
         user.password = make_password(password)
         user.password_changed_at = timezone.now()
-    user.full_clean(validate_unique=False, validate_constraints=False)
+    # Validated once, in Python: every CheckConstraint of PortalUser is a field choice, a
+    # validator or a rule of clean(), and the unique ones are _user_conflicts' (pinned by
+    # tests/users/test_constraints_covered.py); the database still enforces them all.
+    validate_row(user)
+    return user
+
+
+@retrying_atomic
+def portal_user_create(
+    *,
+    actor: Actor,
+    account: str,
+    name: str,
+    email: str = "",
+    mobile: str = "",
+    validation: str = PortalUser.Validation.SUITE,
+    second_factor: str = PortalUser.SecondFactor.NONE,
+    login_number: str | None = None,
+    webfon_extension: Extension | None = None,
+    pool: ExtensionPool | None = None,
+    max_sessions: int = 1,
+    password: str | None = None,
+) -> PortalUser:
+    user = _user_build(
+        account=account,
+        name=name,
+        email=email,
+        mobile=mobile,
+        validation=validation,
+        second_factor=second_factor,
+        login_number=login_number,
+        webfon_extension=webfon_extension,
+        pool=pool,
+        max_sessions=max_sessions,
+        password=password,
+    )
     _check_user_cross_rows(user)
-    user.full_clean()
     user.save()
     audit_record(actor=actor, action="user.create", instance=user, after=audit_snapshot(user))
     # Whether any user logs in through a pool decides colas_limpiar_siempre on the nodes.
@@ -186,13 +272,56 @@ def portal_user_create(
 
 
 @retrying_atomic
+def portal_user_create_many(
+    *, actor: Actor, rows: Sequence[dict[str, Any]]
+) -> list[PortalUser | ValidationError]:
+    """Create one user per item of ``rows`` (the keyword arguments of portal_user_create),
+    with its rules, in a number of queries that does not grow with the rows (a row with a
+    password reads the password policy).
+
+    Answers, in the order of ``rows``, the created user or the ValidationError that refused
+    that row (the others are created: the caller's transaction decides whether a refused row
+    undoes them). One audit entry per user and one push request, as portal_user_create.
+    """
+    results: list[PortalUser | ValidationError] = []
+    for row in rows:
+        try:
+            results.append(_user_build(**row))
+        except ValidationError as exc:
+            results.append(exc)
+    built = [(index, user) for index, user in enumerate(results) if isinstance(user, PortalUser)]
+    conflicts = _user_conflicts([user for _index, user in built])
+    for position, (index, _user) in enumerate(built):
+        if position in conflicts:
+            results[index] = conflicts[position]
+    creating = [user for user in results if isinstance(user, PortalUser)]
+    saved = iter(bulk_insert_instances(creating))
+    results = [next(saved) if isinstance(row, PortalUser) else row for row in results]
+    creating = [row for row in results if isinstance(row, PortalUser)]
+    if creating and creating[0].pk is None:  # no INSERT … RETURNING (MySQL): read the ids
+        ids = dict(
+            PortalUser.objects.filter(account__in=[u.account for u in creating]).values_list(
+                "account", "pk"
+            )
+        )
+        for user in creating:
+            user.pk = ids[user.account]
+    audit_record_created(actor=actor, action="user.create", instances=creating)
+    if creating:
+        push_request_webrtc_nodes(reason="user.create", actor=actor)
+    return results
+
+
+@retrying_atomic
 def portal_user_update(*, actor: Actor, user: PortalUser, **data: Any) -> PortalUser:
     user = PortalUser.objects.select_for_update().get(pk=user.pk)
     before = audit_snapshot(user)
     changed = apply_fields(user, data=_normalize(data), allowed=USER_FIELDS)
-    user.full_clean(validate_unique=False, validate_constraints=False)
+    # Validated once, in Python: every CheckConstraint of PortalUser is a field choice, a
+    # validator or a rule of clean(), and the unique ones are _check_user_cross_rows' (pinned
+    # by tests/users/test_constraints_covered.py); the database still enforces them all.
+    validate_row(user)
     _check_user_cross_rows(user)
-    user.full_clean()
     user.save()
     audit_record(
         actor=actor, action="user.update", instance=user, before=before, after=audit_snapshot(user)
@@ -200,9 +329,9 @@ def portal_user_update(*, actor: Actor, user: PortalUser, **data: Any) -> Portal
     # A disabled user, or one whose mobility extension changed, is logged out at once and
     # the extensions their sessions held go back (to the pool).
     if "validation" in changed and user.validation == PortalUser.Validation.DISABLED:
-        webfon_sessions_end_for_user(actor=actor, user=user, reason="disabled")
+        hooks.user_access_changed(actor=actor, user=user, reason="disabled")
     elif changed & {"pool", "webfon_extension"}:
-        webfon_sessions_end_for_user(actor=actor, user=user, reason="reassigned")
+        hooks.user_access_changed(actor=actor, user=user, reason="reassigned")
     if changed & {"pool", "webfon_extension"}:
         push_request_webrtc_nodes(reason="user.update", actor=actor)
     return user
@@ -273,8 +402,6 @@ def portal_user_totp_confirm(*, actor: Actor, user: PortalUser, code: str) -> Po
                 % {"account": user.account}
             }
         )
-    from webfon.secondfactor import totp_matching_step
-
     code = (code or "").strip()
     step = (
         totp_matching_step(user.totp_pending_secret, code)
@@ -384,8 +511,9 @@ def exempt_network_delete(*, actor: Actor, network: SecondFactorExemptNetwork) -
 @retrying_atomic
 def ldap_settings_update(*, actor: Actor, **data: Any) -> LdapSettings:
     """Change the LDAP settings. An empty bind password keeps the stored one."""
-    row = ldap_settings_get()
-    row = LdapSettings.objects.select_for_update().get(pk=row.pk)
+    row, _created = LdapSettings.objects.select_for_update().get_or_create(
+        id=LdapSettings.SINGLETON_ID
+    )
     before = audit_snapshot(row)
     if not data.get("bind_password"):
         data.pop("bind_password", None)

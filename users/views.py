@@ -7,24 +7,18 @@ login sessions, which do not exist yet.
 
 from urllib.parse import parse_qs, urlparse
 
-import django_filters
-import segno
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.safestring import mark_safe
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from extensions.models import ExtensionPool
-from portal.actors import Actor
-from portal.ui import ObjectDeleteView, ObjectEditView, ObjectListView, apply_service_errors
+from core.actors import Actor
+from core.totp import totp_qr_svg
+from core.ui import ObjectDeleteView, ObjectEditView, ObjectListView, apply_service_errors
 from users import services
-from users.filtersets import PortalUserFilterSet, filter_connected
+from users.filtersets import PortalUserPageFilterSet
 from users.forms import (
     PortalUserCreateForm,
     PortalUserForm,
@@ -33,91 +27,9 @@ from users.forms import (
     mark_invalid,
 )
 from users.models import PortalUser
-from webfon.selectors import mobility_extension_subquery
+from users.selectors import mobility_extension_subquery
 
 # --- list ---------------------------------------------------------------------------------
-
-
-class PortalUserPageFilterSet(PortalUserFilterSet):
-    """The filters of the list page: one search box and the choices an administrator uses."""
-
-    q = django_filters.CharFilter(
-        method="search",
-        label=gettext_lazy("Buscar"),
-        widget=forms.TextInput(
-            attrs={"placeholder": gettext_lazy("Cuenta, nombre, login, correo"), "size": 26}
-        ),
-    )
-    validation = django_filters.ChoiceFilter(
-        choices=PortalUser.Validation.choices,
-        label=gettext_lazy("Validación"),
-        empty_label=gettext_lazy("Todas"),
-    )
-    second_factor = django_filters.ChoiceFilter(
-        choices=PortalUser.SecondFactor.choices,
-        label=gettext_lazy("Doble factor"),
-        empty_label=gettext_lazy("Todos"),
-    )
-    access = django_filters.ChoiceFilter(
-        method="filter_access",
-        choices=[
-            ("fixed", gettext_lazy("Fija")),
-            ("pool", gettext_lazy("De un pool")),
-            ("none", gettext_lazy("Ninguna")),
-        ],
-        label=gettext_lazy("Extensión webfon"),
-        empty_label=gettext_lazy("Todas"),
-    )
-    pool = django_filters.ModelChoiceFilter(
-        queryset=ExtensionPool.objects.only("pk", "name"),
-        label=gettext_lazy("Pool de extensiones Webphone"),
-        empty_label=gettext_lazy("Todos"),
-    )
-    connected = django_filters.ChoiceFilter(
-        method="filter_connected_choice",
-        choices=[("yes", gettext_lazy("Sí")), ("no", gettext_lazy("No"))],
-        label=gettext_lazy("Conectado"),
-        empty_label=gettext_lazy("Todos"),
-    )
-    # The shared filter set's yes/no filter is replaced by "access" on this page.
-    has_fixed_extension = None
-
-    class Meta(PortalUserFilterSet.Meta):
-        fields: list[str] = []
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # "Conectado" is declared by the shared filter set, so it would come first; the
-        # search box leads, as on every list page.
-        self.filters.move_to_end("connected")
-        for field in self.form.fields.values():
-            if isinstance(field.widget, forms.Select):
-                field.widget.attrs["class"] = "form-select form-select-sm"
-            else:
-                field.widget.attrs["class"] = "form-control form-control-sm"
-
-    def search(self, queryset, name, value):
-        """Every word must appear in the account, name, login number or e-mail."""
-        for word in value.split():
-            queryset = queryset.filter(
-                Q(account__icontains=word)
-                | Q(name__icontains=word)
-                | Q(login_number__icontains=word)
-                | Q(email__icontains=word)
-            )
-        return queryset
-
-    def filter_connected_choice(self, queryset, name, value):
-        return filter_connected(queryset, name, {"yes": True, "no": False}.get(value))
-
-    def filter_access(self, queryset, name, value):
-        if value == "fixed":
-            return queryset.filter(webfon_extension__isnull=False)
-        if value == "pool":
-            return queryset.filter(pool__isnull=False)
-        if value == "none":
-            return queryset.filter(webfon_extension__isnull=True, pool__isnull=True)
-        return queryset
 
 
 class PortalUserListView(ObjectListView):
@@ -233,36 +145,46 @@ class PortalUserActionView(PortalUserEditView):
         return HttpResponseRedirect(reverse("portaluser_update", args=[kwargs["pk"]]))
 
 
-class PortalUserPasswordView(PortalUserActionView):
-    """Set or reset the portal (Vivait-Suite) password; it is never shown again."""
+class PortalUserFormActionView(PortalUserActionView):
+    """An action that posts one small form to one service: on success a message and back to
+    the user's page; refused, the page again with the form's errors (status 400)."""
+
+    form_class: type
+    form_key: str  # the form's name in the page's context
+    field: str  # the form's field the service takes
+    success_message: str
+
+    def call_service(self, *, actor: Actor, user: PortalUser, value) -> None:
+        raise NotImplementedError
 
     def post(self, request, *args, **kwargs):
         self.object = self.get_object()
-        form = PortalUserPasswordForm(request.POST)
+        form = self.form_class(request.POST)
         if form.is_valid():
             try:
-                services.portal_user_set_password(
+                self.call_service(
                     actor=Actor.for_user(request.user),
                     user=self.object,
-                    password=form.cleaned_data["password"],
+                    value=form.cleaned_data[self.field],
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                messages.success(
-                    request,
-                    _("Contraseña de «%(account)s» cambiada.") % {"account": self.object.account},
-                )
+                messages.success(request, self.success_message % {"account": self.object.account})
                 return HttpResponseRedirect(self.edit_url())
-        return self.render_page(status=400, password_form=form)
+        return self.render_page(status=400, **{self.form_key: form})
 
 
-def totp_qr_svg(uri: str) -> str:
-    """The provisioning URI as an inline SVG QR code (segno builds the markup itself)."""
-    svg = segno.make(uri, error="m").svg_inline(
-        scale=4, dark="#000", light="#fff", title=_("Código QR para la app de autenticación")
-    )
-    return mark_safe(svg)  # noqa: S308 - markup generated by segno, not user input
+class PortalUserPasswordView(PortalUserFormActionView):
+    """Set or reset the portal (Vivait-Suite) password; it is never shown again."""
+
+    form_class = PortalUserPasswordForm
+    form_key = "password_form"
+    field = "password"
+    success_message = gettext_lazy("Contraseña de «%(account)s» cambiada.")
+
+    def call_service(self, *, actor: Actor, user: PortalUser, value) -> None:
+        services.portal_user_set_password(actor=actor, user=user, password=value)
 
 
 class PortalUserTotpBeginView(PortalUserActionView):
@@ -286,29 +208,18 @@ class PortalUserTotpBeginView(PortalUserActionView):
         return response
 
 
-class PortalUserTotpConfirmView(PortalUserActionView):
+class PortalUserTotpConfirmView(PortalUserFormActionView):
     """Put the pending TOTP secret in force with one code of the app."""
 
-    def post(self, request, *args, **kwargs):
-        self.object = self.get_object()
-        form = TotpCodeForm(request.POST)
-        if form.is_valid():
-            try:
-                services.portal_user_totp_confirm(
-                    actor=Actor.for_user(request.user),
-                    user=self.object,
-                    code=form.cleaned_data["code"],
-                )
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            else:
-                messages.success(
-                    request,
-                    _("TOTP activo para «%(account)s»: ya se puede elegir el doble factor «TOTP».")
-                    % {"account": self.object.account},
-                )
-                return HttpResponseRedirect(self.edit_url())
-        return self.render_page(status=400, totp_form=form)
+    form_class = TotpCodeForm
+    form_key = "totp_form"
+    field = "code"
+    success_message = gettext_lazy(
+        "TOTP activo para «%(account)s»: ya se puede elegir el doble factor «TOTP»."
+    )
+
+    def call_service(self, *, actor: Actor, user: PortalUser, value) -> None:
+        services.portal_user_totp_confirm(actor=actor, user=user, code=value)
 
 
 # --- delete -------------------------------------------------------------------------------

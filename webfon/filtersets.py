@@ -1,7 +1,10 @@
 """Filters shared by the sessions page and the API."""
 
 import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
+from core.ui import StyledFilterSet
 from webfon.models import WebfonSession
 
 
@@ -19,3 +22,22 @@ class WebfonSessionFilterSet(django_filters.FilterSet):
             "client_ip": ["exact"],
             "application": ["exact"],
         }
+
+
+class WebfonSessionPageFilterSet(StyledFilterSet):
+    """One search box: account, extension or origin address."""
+
+    q = django_filters.CharFilter(method="search", label=gettext_lazy("Buscar"))
+
+    class Meta:
+        model = WebfonSession
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        for word in value.split():
+            queryset = queryset.filter(
+                Q(user__account__icontains=word)
+                | Q(extension_number__startswith=word)
+                | Q(client_ip__startswith=word)
+            )
+        return queryset

@@ -1,5 +1,5 @@
-from portal.ui import ServiceModelForm
-from webfon.models import WebfonPolicy
+from core.ui import ServiceModelForm
+from webfon.models import POLICY_EDITABLE_FIELDS, WebfonPolicy
 
 
 class WebfonPolicyForm(ServiceModelForm):
@@ -7,19 +7,4 @@ class WebfonPolicyForm(ServiceModelForm):
 
     class Meta:
         model = WebfonPolicy
-        fields = [
-            "token_ttl_seconds",
-            "pin_expiry_seconds",
-            "pin_max_attempts",
-            "pin_length",
-            "password_validity_days",
-            "password_min_length",
-            "password_require_digits",
-            "password_require_upper",
-            "password_require_lower",
-            "password_require_special",
-            "account_max_failures",
-            "ip_max_failures",
-            "failure_window_seconds",
-            "session_retention_days",
-        ]
+        fields = list(POLICY_EDITABLE_FIELDS)

@@ -10,6 +10,25 @@ from django.utils.translation import pgettext_lazy
 CHALLENGE_MAX_SECONDS = 600
 
 
+# The settings of the access policy an administrador edits (page and API), in the page's order.
+POLICY_EDITABLE_FIELDS = (
+    "token_ttl_seconds",
+    "pin_expiry_seconds",
+    "pin_max_attempts",
+    "pin_length",
+    "password_validity_days",
+    "password_min_length",
+    "password_require_digits",
+    "password_require_upper",
+    "password_require_lower",
+    "password_require_special",
+    "account_max_failures",
+    "ip_max_failures",
+    "failure_window_seconds",
+    "session_retention_days",
+)
+
+
 class WebfonPolicy(models.Model):
     """How webfon logins are checked; a single row ("General > Política de acceso webfon").
 

@@ -5,20 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import smtplib
-import ssl
-import time
-from dataclasses import dataclass
 from email.message import EmailMessage
 
-import pyotp
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from portal.smtp import check_auth_allowed
-
-SMTP_TIMEOUT_SECONDS = 10
-TOTP_WINDOW_STEPS = 1
+from core.smtp import SmtpServer, smtp_send
 
 
 def new_pin(length: int) -> str:
@@ -30,33 +22,6 @@ def pin_digest(pin: str, *, challenge_digest: str) -> str:
     table never holds a PIN and a digest is useless for another challenge."""
     key = hashlib.sha256(f"webfon-pin:{settings.SECRET_KEY}".encode()).digest()
     return hmac.new(key, f"{challenge_digest}:{pin}".encode(), hashlib.sha256).hexdigest()
-
-
-def totp_matching_step(secret: str, code: str, *, at: float | None = None) -> int | None:
-    """The time step (±1 around now) whose code is ``code``, or None."""
-    code = code.strip()
-    if not secret or not code.isdigit():
-        return None
-    totp = pyotp.TOTP(secret)
-    now = time.time() if at is None else at
-    current = int(now // totp.interval)
-    for step in range(current - TOTP_WINDOW_STEPS, current + TOTP_WINDOW_STEPS + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code):
-            return step
-    return None
-
-
-@dataclass(frozen=True)
-class SmtpServer:
-    """Where PIN e-mails go out: a node's serCen SMTP settings."""
-
-    host: str
-    port: int
-    use_tls: bool
-    user: str
-    password: str
-    sender: str
-    allow_plaintext_auth: bool = False  # the node's explicit opt-in to AUTH without TLS
 
 
 def send_pin_email(*, server: SmtpServer, to: str, account: str, pin: str, valid_seconds: int):
@@ -75,27 +40,4 @@ def send_pin_email(*, server: SmtpServer, to: str, account: str, pin: str, valid
         )
         % {"account": account, "pin": pin, "minutes": max(1, valid_seconds // 60)}
     )
-    if server.use_tls:
-        client: smtplib.SMTP = smtplib.SMTP_SSL(
-            server.host,
-            server.port,
-            timeout=SMTP_TIMEOUT_SECONDS,
-            context=ssl.create_default_context(),
-        )
-    else:
-        client = smtplib.SMTP(server.host, server.port, timeout=SMTP_TIMEOUT_SECONDS)
-    with client:
-        if not server.use_tls:
-            client.ehlo()
-            if client.has_extn("starttls"):
-                client.starttls(context=ssl.create_default_context())
-                client.ehlo()
-        if server.user:
-            check_auth_allowed(
-                client,
-                host=server.host,
-                port=server.port,
-                allow_plaintext_auth=server.allow_plaintext_auth,
-            )
-            client.login(server.user, server.password)
-        client.send_message(message)
+    smtp_send(server, message, to=to)

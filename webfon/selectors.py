@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from extensions.models import Extension, ExtensionPool
@@ -12,26 +12,17 @@ from webfon.models import WebfonPolicy, WebfonSession
 
 
 def webfon_policy_get() -> WebfonPolicy:
-    """The single policy row (created by a migration; recreated if missing)."""
-    row, _created = WebfonPolicy.objects.get_or_create(id=WebfonPolicy.SINGLETON_ID)
-    return row
+    """The single policy row (created by a migration). A selector never writes: when the row is
+    missing this is the default policy, unsaved; the service that saves it creates it."""
+    return WebfonPolicy.objects.filter(id=WebfonPolicy.SINGLETON_ID).first() or WebfonPolicy(
+        id=WebfonPolicy.SINGLETON_ID
+    )
 
 
 def webfon_sessions_live() -> QuerySet[WebfonSession]:
     """Sessions in force: active and not past their expiry."""
     return WebfonSession.objects.filter(
         state=WebfonSession.State.ACTIVE, expires_at__gt=timezone.now()
-    )
-
-
-def mobility_extension_subquery(user_ref: str = "pk") -> Subquery:
-    """The number of the mobility extension a user holds now (its oldest live session), for
-    annotating user lists in the same query."""
-    return Subquery(
-        webfon_sessions_live()
-        .filter(user_id=OuterRef(user_ref))
-        .order_by("started_at", "id")
-        .values("extension_number")[:1]
     )
 
 

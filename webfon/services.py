@@ -29,20 +29,22 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.actors import Actor
+from core.audit import audit_record, audit_snapshot
+from core.client_ip import IPAddress, in_networks, parse_networks
+from core.secrets import SecretUnavailable
+from core.smtp import PlaintextAuthRefused, SmtpServer
+from core.tokens import token_digest
+from core.totp import totp_matching_step
+from core.transactions import retrying_atomic, run_atomic
 from extensions.models import Extension
 from nodes.models import Node
 from nodes.services import node_smtp_sender
-from portal.actors import Actor
-from portal.audit import audit_record, audit_snapshot
-from portal.secrets import SecretUnavailable
-from portal.smtp import PlaintextAuthRefused
-from portal.tokens import token_digest
-from portal.transactions import retrying_atomic, run_atomic
 from users.ldap import ldap_authenticate, ldap_decoy
 from users.models import PortalUser, SecondFactorExemptNetwork
+from users.passwords import password_expired
 from users.selectors import ldap_settings_get
 from webfon import authlog
-from webfon.client_ip import IPAddress, in_networks, parse_networks
 from webfon.models import (
     CHALLENGE_MAX_SECONDS,
     LoginChallenge,
@@ -50,13 +52,10 @@ from webfon.models import (
     WebfonPolicy,
     WebfonSession,
 )
-from webfon.passwords import password_expired
 from webfon.secondfactor import (
-    SmtpServer,
     new_pin,
     pin_digest,
     send_pin_email,
-    totp_matching_step,
 )
 from webfon.selectors import pool_occupation, webfon_policy_get
 from webfon.throttle import (
@@ -91,21 +90,6 @@ class LoginResult:
     method: str = ""
 
 
-REFUSAL_STATUS = {
-    "bad_credentials": 401,
-    "bad_pin": 401,
-    "challenge_invalid": 401,
-    "invalid_token": 401,
-    "disabled": 403,
-    "password_expired": 403,
-    "locked": 403,
-    "no_webfon_extension": 409,
-    "pool_full": 409,
-    "too_many_sessions": 409,
-    "second_factor_unavailable": 409,
-}
-
-
 @dataclass
 class LoginRefused(Exception):
     """A refused login; ``reason`` is the contract's code, ``extra`` goes into the answer."""
@@ -113,10 +97,6 @@ class LoginRefused(Exception):
     reason: str
     detail: str
     extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def status_code(self) -> int:
-        return REFUSAL_STATUS[self.reason]
 
     def as_dict(self) -> dict[str, Any]:
         return {"status": "refused", "reason": self.reason, "detail": self.detail, **self.extra}
@@ -338,7 +318,7 @@ def _smtp_server() -> SmtpServer | None:
         return None
     sender = node_smtp_sender(node)
     try:
-        # Only to the server it was entered for (see portal.secrets).
+        # Only to the server it was entered for (see core.secrets).
         password = node.secret_for("smtp_password", parts=("smtp",)) if node.smtp_user else ""
     except SecretUnavailable as exc:
         logger.warning("webfon.pin_smtp_secret_unavailable node=%s detail=%s", node.pk, exc)
@@ -695,7 +675,9 @@ def _delete_batch(model, ids: list[int]) -> int:
 @retrying_atomic
 def webfon_policy_update(*, actor: Actor, **data: Any) -> WebfonPolicy:
     """Change the access policy."""
-    policy = WebfonPolicy.objects.select_for_update().get(pk=webfon_policy_get().pk)
+    policy, _created = WebfonPolicy.objects.select_for_update().get_or_create(
+        id=WebfonPolicy.SINGLETON_ID
+    )
     before = audit_snapshot(policy)
     allowed = {f.name for f in WebfonPolicy._meta.concrete_fields} - {"id", "updated_at"}
     unknown = set(data) - allowed

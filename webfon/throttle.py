@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from portal.transactions import run_atomic
+from core.transactions import run_atomic
 from webfon.models import LoginThrottle
 
 Scope = LoginThrottle.Scope

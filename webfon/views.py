@@ -1,9 +1,7 @@
 """General > Sesiones webfon and Política de acceso webfon."""
 
-import django_filters
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -12,40 +10,21 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
-from portal.actors import Actor
-from portal.ui import (
+from core.actors import Actor
+from core.ui import (
     ConfirmActionMixin,
     ObjectListView,
     RoleRequiredMixin,
-    StyledFilterSet,
     apply_service_errors,
 )
 from webfon import services
+from webfon.filtersets import WebfonSessionPageFilterSet
 from webfon.forms import WebfonPolicyForm
 from webfon.models import WebfonSession
 from webfon.selectors import webfon_policy_get, webfon_sessions_live
 
 # Who is connected from where is the administrators' business (as in the API).
 SESSIONS_PERMISSION = "webfon.delete_webfonsession"
-
-
-class WebfonSessionPageFilterSet(StyledFilterSet):
-    """One search box: account, extension or origin address."""
-
-    q = django_filters.CharFilter(method="search", label=gettext_lazy("Buscar"))
-
-    class Meta:
-        model = WebfonSession
-        fields: list[str] = []
-
-    def search(self, queryset, name, value):
-        for word in value.split():
-            queryset = queryset.filter(
-                Q(user__account__icontains=word)
-                | Q(extension_number__startswith=word)
-                | Q(client_ip__startswith=word)
-            )
-        return queryset
 
 
 class WebfonSessionListView(ObjectListView):

@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import portal.fields
+import core.fields
 
 
 class Migration(migrations.Migration):
@@ -133,7 +133,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "secret",
-                    portal.fields.EncryptedTextField(editable=False, verbose_name="secreto"),
+                    core.fields.EncryptedTextField(editable=False, verbose_name="secreto"),
                 ),
                 (
                     "last_step",

@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
+from core.api.viewsets import ServiceModelSerializer
 from extensions.models import Extension, ExtensionPool, Template
-from portal.api.viewsets import ServiceModelSerializer
+from extensions.services import EXTENSION_EDITABLE_FIELDS
 
 
 class ExtensionSerializer(ServiceModelSerializer):
@@ -11,15 +12,7 @@ class ExtensionSerializer(ServiceModelSerializer):
         model = Extension
         fields = [
             "id",
-            "number",
-            "kind",
-            "node",
-            "template",
-            "site",
-            "department",
-            "registration_secret",
-            "owner",
-            "pool",
+            *EXTENSION_EDITABLE_FIELDS,
             "created_at",
             "updated_at",
         ]

@@ -3,6 +3,8 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api.viewsets import ServiceModelViewSet, request_actor
+from core.secrets import unreadable_warning
 from extensions import services
 from extensions.api.serializers import (
     ExtensionPoolSerializer,
@@ -14,8 +16,6 @@ from extensions.api.serializers import (
 )
 from extensions.filtersets import ExtensionFilterSet, ExtensionPoolFilterSet, TemplateFilterSet
 from extensions.models import Extension, ExtensionPool, Template
-from portal.api.viewsets import ServiceModelViewSet, request_actor
-from portal.secrets import unreadable_warning
 
 
 class ExtensionViewSet(ServiceModelViewSet):

@@ -4,8 +4,8 @@ import django.core.validators
 import django.db.models.deletion
 from django.db import migrations, models
 
+import core.fields
 import extensions.models
-import portal.fields
 
 
 class Migration(migrations.Migration):
@@ -98,7 +98,7 @@ class Migration(migrations.Migration):
                 ("department", models.CharField(max_length=100, verbose_name="departamento")),
                 (
                     "registration_secret",
-                    portal.fields.EncryptedTextField(
+                    core.fields.EncryptedTextField(
                         default=extensions.models.generate_registration_secret,
                         verbose_name="clave de registro",
                     ),

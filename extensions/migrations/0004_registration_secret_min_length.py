@@ -3,8 +3,8 @@
 import django.core.validators
 from django.db import migrations
 
+import core.fields
 import extensions.models
-import portal.fields
 
 
 class Migration(migrations.Migration):
@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="extension",
             name="registration_secret",
-            field=portal.fields.EncryptedTextField(
+            field=core.fields.EncryptedTextField(
                 default=extensions.models.generate_registration_secret,
                 validators=[django.core.validators.MinLengthValidator(12)],
                 verbose_name="clave de registro",

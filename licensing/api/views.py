@@ -2,6 +2,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.viewsets import request_actor
 from licensing.api.serializers import (
     LicenseCalculationInputSerializer,
     LicenseCalculationSerializer,
@@ -11,7 +12,6 @@ from licensing.api.serializers import (
 from licensing.calculator import LicenseEstimate, license_estimate
 from licensing.selectors import LicenseUsage, license_usage
 from licensing.services import license_stock_set
-from portal.api.viewsets import request_actor
 
 
 def summary_data(usage: LicenseUsage) -> dict[str, int]:

@@ -6,10 +6,10 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.viewsets import SecretWarningsField, ServiceModelSerializer
 from nodes import certificates
 from nodes.models import Node, NodeCertificate, Push
 from nodes.selectors import node_last_push_state
-from portal.api.viewsets import SecretWarningsField, ServiceModelSerializer
 
 # The API's names of push states (the contract of issue #6) for the model's.
 PUSH_API_STATUS = {

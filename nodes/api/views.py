@@ -4,6 +4,8 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api.permissions import model_permissions
+from core.api.viewsets import LIST_FILTER_BACKENDS, ServiceModelViewSet, request_actor
 from nodes import services
 from nodes.api.serializers import (
     NodeCertificateSerializer,
@@ -20,8 +22,6 @@ from nodes.models import Node, NodeCertificate, Push
 from nodes.push import push_preview
 from nodes.selectors import node_certificate, nodes_with_last_push
 from nodes.transport import TransportError
-from portal.api.permissions import model_permissions
-from portal.api.viewsets import LIST_FILTER_BACKENDS, ServiceModelViewSet, request_actor
 
 
 class NodeViewSet(ServiceModelViewSet):

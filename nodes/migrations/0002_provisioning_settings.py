@@ -4,7 +4,7 @@ import django.core.validators
 import django.db.models.deletion
 from django.db import migrations, models
 
-import portal.fields
+import core.fields
 
 
 class Migration(migrations.Migration):
@@ -173,7 +173,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="node",
             name="mysql_password",
-            field=portal.fields.EncryptedTextField(blank=True, verbose_name="contraseña MySQL"),
+            field=core.fields.EncryptedTextField(blank=True, verbose_name="contraseña MySQL"),
         ),
         migrations.AddField(
             model_name="node",
@@ -265,7 +265,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="node",
             name="smtp_password",
-            field=portal.fields.EncryptedTextField(blank=True, verbose_name="contraseña SMTP"),
+            field=core.fields.EncryptedTextField(blank=True, verbose_name="contraseña SMTP"),
         ),
         migrations.AddField(
             model_name="node",
@@ -317,7 +317,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="node",
             name="ssh_password",
-            field=portal.fields.EncryptedTextField(blank=True, verbose_name="contraseña SSH"),
+            field=core.fields.EncryptedTextField(blank=True, verbose_name="contraseña SSH"),
         ),
         migrations.AddField(
             model_name="node",
@@ -334,7 +334,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="node",
             name="ssh_private_key",
-            field=portal.fields.EncryptedTextField(blank=True, verbose_name="clave privada SSH"),
+            field=core.fields.EncryptedTextField(blank=True, verbose_name="clave privada SSH"),
         ),
         migrations.AddField(
             model_name="node",

@@ -3,8 +3,8 @@
 import django.core.validators
 from django.db import migrations, models
 
+import core.fields
 import nodes.models
-import portal.fields
 
 
 class Migration(migrations.Migration):
@@ -230,7 +230,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="node",
             name="mysql_password",
-            field=portal.fields.EncryptedTextField(
+            field=core.fields.EncryptedTextField(
                 blank=True,
                 validators=[nodes.models.RenderedTextValidator(secret=True)],
                 verbose_name="contraseña MySQL",
@@ -315,7 +315,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="node",
             name="smtp_password",
-            field=portal.fields.EncryptedTextField(
+            field=core.fields.EncryptedTextField(
                 blank=True,
                 validators=[nodes.models.RenderedTextValidator(secret=True)],
                 verbose_name="contraseña SMTP",

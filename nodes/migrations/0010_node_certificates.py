@@ -3,9 +3,9 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+import core.fields
+import core.secrets
 import nodes.models
-import portal.fields
-import portal.secrets
 
 
 class Migration(migrations.Migration):
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "private_key",
-                    portal.fields.EncryptedTextField(blank=True, verbose_name="clave privada"),
+                    core.fields.EncryptedTextField(blank=True, verbose_name="clave privada"),
                 ),
                 (
                     "certificate_path",
@@ -112,7 +112,7 @@ class Migration(migrations.Migration):
                 "verbose_name": "certificado del nodo",
                 "verbose_name_plural": "certificados de los nodos",
             },
-            bases=(portal.secrets.SecretsMixin, models.Model),
+            bases=(core.secrets.SecretsMixin, models.Model),
         ),
         migrations.CreateModel(
             name="CertificateExpiryWarning",

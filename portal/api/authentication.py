@@ -8,8 +8,8 @@ from rest_framework import authentication, exceptions
 from rest_framework.permissions import SAFE_METHODS
 
 from accounts.client import request_client_ip
-from portal.models import ApiToken
-from portal.tokens import token_digest, token_prefix
+from core.models import ApiToken
+from core.tokens import token_digest, token_prefix
 
 # Writing last_used_at on every request would turn each read into a write; once a minute is enough.
 LAST_USED_RESOLUTION_SECONDS = 60

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from bulk.api.views import ExtensionExportView, ImportViewSet, PoolExportView, UserExportView
 from extensions.api.views import ExtensionPoolViewSet, ExtensionViewSet, TemplateViewSet
 from licensing.api.views import LicenseCalculateView, LicenseStockView, LicenseSummaryView
 from nodes.api.views import NodeViewSet, PushViewSet
@@ -25,6 +26,7 @@ router.register("nodes", NodeViewSet, basename="node")
 router.register("pushes", PushViewSet, basename="push")
 router.register("users", PortalUserViewSet, basename="portaluser")
 router.register("exempt-networks", ExemptNetworkViewSet, basename="exemptnetwork")
+router.register("imports", ImportViewSet, basename="import")
 router.register("webfon/sessions", WebfonSessionViewSet, basename="webfonsession")
 
 urlpatterns = [
@@ -40,5 +42,9 @@ urlpatterns = [
     path("webfon/login/pin/", WebfonLoginPinView.as_view(), name="webfon_login_pin"),
     path("webfon/logout/", WebfonLogoutView.as_view(), name="webfon_logout"),
     path("webfon/policy/", WebfonPolicyView.as_view(), name="webfonpolicy_detail"),
+    # Before the router: its detail routes would take "export" for an id.
+    path("users/export/", UserExportView.as_view(), name="portaluser_export"),
+    path("extensions/export/", ExtensionExportView.as_view(), name="extension_export"),
+    path("pools/export/", PoolExportView.as_view(), name="pool_export"),
     path("", include(router.urls)),
 ]

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from portal.roles import ROLES, sync_roles
+from core.roles import ROLES, sync_roles
 
 
 def create_roles(apps, schema_editor):

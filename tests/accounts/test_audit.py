@@ -7,8 +7,8 @@ import logging
 import pytest
 import time_machine
 
-from portal.models import AuditEntry
-from portal.roles import ROLE_ADMIN
+from core.models import AuditEntry
+from core.roles import ROLE_ADMIN
 from tests.accounts.conftest import post_login
 from tests.factories import STAFF_PASSWORD, StaffUserFactory, totp_code
 

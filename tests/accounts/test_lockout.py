@@ -7,8 +7,8 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import StaffLoginThrottle
-from portal.models import AuditEntry
-from portal.roles import ROLE_OPERATOR
+from core.models import AuditEntry
+from core.roles import ROLE_OPERATOR
 from tests.accounts.conftest import live_login, post_login, race
 from tests.factories import STAFF_PASSWORD, StaffUserFactory
 

@@ -7,8 +7,8 @@ from email.header import decode_header, make_header
 import pytest
 import time_machine
 
-from portal.models import AuditEntry
-from portal.roles import ROLE_OPERATOR
+from core.models import AuditEntry
+from core.roles import ROLE_OPERATOR
 from tests.accounts.conftest import post_login
 from tests.factories import StaffUserFactory
 from tests.webfon.smtp_server import free_port, start_smtp_server

@@ -10,8 +10,8 @@ import time_machine
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import StaffRecoveryCode, StaffTotpDevice
-from portal.models import AuditEntry
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
+from core.models import AuditEntry
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
 from tests.accounts.conftest import post_login
 from tests.factories import StaffUserFactory, totp_code
 

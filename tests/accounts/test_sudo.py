@@ -7,10 +7,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from core.actors import Actor
+from core.models import ApiToken
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR
 from nodes.models import Push
-from portal.actors import Actor
-from portal.models import ApiToken
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR
 from portal.services import api_token_create
 from tests.factories import (
     STAFF_PASSWORD,

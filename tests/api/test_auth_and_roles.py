@@ -4,9 +4,9 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from portal.actors import Actor
-from portal.models import ApiToken, AuditEntry
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
+from core.actors import Actor
+from core.models import ApiToken, AuditEntry
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from portal.services import api_token_create, api_token_revoke
 from tests.factories import NodeFactory, StaffUserFactory
 

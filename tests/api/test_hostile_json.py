@@ -1,5 +1,5 @@
 """Hostile JSON bodies (deeply nested, huge) on every endpoint: a 400 naming the rule, never a
-500 (portal/api/parsers.py).
+500 (core/api/parsers.py).
 
 The operations come from the API's own OpenAPI schema, and every URL of the portal from its
 URL patterns, so an endpoint added later is covered without touching this file.
@@ -14,9 +14,9 @@ from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from core.api.parsers import MAX_DEPTH
 from extensions.models import Extension
 from nodes.models import Push
-from portal.api.parsers import MAX_DEPTH
 from portal.services import api_token_create
 from tests.factories import (
     ExemptNetworkFactory,

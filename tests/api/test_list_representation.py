@@ -59,3 +59,26 @@ def test_api_list_output_unchanged(api):
     body = api.get("/api/v1/users/").json()
     rows = PortalUser.objects.order_by("account")
     assert body["results"] == drf(PortalUserSerializer, rows)
+
+
+@pytest.mark.parametrize("time_zone", ["UTC", "Europe/Madrid", "America/St_Johns"])
+def test_single_row_serializers_and_datetimes_in_any_zone_match_drf(settings, time_zone):
+    """The settings serializers (integers, booleans, texts, secrets left out) and datetimes
+    (auto timestamps, nullable ones) as DRF would write them, whatever the time zone."""
+    from users.api.serializers import LdapSettingsSerializer
+    from users.selectors import ldap_settings_get
+    from webfon.api.serializers import WebfonPolicySerializer
+    from webfon.selectors import webfon_policy_get
+
+    settings.TIME_ZONE = time_zone
+    PortalUserFactory.create_batch(2, email="", login_number=None)
+    PortalUserFactory(totp_confirmed_at="2026-03-29T01:30:00+00:00")
+    for serializer_class, rows in (
+        (WebfonPolicySerializer, [webfon_policy_get()]),
+        (LdapSettingsSerializer, [ldap_settings_get()]),
+        (PortalUserSerializer, list(PortalUser.objects.all())),
+        (ExemptNetworkSerializer, [ExemptNetworkFactory(), ExemptNetworkFactory()]),
+    ):
+        assert serializer_class(rows, many=True).data == drf(serializer_class, rows), (
+            serializer_class
+        )

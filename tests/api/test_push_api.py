@@ -2,36 +2,15 @@
 
 import pytest
 
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from nodes.models import Push
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
-from tests.nodes.fake_node import make_fake_node
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def node(tmp_path, local_nodes_dir, corporate, actor, django_capture_on_commit_callbacks):
-    from nodes.services import node_create
-
-    root = make_fake_node(tmp_path / "node")
-    with django_capture_on_commit_callbacks(execute=False):
-        node = node_create(
-            actor=actor,
-            name="meet",
-            kind="webrtc",
-            domain="labmeet.mdnova.local",
-            local_ip="10.10.0.31",
-            corporate_node=corporate,
-            transport="local",
-            local_root=str(root),
-            mysql_password="clave-mysql-secreta",
-            janus_restart_command="/etc/init.d/janus restart",
-            janus_status_command="/etc/init.d/janus status",
-            sercen_restart_command="/etc/init.d/serCen restart",
-            sercen_status_command="/etc/init.d/serCen status",
-        )
-    Push.objects.all().delete()
-    return node
+def node(local_webrtc_node):
+    return local_webrtc_node(mysql_password="clave-mysql-secreta")
 
 
 def test_preview_lists_rendered_files_and_diffs_without_writing(api, node, tmp_path):

@@ -59,11 +59,11 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck
 from schemathesis.generation.meta import REQUEST_SHAPE_PROBES, TestPhase
 
+from core.actors import Actor
+from core.roles import ROLE_ADMIN
 from extensions.models import Extension, ExtensionPool, Template
 from extensions.services import template_create
 from nodes.models import Node, Push
-from portal.actors import Actor
-from portal.roles import ROLE_ADMIN
 from portal.services import api_token_create
 from portal.wsgi import application
 from tests.factories import (

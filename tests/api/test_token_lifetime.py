@@ -13,8 +13,8 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from rest_framework.test import APIClient
 
-from portal.actors import Actor
-from portal.models import ApiToken, AuditEntry
+from core.actors import Actor
+from core.models import ApiToken, AuditEntry
 from portal.services import api_token_create
 from tests.factories import NodeFactory, StaffUserFactory
 

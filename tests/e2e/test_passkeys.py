@@ -4,7 +4,7 @@ and then gives the second factor of a login."""
 import pytest
 from django_otp_webauthn.models import WebAuthnCredential
 
-from portal.models import AuditEntry
+from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from portal.actors import Actor
+from core.actors import Actor
 from tests.e2e.test_admin_flows import click_and_wait, open_menu, submit
 from tests.factories import PoolFactory, PortalUserFactory, WebfonExtensionFactory
 from users.services import portal_user_set_password

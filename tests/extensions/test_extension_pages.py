@@ -5,9 +5,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from core.models import AuditEntry
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from extensions.models import Extension
-from portal.models import AuditEntry
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
 from tests.factories import (
     NodeFactory,
     PhysicalExtensionFactory,
@@ -19,16 +19,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def browser_for(db):
-    def _client(role: str = "administrador") -> Client:
-        client = Client()
-        client.force_login(StaffUserFactory(role=role))
-        return client
-
-    return _client
 
 
 def form_data(node, **overrides) -> dict:

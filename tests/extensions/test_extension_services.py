@@ -4,10 +4,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from core.exceptions import ServiceConflict
+from core.models import AuditEntry
 from extensions.models import Extension
 from extensions.services import extension_create, extension_delete, extension_update
-from portal.exceptions import ServiceConflict
-from portal.models import AuditEntry
 from tests.factories import (
     PhysicalExtensionFactory,
     PoolFactory,

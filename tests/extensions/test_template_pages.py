@@ -5,22 +5,12 @@ import re
 import pytest
 from django.test import Client
 
+from core.models import AuditEntry
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from extensions.models import SYSTEM_TEMPLATE_NAME, Template
-from portal.models import AuditEntry
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
 from tests.factories import StaffUserFactory, WebfonExtensionFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def browser_for(db):
-    def _client(role: str = "administrador") -> Client:
-        client = Client()
-        client.force_login(StaffUserFactory(role=role))
-        return client
-
-    return _client
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from core.exceptions import ServiceConflict
 from extensions.models import SYSTEM_TEMPLATE_NAME, Template
 from extensions.services import (
     template_create,
@@ -14,7 +15,6 @@ from extensions.services import (
     template_update,
 )
 from extensions.sip import render_sip_options
-from portal.exceptions import ServiceConflict
 from tests.factories import WebfonExtensionFactory
 
 pytestmark = pytest.mark.django_db

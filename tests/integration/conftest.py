@@ -44,6 +44,20 @@ def ssh_server():
 
 
 @pytest.fixture
+def ssh_webrtc_node(ssh_server, tmp_path):
+    """A WebRTC node behind the real sshd, its files and commands in a fake node's tree at
+    tmp_path/"node" (made by the test when it pushes, with tests.nodes.fake_node)."""
+    from tests.factories import WebrtcNodeFactory, ssh_node_fields
+
+    def _make(**fields):
+        return WebrtcNodeFactory(
+            **({"name": "meet"} | ssh_node_fields(ssh_server, tmp_path / "node") | fields)
+        )
+
+    return _make
+
+
+@pytest.fixture
 def queue():
     name = f"test-{uuid.uuid4().hex[:8]}"
     previous = app.conf.task_default_queue

@@ -4,7 +4,9 @@ Run in the suite's MariaDB + Redis pass (marker "broker"); the SQLite pass runs 
 in-process and cannot share its in-memory database with a worker process.
 """
 
+import base64
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -18,7 +20,7 @@ from django.db import transaction
 
 from nodes.models import Node, Push
 from nodes.services import push_request
-from tests.factories import NodeFactory
+from tests.factories import NodeFactory, ssh_node_fields
 from tests.nodes.fake_node import calls, make_fake_node, timeline
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -113,30 +115,13 @@ def ssh_node(
     name: str, ssh_server, root: Path, corporate: Node, record_timeline: bool = False, **extra
 ) -> Node:
     make_fake_node(root, record_timeline=record_timeline)
-    fields = {"ssh_port": ssh_server.port, **extra}
     return NodeFactory(
         name=name,
         kind="webrtc",
-        transport="ssh",
-        address="127.0.0.1",
         domain="labmeet.mdnova.local",
         local_ip="10.10.0.31",
         corporate_node=corporate,
-        ssh_user=ssh_server.user,
-        ssh_private_key=ssh_server.private_key,
-        ssh_host_key=ssh_server.host_key,
-        sercen_conf_path=f"{root}/etc/MDtel/serCen.conf",
-        webfon_jcfg_path=f"{root}/etc/janus/vivait.plugin.webfon.jcfg",
-        janus_jcfg_path=f"{root}/etc/janus/janus.jcfg",
-        janus_consola_jcfg_path=f"{root}/etc/janus/janus.consola.jcfg",
-        sercen_restart_command=f"{root}/etc/init.d/serCen restart",
-        sercen_status_command=f"{root}/etc/init.d/serCen status",
-        janus_restart_command=f"{root}/etc/init.d/janus restart",
-        janus_status_command=f"{root}/etc/init.d/janus status",
-        fail2ban_dir=f"{root}/etc/fail2ban",
-        fail2ban_restart_command=f"{root}/etc/init.d/fail2ban restart",
-        fail2ban_status_command=f"{root}/etc/init.d/fail2ban status",
-        **fields,
+        **(ssh_node_fields(ssh_server, root) | extra),
     )
 
 
@@ -153,6 +138,18 @@ def wait_for(predicate, timeout: float = 90, what: str = "condition"):
             return value
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def queued_push_ids(client, queue: str) -> list[int]:
+    """The pushes whose nodes.push_node message waits in the Redis list of ``queue`` (beat's
+    sweep messages wait there too, while the worker's slots are busy: they are left out)."""
+    ids = []
+    for raw in client.lrange(queue, 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] == "nodes.push_node":
+            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            ids.append(args[0])
+    return sorted(ids)
 
 
 def finished(push: Push) -> Push | None:
@@ -277,9 +274,9 @@ def test_redis_restarted_while_pushes_are_queued(
     push still pending, so each node ends with exactly the files the database says."""
     import redis
 
+    from core.actors import Actor
     from nodes.config_files import node_managed_files
     from nodes.push import push_preview
-    from portal.actors import Actor
     from tests.factories import PoolFactory
     from users.services import portal_user_create
 
@@ -298,8 +295,12 @@ def test_redis_restarted_while_pushes_are_queued(
     for push in running:
         wait_for(lambda push=push: running_janus_restart(push), what="a push restarting janus")
     queued = [request(node) for node in nodes[2:]]
-    # Both worker slots are busy (prefetch 1, late acks): these two wait in Redis.
-    wait_for(lambda: client.llen(queue) == 2, what="two pushes queued in Redis")
+    # Both worker slots are busy (prefetch 1, late acks): these two wait in Redis, with the
+    # sweeps beat sends meanwhile.
+    wait_for(
+        lambda: queued_push_ids(client, queue) == sorted(p.pk for p in queued),
+        what="two pushes queued in Redis",
+    )
 
     private_redis.kill()
     # While Redis is down, a change every WebRTC node depends on: it joins the queued pushes
@@ -309,7 +310,7 @@ def test_redis_restarted_while_pushes_are_queued(
             actor=Actor.system("tests"), account="ana", name="Ana", pool=PoolFactory()
         )
     private_redis.start()
-    assert client.llen(queue) == 0  # nothing survived the restart
+    assert queued_push_ids(client, queue) == []  # nothing survived the restart
     for hold in holds:  # the running pushes may finish now
         hold.unlink()
 
@@ -335,7 +336,7 @@ def test_redis_restarted_while_pushes_are_queued(
 def test_pool_mode_flip_restarts_only_janus_and_a_failed_status_rolls_back(
     worker, ssh_server, tmp_path
 ):
-    from portal.actors import Actor
+    from core.actors import Actor
     from tests.factories import PoolFactory
     from users.services import portal_user_create, portal_user_update
 
@@ -397,8 +398,8 @@ def test_two_pushes_at_once_to_one_node_never_overlap(worker, ssh_server, tmp_pa
 
 
 def test_changed_host_key_refuses_the_push_until_an_administrator_accepts_it(worker, tmp_path):
+    from core.actors import Actor
     from nodes.services import node_update
-    from portal.actors import Actor
     from tests.integration.ssh_server import start_ssh_server
 
     server = start_ssh_server()  # its own sshd: this test changes its host key

@@ -4,9 +4,9 @@ sshd (direct-tcpip channels), shown on the diagnostics page and the API."""
 import pytest
 from django.test import Client
 
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR
 from nodes.diagnostics import node_supervision
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR
-from tests.factories import StaffUserFactory, WebrtcNodeFactory
+from tests.factories import StaffUserFactory
 from tests.nodes.supervision_server import SupervisionServer, closed_port, reference
 from tests.nodes.test_diagnostics import golden_rows
 
@@ -14,22 +14,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def node(ssh_server, tmp_path):
-    root = tmp_path / "node"
-    return WebrtcNodeFactory(
-        name="meet",
-        transport="ssh",
-        address="127.0.0.1",
-        ssh_port=ssh_server.port,
-        ssh_user=ssh_server.user,
-        ssh_private_key=ssh_server.private_key,
-        ssh_host_key=ssh_server.host_key,
-        # Nothing is pushed here, but no test node may point at the machine's real /etc.
-        sercen_conf_path=f"{root}/etc/MDtel/serCen.conf",
-        webfon_jcfg_path=f"{root}/etc/janus/vivait.plugin.webfon.jcfg",
-        janus_jcfg_path=f"{root}/etc/janus/janus.jcfg",
-        janus_consola_jcfg_path=f"{root}/etc/janus/janus.consola.jcfg",
-        fail2ban_dir=f"{root}/etc/fail2ban",
+def node(ssh_webrtc_node):
+    # Nothing is pushed here: no daemon commands.
+    return ssh_webrtc_node(
         sercen_restart_command="",
         sercen_status_command="",
         janus_restart_command="",

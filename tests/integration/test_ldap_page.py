@@ -3,17 +3,10 @@
 import pytest
 from django.test import Client
 
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
-from tests.factories import StaffUserFactory
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from users.models import LdapSettings
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(role="administrador") -> Client:
-    client = Client()
-    client.force_login(StaffUserFactory(role=role))
-    return client
 
 
 def form_data(server, **extra):
@@ -28,8 +21,8 @@ def form_data(server, **extra):
     }
 
 
-def test_probar_conexion_shows_the_answer_and_saves_nothing(ldap_server):
-    client = logged_in()
+def test_probar_conexion_shows_the_answer_and_saves_nothing(ldap_server, browser_for):
+    client = browser_for()
     response = client.post("/ldap/", form_data(ldap_server, test_account="vivait", test="1"))
     page = response.content.decode()
     assert response.status_code == 200
@@ -38,9 +31,9 @@ def test_probar_conexion_shows_the_answer_and_saves_nothing(ldap_server):
     assert LdapSettings.objects.get().server_uri == ""
 
 
-def test_probar_conexion_with_a_wrong_password(ldap_server):
+def test_probar_conexion_with_a_wrong_password(ldap_server, browser_for):
     page = (
-        logged_in()
+        browser_for()
         .post(
             "/ldap/", form_data(ldap_server, bind_password="mala", test_account="vivait", test="1")
         )
@@ -49,8 +42,8 @@ def test_probar_conexion_with_a_wrong_password(ldap_server):
     assert "cuenta de servicio" in page and "La prueba no tuvo éxito" in page
 
 
-def test_save_keeps_the_password_when_left_empty(ldap_server):
-    client = logged_in()
+def test_save_keeps_the_password_when_left_empty(ldap_server, browser_for):
+    client = browser_for()
     assert client.post("/ldap/", form_data(ldap_server, save="1")).status_code == 302
     row = LdapSettings.objects.get()
     assert row.server_uri == ldap_server.uri and row.bind_password == ldap_server.bind_password
@@ -64,16 +57,16 @@ def test_save_keeps_the_password_when_left_empty(ldap_server):
     )
 
 
-def test_refusal_next_to_the_field(ldap_server):
-    response = logged_in().post("/ldap/", form_data(ldap_server, user_filter="(uid=x)", save="1"))
+def test_refusal_next_to_the_field(ldap_server, browser_for):
+    response = browser_for().post("/ldap/", form_data(ldap_server, user_filter="(uid=x)", save="1"))
     assert response.status_code == 400
     assert 'id="id_user_filter_error"' in response.content.decode()
     assert LdapSettings.objects.get().user_filter == "(sAMAccountName={login})"
 
 
-def test_roles():
-    operator = logged_in(ROLE_OPERATOR)
+def test_roles(browser_for):
+    operator = browser_for(ROLE_OPERATOR)
     assert operator.get("/ldap/").status_code == 200
     assert operator.post("/ldap/", {"server_uri": "ldap://x", "save": "1"}).status_code == 403
-    assert logged_in(ROLE_SALES).get("/ldap/").status_code == 403
+    assert browser_for(ROLE_SALES).get("/ldap/").status_code == 403
     assert Client().get("/ldap/").status_code == 302

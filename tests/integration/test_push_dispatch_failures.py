@@ -6,11 +6,10 @@ default the next change or "Aplicar")."""
 
 import pytest
 import redis
-from django.test import Client
 
 from nodes.models import Node, Push
 from portal.celery import app
-from tests.factories import NodeFactory, StaffUserFactory
+from tests.factories import NodeFactory
 from tests.integration.ssh_server import free_port
 
 # The on-commit callbacks that dispatch pushes run only on a real commit.
@@ -39,10 +38,8 @@ def broker_down(celery_mode, private_redis, queue, settings):
 
 
 @pytest.fixture
-def browser(db):
-    client = Client()
-    client.force_login(StaffUserFactory(role="administrador"))
-    return client
+def browser(browser_for):
+    return browser_for()
 
 
 def webrtc_fields(name: str, corporate: Node, ssh_port: int) -> dict:

@@ -11,22 +11,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def node(ssh_server, tmp_path):
-    root = make_fake_node(tmp_path / "node")
-    return WebrtcNodeFactory(
-        name="meet",
-        transport="ssh",
-        address="127.0.0.1",
-        ssh_port=ssh_server.port,
-        ssh_user=ssh_server.user,
-        ssh_private_key=ssh_server.private_key,
-        ssh_host_key=ssh_server.host_key,
-        janus_jcfg_path=f"{root}/etc/janus/janus.jcfg",
-        janus_restart_command=f"{root}/etc/init.d/janus restart",
-        janus_status_command=f"{root}/etc/init.d/janus status",
-        sercen_restart_command=f"{root}/etc/init.d/serCen restart",
-        sercen_status_command=f"{root}/etc/init.d/serCen status",
-    )
+def node(ssh_webrtc_node, tmp_path):
+    make_fake_node(tmp_path / "node")
+    return ssh_webrtc_node()
 
 
 def run(node, text, mode=0o600):

@@ -7,13 +7,11 @@ entering it with the new destination in one save works."""
 import time
 
 import pytest
-from django.test import Client
 
 from nodes.models import Node, Push
 from nodes.push import ManagedFile, push_execute
 from nodes.services import node_update
-from portal.roles import ROLE_ADMIN
-from tests.factories import PortalUserFactory, StaffUserFactory, WebfonExtensionFactory
+from tests.factories import PortalUserFactory, WebfonExtensionFactory
 from tests.integration.ldap_server import ROOT_DN, ROOT_PASSWORD, start_ldap_server
 from tests.integration.ssh_server import start_ssh_server
 from tests.nodes.fake_node import make_fake_node
@@ -30,12 +28,6 @@ def settle(*servers) -> list[int]:
     """Connections each server has logged, once what is in flight is written."""
     time.sleep(0.3)
     return [server.connections() for server in servers]
-
-
-def browser() -> Client:
-    client = Client()
-    client.force_login(StaffUserFactory(role=ROLE_ADMIN))
-    return client
 
 
 # --- LDAP: the service account's password ------------------------------------------------------
@@ -117,7 +109,9 @@ def test_ldap_test_api_does_not_send_the_stored_password_elsewhere(ldap_variant,
 
 
 @pytest_ldap_variants
-def test_ldap_test_page_does_not_send_the_stored_password_elsewhere(ldap_variant, slapd):
+def test_ldap_test_page_does_not_send_the_stored_password_elsewhere(
+    ldap_variant, slapd, browser_for
+):
     change, watched, _works, _password = ldap_variant
     (before,) = settle(watched)
     form = {
@@ -131,14 +125,14 @@ def test_ldap_test_page_does_not_send_the_stored_password_elsewhere(ldap_variant
         "test": "1",
         **change,
     }
-    page = browser().post("/ldap/", form)
+    page = browser_for().post("/ldap/", form)
     assert page.status_code == 200 and AGAIN in page.content.decode()
     assert settle(watched) == [before]
 
 
 @pytest_ldap_variants
 def test_saved_ldap_change_keeps_the_password_until_entered_again(
-    ldap_variant, api, actor, licences
+    ldap_variant, api, actor, licences, browser_for
 ):
     change, watched, works, password = ldap_variant
     user = PortalUserFactory(
@@ -158,7 +152,7 @@ def test_saved_ldap_change_keeps_the_password_until_entered_again(
         "/api/v1/webfon/login/", {"account": "vivait", "password": "Clave-LDAP-1"}
     )
     assert (login.status_code, login.json()["reason"]) == (401, "bad_credentials")
-    page = browser().get("/ldap/").content.decode()
+    page = browser_for().get("/ldap/").content.decode()
     assert AGAIN in page
     assert settle(watched) == [before]
     # Entered again in the same save as the change: used from now on.
@@ -168,7 +162,9 @@ def test_saved_ldap_change_keeps_the_password_until_entered_again(
     assert settle(watched)[0] > before
 
 
-def test_ldap_form_saves_the_new_server_and_password_together(slapd, slapd_other_port, actor):
+def test_ldap_form_saves_the_new_server_and_password_together(
+    slapd, slapd_other_port, actor, browser_for
+):
     ldap_settings_update(
         actor=actor,
         server_uri=slapd.uri,
@@ -184,7 +180,7 @@ def test_ldap_form_saves_the_new_server_and_password_together(slapd, slapd_other
         "timeout": "3",
         "save": "1",
     }
-    client = browser()
+    client = browser_for()
     saved = client.post("/ldap/", {**form, "bind_password": ""}, follow=True)
     assert AGAIN in saved.content.decode()  # the warning after the save, and on the form
     saved = client.post("/ldap/", {**form, "bind_password": slapd.bind_password}, follow=True)
@@ -308,11 +304,11 @@ def test_api_push_and_preview_after_a_change_of_ssh_destination_send_nothing(ssh
 
 @pytest_ssh_variants
 def test_node_form_and_aplicar_after_a_change_of_ssh_destination_send_nothing(
-    ssh_variant, node_form_data
+    ssh_variant, node_form_data, browser_for
 ):
     node, change, watched, key = ssh_variant
     (before,) = settle(watched)
-    client = browser()
+    client = browser_for()
     data = node_form_data(node, **change)
     saved = client.post(f"/nodos/{node.pk}/", data, follow=True)
     assert saved.status_code == 200 and AGAIN in saved.content.decode()

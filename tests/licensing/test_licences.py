@@ -4,14 +4,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from core.exceptions import ServiceConflict
+from core.models import AuditEntry
 from extensions.models import Extension
 from extensions.services import extension_create, extension_update
 from licensing.calculator import license_estimate
 from licensing.models import LicenseStock
 from licensing.selectors import license_usage
 from licensing.services import license_stock_set
-from portal.exceptions import ServiceConflict
-from portal.models import AuditEntry
 from tests.factories import (
     NodeFactory,
     PhysicalExtensionFactory,

@@ -5,22 +5,15 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from licensing.models import LicenseStock
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
 from tests.factories import (
     PhysicalExtensionFactory,
     PoolFactory,
-    StaffUserFactory,
     WebfonExtensionFactory,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(role="administrador") -> Client:
-    client = Client()
-    client.force_login(StaffUserFactory(role=role))
-    return client
 
 
 @pytest.mark.parametrize(
@@ -48,15 +41,15 @@ def logged_in(role="administrador") -> Client:
         ),
     ],
 )
-def test_calculator_page_reproduces_the_manual(query, total, summary):
-    page = logged_in(ROLE_SALES).get(f"/licencias/calculadora/?{query}").content.decode()
+def test_calculator_page_reproduces_the_manual(query, total, summary, browser_for):
+    page = browser_for(ROLE_SALES).get(f"/licencias/calculadora/?{query}").content.decode()
     assert f'<span id="total">{total}</span>' in page
     assert summary in page
     assert f"/licencias/calculadora/?{query}".replace("&", "&amp;") in page  # shareable URL
 
 
-def test_calculator_several_pools_and_bad_input():
-    client = logged_in(ROLE_SALES)
+def test_calculator_several_pools_and_bad_input(browser_for):
+    client = browser_for(ROLE_SALES)
     page = client.get(
         "/licencias/calculadora/?physical=10&pool_size=5&pool_size=7"
     ).content.decode()
@@ -67,14 +60,14 @@ def test_calculator_several_pools_and_bad_input():
     assert response.status_code == 400
 
 
-def test_fill_from_installation(set_stock):
+def test_fill_from_installation(set_stock, browser_for):
     set_stock(100)
     PhysicalExtensionFactory.create_batch(4)
     WebfonExtensionFactory.create_batch(2)
     pool_a, pool_b = PoolFactory(), PoolFactory()  # two more fixed-profile bases
     WebfonExtensionFactory.create_batch(3, pool=pool_a)
     WebfonExtensionFactory.create_batch(5, pool=pool_b)
-    client = logged_in(ROLE_SALES)
+    client = browser_for(ROLE_SALES)
     response = client.get("/licencias/calculadora/?from_installation=1")
     assert response.status_code == 302
     assert (
@@ -85,11 +78,11 @@ def test_fill_from_installation(set_stock):
     assert '<span id="total">16</span>' in page
 
 
-def test_summary_page_shows_counts_warning_and_history(set_stock):
+def test_summary_page_shows_counts_warning_and_history(set_stock, browser_for):
     set_stock(10)
     PhysicalExtensionFactory.create_batch(6)
     WebfonExtensionFactory.create_batch(3, pool=PoolFactory())  # 6 + 1 base + 3 = 10
-    client = logged_in()
+    client = browser_for()
     page = client.get("/licencias/").content.decode()
     assert '<div class="display-6" id="license-free">0</div>' in page
     assert 'id="license-warning"' in page
@@ -102,23 +95,23 @@ def test_summary_page_shows_counts_warning_and_history(set_stock):
     assert "<td>10</td><td>40</td>" in page
 
 
-def test_roles_on_licensing_pages():
-    sales = logged_in(ROLE_SALES)
+def test_roles_on_licensing_pages(browser_for):
+    sales = browser_for(ROLE_SALES)
     assert sales.get("/licencias/").status_code == 200
     assert sales.post("/licencias/", {"stock": "5"}).status_code == 403
     assert sales.get("/nodos/").status_code == 403
     page = sales.get("/").content.decode()
     assert "Licencias" in page and "/nodos/" not in page
-    operator = logged_in(ROLE_OPERATOR)
+    operator = browser_for(ROLE_OPERATOR)
     assert operator.get("/licencias/").status_code == 200
     assert operator.post("/licencias/", {"stock": "5"}).status_code == 403
     assert operator.get("/licencias/calculadora/").status_code == 200
     assert Client().get("/licencias/").status_code == 302
 
 
-def test_summary_queries_do_not_grow(set_stock):
+def test_summary_queries_do_not_grow(set_stock, browser_for):
     set_stock(100_000)
-    client = logged_in()
+    client = browser_for()
     client.get("/licencias/")
     PhysicalExtensionFactory.create_batch(5)
     with CaptureQueriesContext(connection) as small:
@@ -130,13 +123,13 @@ def test_summary_queries_do_not_grow(set_stock):
     assert len(large.captured_queries) == len(small.captured_queries)
 
 
-def test_every_page_that_creates_extensions_refuses_over_stock(set_stock, corporate):
+def test_every_page_that_creates_extensions_refuses_over_stock(set_stock, corporate, browser_for):
     """Extension form and pool range page: the refusal names the licences; nothing is written."""
     from extensions.models import Extension
 
     pool = PoolFactory()  # its base extension uses one licence
     set_stock(1)
-    client = logged_in()
+    client = browser_for()
     before = Extension.objects.count()
     response = client.post(
         "/extensiones/nueva/",

@@ -1,6 +1,5 @@
 import pytest
 
-from tests.nodes.fake_node import make_fake_node
 from tests.pki import new_pki
 
 
@@ -16,7 +15,6 @@ def pki(tmp_path, settings):
 
 
 @pytest.fixture
-def web_node(tmp_path, local_nodes_dir, make_webrtc_node):
-    """A WebRTC node of transport local (a fake node under tmp_path) for webrtc.example.org."""
-    root = make_fake_node(tmp_path / "node")
-    return make_webrtc_node(domain="webrtc.example.org", transport="local", local_root=str(root))
+def web_node(local_webrtc_node):
+    """The shared local WebRTC node (tests/conftest.py), for webrtc.example.org."""
+    return local_webrtc_node(domain="webrtc.example.org")

@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
 from nodes import certificates as certs
 from nodes.models import NodeCertificate
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
 from tests.factories import StaffUserFactory
 from tests.pki import NOW
 

@@ -9,6 +9,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from core.exceptions import ServiceConflict
+from core.models import AuditEntry
+from core.roles import ROLE_OPERATOR
 from nodes import certificates as certs
 from nodes.models import CertificateExpiryWarning, NodeCertificate, Push
 from nodes.services import (
@@ -18,9 +21,6 @@ from nodes.services import (
     node_certificate_upload,
     node_certificate_use_node,
 )
-from portal.exceptions import ServiceConflict
-from portal.models import AuditEntry
-from portal.roles import ROLE_OPERATOR
 from tests.factories import StaffUserFactory
 from tests.pki import NOW
 from tests.webfon.smtp_server import start_smtp_server

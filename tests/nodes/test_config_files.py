@@ -1,40 +1,22 @@
 """From the database to the node's files: what each change makes the next push write."""
 
 import pytest
-from django.db import transaction
 
 from nodes.config_files import node_managed_files
 from nodes.models import Push
 from nodes.push import push_execute
 from nodes.rendering import parse_libconfig
 from tests.factories import NodeFactory, PoolFactory, PortalUserFactory, WebfonExtensionFactory
-from tests.nodes.fake_node import calls, make_fake_node
+from tests.nodes.fake_node import calls
 from users.services import exempt_network_create, portal_user_update
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def node(tmp_path, local_nodes_dir, corporate, actor):
-    from nodes.services import node_create
-
-    root = make_fake_node(tmp_path / "node")
-    with transaction.atomic():
-        return node_create(
-            actor=actor,
-            name="meet",
-            kind="webrtc",
-            domain="labmeet.mdnova.local",
-            local_ip="10.10.0.31",
-            corporate_node=corporate,
-            transport="local",
-            local_root=str(root),
-            smtp_host="lab.mdnova.local",
-            sercen_restart_command="/etc/init.d/serCen restart",
-            sercen_status_command="/etc/init.d/serCen status",
-            janus_restart_command="/etc/init.d/janus restart",
-            janus_status_command="/etc/init.d/janus status",
-        )
+def node(local_webrtc_node):
+    # The creation's push stays (tests below read it).
+    return local_webrtc_node(smtp_host="lab.mdnova.local", keep_pushes=True)
 
 
 def rendered(node) -> dict[str, dict]:

@@ -4,12 +4,11 @@ shown on /nodos/<pk>/diagnostico/ and the API; "Probar SMTP" against a real SMTP
 (aiosmtpd) and "Comprobar puerto" against open and closed ports."""
 
 import pytest
-from django.test import Client
 
+from core.models import AuditEntry
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
 from nodes.diagnostics import StatusRow, parse_supervision
-from portal.models import AuditEntry
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
-from tests.factories import NodeFactory, StaffUserFactory, WebrtcNodeFactory
+from tests.factories import NodeFactory, WebrtcNodeFactory
 from tests.nodes.supervision_server import GOLDEN, SupervisionServer, closed_port, reference
 from tests.webfon.smtp_server import start_smtp_server
 
@@ -66,12 +65,6 @@ def test_parser_never_drops_text():
 # --- reading the ports through the node's transport ---------------------------------------------
 
 
-def browser(role: str = ROLE_ADMIN, *, csrf: bool = False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    client.force_login(StaffUserFactory(role=role))
-    return client
-
-
 @pytest.fixture(autouse=True)
 def _local_nodes_under_tmp_path(local_nodes_dir):
     """Local nodes of these tests have their directory under the test's tmp_path."""
@@ -101,11 +94,11 @@ def webfon():
 
 
 @pytest.mark.django_db
-def test_page_shows_both_tables(tmp_path, sercen, webfon):
+def test_page_shows_both_tables(tmp_path, sercen, webfon, browser_for):
     node = local_node(
         tmp_path, sercen_supervision_port=sercen.port, webfon_supervision_port=webfon.port
     )
-    response = browser(ROLE_OPERATOR).get(f"/nodos/{node.pk}/diagnostico/")
+    response = browser_for(ROLE_OPERATOR).get(f"/nodos/{node.pk}/diagnostico/")
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="service-serCen"' in html and 'id="service-vivait-webfon"' in html
@@ -117,11 +110,11 @@ def test_page_shows_both_tables(tmp_path, sercen, webfon):
 
 
 @pytest.mark.django_db
-def test_a_closed_port_is_a_message_not_an_error(tmp_path, sercen):
+def test_a_closed_port_is_a_message_not_an_error(tmp_path, sercen, browser_for):
     node = local_node(
         tmp_path, sercen_supervision_port=sercen.port, webfon_supervision_port=closed_port()
     )
-    response = browser().get(f"/nodos/{node.pk}/diagnostico/")
+    response = browser_for().get(f"/nodos/{node.pk}/diagnostico/")
     assert response.status_code == 200
     html = response.content.decode()
     assert "<td>00.01.04.1</td>" in html
@@ -148,22 +141,22 @@ def test_a_daemon_that_keeps_the_connection_open_is_read_until_the_timeout(tmp_p
 
 
 @pytest.mark.django_db
-def test_ssh_node_without_a_recorded_host_key_is_not_contacted(sercen):
+def test_ssh_node_without_a_recorded_host_key_is_not_contacted(sercen, browser_for):
     node = WebrtcNodeFactory(address="127.0.0.1", ssh_port=sercen.port, ssh_host_key="")
-    html = browser().get(f"/nodos/{node.pk}/diagnostico/").content.decode()
+    html = browser_for().get(f"/nodos/{node.pk}/diagnostico/").content.decode()
     assert 'id="supervision-error"' in html
     assert "La clave de host SSH del nodo aún no está registrada" in html
     assert sercen.connections == 0
 
 
 @pytest.mark.django_db
-def test_unreachable_node_is_a_message(tmp_path):
+def test_unreachable_node_is_a_message(tmp_path, browser_for):
     node = WebrtcNodeFactory(
         address="127.0.0.1",
         ssh_port=closed_port(),
         ssh_host_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
     )
-    response = browser().get(f"/nodos/{node.pk}/diagnostico/")
+    response = browser_for().get(f"/nodos/{node.pk}/diagnostico/")
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="supervision-error"' in html and "cannot connect to 127.0.0.1" in html
@@ -171,9 +164,9 @@ def test_unreachable_node_is_a_message(tmp_path):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("host_key", ["foo AAAA", "ssh-ed25519 no-base64!", "ssh-ed25519"])
-def test_unreadable_host_key_is_a_message(host_key, sercen):
+def test_unreadable_host_key_is_a_message(host_key, sercen, browser_for):
     node = WebrtcNodeFactory(address="127.0.0.1", ssh_port=sercen.port, ssh_host_key=host_key)
-    response = browser().get(f"/nodos/{node.pk}/diagnostico/")
+    response = browser_for().get(f"/nodos/{node.pk}/diagnostico/")
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="supervision-error"' in html and "no se puede leer" in html
@@ -181,23 +174,23 @@ def test_unreadable_host_key_is_a_message(host_key, sercen):
 
 
 @pytest.mark.django_db
-def test_corporate_node_has_no_supervision_ports():
+def test_corporate_node_has_no_supervision_ports(browser_for):
     node = NodeFactory()
-    html = browser().get(f"/nodos/{node.pk}/diagnostico/").content.decode()
+    html = browser_for().get(f"/nodos/{node.pk}/diagnostico/").content.decode()
     assert "este nodo no tiene puertos de supervisión" in html
 
 
 @pytest.mark.django_db
-def test_node_page_links_to_the_diagnostics(tmp_path):
+def test_node_page_links_to_the_diagnostics(tmp_path, browser_for):
     node = local_node(tmp_path)
-    html = browser(ROLE_OPERATOR).get(f"/nodos/{node.pk}/").content.decode()
+    html = browser_for(ROLE_OPERATOR).get(f"/nodos/{node.pk}/").content.decode()
     assert f'href="/nodos/{node.pk}/diagnostico/"' in html
 
 
 @pytest.mark.django_db
-def test_sales_may_not_read_the_diagnostics(tmp_path):
+def test_sales_may_not_read_the_diagnostics(tmp_path, browser_for):
     node = local_node(tmp_path)
-    assert browser(ROLE_SALES).get(f"/nodos/{node.pk}/diagnostico/").status_code == 403
+    assert browser_for(ROLE_SALES).get(f"/nodos/{node.pk}/diagnostico/").status_code == 403
 
 
 # --- API --------------------------------------------------------------------------------------
@@ -244,13 +237,15 @@ def smtp():
 
 
 @pytest.mark.django_db
-def test_smtp_test_sends_through_the_nodes_server(tmp_path, smtp, settings):
+def test_smtp_test_sends_through_the_nodes_server(tmp_path, smtp, settings, browser_for):
     settings.WEBFON_PIN_SENDER = ""
     controller, mailbox = smtp
     node = local_node(
         tmp_path, smtp_host="127.0.0.1", smtp_port=controller.port, domain="labmeet.mdnova.local"
     )
-    response = browser().post(f"/nodos/{node.pk}/diagnostico/smtp/", {"to": "soporte@example.com"})
+    response = browser_for().post(
+        f"/nodos/{node.pk}/diagnostico/smtp/", {"to": "soporte@example.com"}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "El servidor aceptó el correo." in html
@@ -266,7 +261,7 @@ def test_smtp_test_sends_through_the_nodes_server(tmp_path, smtp, settings):
 
 
 @pytest.mark.django_db
-def test_smtp_test_shows_the_failure_and_audits_no_password(tmp_path):
+def test_smtp_test_shows_the_failure_and_audits_no_password(tmp_path, browser_for):
     node = local_node(
         tmp_path,
         smtp_host="127.0.0.1",
@@ -274,7 +269,9 @@ def test_smtp_test_shows_the_failure_and_audits_no_password(tmp_path):
         smtp_user="vivait",
         smtp_password="s3cr3t-clave",
     )
-    response = browser().post(f"/nodos/{node.pk}/diagnostico/smtp/", {"to": "soporte@example.com"})
+    response = browser_for().post(
+        f"/nodos/{node.pk}/diagnostico/smtp/", {"to": "soporte@example.com"}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "El envío falló:" in html and "Connection refused" in html
@@ -284,7 +281,7 @@ def test_smtp_test_shows_the_failure_and_audits_no_password(tmp_path):
 
 
 @pytest.mark.django_db
-def test_smtp_test_login_never_shows_the_password(tmp_path, smtp):
+def test_smtp_test_login_never_shows_the_password(tmp_path, smtp, browser_for):
     controller, _mailbox = smtp  # aiosmtpd offers no AUTH on a plain connection
     node = local_node(
         tmp_path,
@@ -295,7 +292,7 @@ def test_smtp_test_login_never_shows_the_password(tmp_path, smtp):
         smtp_plaintext_auth=True,  # else the portal stops before AUTH (no STARTTLS offered)
     )
     html = (
-        browser()
+        browser_for()
         .post(f"/nodos/{node.pk}/diagnostico/smtp/", {"to": "soporte@example.com"})
         .content.decode()
     )
@@ -306,7 +303,7 @@ def test_smtp_test_login_never_shows_the_password(tmp_path, smtp):
 
 
 @pytest.mark.django_db
-def test_smtp_test_refused_by_the_server_shows_its_answer(tmp_path, smtp):
+def test_smtp_test_refused_by_the_server_shows_its_answer(tmp_path, smtp, browser_for):
     controller, mailbox = smtp
 
     async def refuse(server, session, envelope, address, rcpt_options):
@@ -315,7 +312,7 @@ def test_smtp_test_refused_by_the_server_shows_its_answer(tmp_path, smtp):
     mailbox.handle_RCPT = refuse
     node = local_node(tmp_path, smtp_host="127.0.0.1", smtp_port=controller.port)
     html = (
-        browser()
+        browser_for()
         .post(f"/nodos/{node.pk}/diagnostico/smtp/", {"to": "nadie@example.com"})
         .content.decode()
     )
@@ -324,10 +321,10 @@ def test_smtp_test_refused_by_the_server_shows_its_answer(tmp_path, smtp):
 
 
 @pytest.mark.django_db
-def test_smtp_test_without_smtp_settings(tmp_path):
+def test_smtp_test_without_smtp_settings(tmp_path, browser_for):
     node = local_node(tmp_path, smtp_host="")
     html = (
-        browser()
+        browser_for()
         .post(f"/nodos/{node.pk}/diagnostico/smtp/", {"to": "soporte@example.com"})
         .content.decode()
     )
@@ -335,9 +332,9 @@ def test_smtp_test_without_smtp_settings(tmp_path):
 
 
 @pytest.mark.django_db
-def test_smtp_test_form_errors_are_shown(tmp_path):
+def test_smtp_test_form_errors_are_shown(tmp_path, browser_for):
     node = local_node(tmp_path)
-    response = browser().post(f"/nodos/{node.pk}/diagnostico/smtp/", {"to": "no es correo"})
+    response = browser_for().post(f"/nodos/{node.pk}/diagnostico/smtp/", {"to": "no es correo"})
     assert response.status_code == 200
     assert 'id="id_to_error"' in response.content.decode()
     assert not AuditEntry.objects.filter(action="node.smtp_test").exists()
@@ -347,11 +344,11 @@ def test_smtp_test_form_errors_are_shown(tmp_path):
 
 
 @pytest.mark.django_db
-def test_port_check_open_shows_the_greeting(tmp_path, smtp):
+def test_port_check_open_shows_the_greeting(tmp_path, smtp, browser_for):
     controller, _mailbox = smtp
     node = local_node(tmp_path)
     html = (
-        browser()
+        browser_for()
         .post(
             f"/nodos/{node.pk}/diagnostico/puerto/",
             {"host": "127.0.0.1", "port": controller.port},
@@ -370,11 +367,11 @@ def test_port_check_open_shows_the_greeting(tmp_path, smtp):
 
 
 @pytest.mark.django_db
-def test_port_check_closed(tmp_path):
+def test_port_check_closed(tmp_path, browser_for):
     node = local_node(tmp_path)
     port = closed_port()
     html = (
-        browser()
+        browser_for()
         .post(f"/nodos/{node.pk}/diagnostico/puerto/", {"host": "127.0.0.1", "port": port})
         .content.decode()
     )
@@ -383,9 +380,9 @@ def test_port_check_closed(tmp_path):
 
 
 @pytest.mark.django_db
-def test_port_check_rejects_bad_input(tmp_path):
+def test_port_check_rejects_bad_input(tmp_path, browser_for):
     node = local_node(tmp_path)
-    response = browser().post(
+    response = browser_for().post(
         f"/nodos/{node.pk}/diagnostico/puerto/", {"host": "a b;rm", "port": 70000}
     )
     assert response.status_code == 200
@@ -399,16 +396,18 @@ def test_port_check_rejects_bad_input(tmp_path):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("tool", ["smtp", "puerto"])
-def test_only_administrators_run_the_tools_and_only_by_post_with_csrf(tmp_path, tool, smtp):
+def test_only_administrators_run_the_tools_and_only_by_post_with_csrf(
+    tmp_path, tool, smtp, browser_for
+):
     controller, mailbox = smtp
     node = local_node(tmp_path, smtp_host="127.0.0.1", smtp_port=controller.port)
     url = f"/nodos/{node.pk}/diagnostico/{tool}/"
     data = {"to": "soporte@example.com", "host": "127.0.0.1", "port": controller.port}
-    assert browser(ROLE_OPERATOR).post(url, data).status_code == 403
-    assert browser(ROLE_SALES).post(url, data).status_code == 403
-    assert browser().get(url).status_code == 405
-    assert browser(csrf=True).post(url, data).status_code == 403
+    assert browser_for(ROLE_OPERATOR).post(url, data).status_code == 403
+    assert browser_for(ROLE_SALES).post(url, data).status_code == 403
+    assert browser_for().get(url).status_code == 405
+    assert browser_for(csrf=True).post(url, data).status_code == 403
     assert mailbox.messages == [] and not AuditEntry.objects.exists()
-    admin = browser()
+    admin = browser_for()
     page = admin.get(f"/nodos/{node.pk}/diagnostico/").content.decode()
     assert f'action="{url}"' in page

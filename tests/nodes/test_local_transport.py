@@ -16,12 +16,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.test import Client
 
+from core.roles import ROLE_ADMIN
 from nodes.config_files import node_managed_files
 from nodes.models import COMMAND_FIELDS, Node, Push
 from nodes.push import push_execute
 from nodes.services import node_create, node_update
 from nodes.transport import LocalTransport, TransportRefused, confined_path, local_node_root
-from portal.roles import ROLE_ADMIN
 from tests.factories import StaffUserFactory, WebrtcNodeFactory
 from tests.nodes.fake_node import calls, make_fake_node
 

@@ -3,21 +3,11 @@
 import pytest
 from django.test import Client
 
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from nodes.models import Node
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
 from tests.factories import NodeFactory, PhysicalExtensionFactory, StaffUserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def browser_for(db):
-    def _client(role: str = "administrador") -> Client:
-        client = Client(enforce_csrf_checks=False)
-        client.force_login(StaffUserFactory(role=role))
-        return client
-
-    return _client
 
 
 def test_list_filter_search_sort(browser_for):

@@ -4,9 +4,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from core.models import AuditEntry
 from nodes.models import Node
 from nodes.services import node_create, node_update
-from portal.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -3,11 +3,11 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.exceptions import ServiceConflict
+from core.models import AuditEntry
 from nodes import services
 from nodes.models import Node
 from nodes.services import node_create, node_delete, node_update
-from portal.exceptions import ServiceConflict
-from portal.models import AuditEntry
 from tests.factories import NodeFactory, PhysicalExtensionFactory, WebfonExtensionFactory
 
 pytestmark = pytest.mark.django_db

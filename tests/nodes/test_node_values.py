@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from core.roles import ROLE_ADMIN
 from nodes.config_files import node_managed_files, sercen_config, webfon_plugin_config
 from nodes.models import Node, Push
 from nodes.push import push_execute
@@ -23,7 +24,6 @@ from nodes.rendering import (
     render_webfon_plugin,
 )
 from nodes.services import node_create, node_update
-from portal.roles import ROLE_ADMIN
 from tests.factories import NodeFactory, StaffUserFactory, WebrtcNodeFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,48 +1,21 @@
 """Nodos: config diff before push, "Enviar configuración", and the push history pages."""
 
 import pytest
-from django.test import Client
 
+from core.roles import ROLE_OPERATOR
 from nodes.models import Push
-from portal.roles import ROLE_OPERATOR
-from tests.factories import StaffUserFactory
-from tests.nodes.fake_node import calls, make_fake_node
+from tests.nodes.fake_node import calls
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def node(tmp_path, local_nodes_dir, corporate, actor, django_capture_on_commit_callbacks):
-    from nodes.services import node_create
-
-    root = make_fake_node(tmp_path / "node")
-    with django_capture_on_commit_callbacks(execute=False):
-        node = node_create(
-            actor=actor,
-            name="meet",
-            kind="webrtc",
-            domain="labmeet.mdnova.local",
-            local_ip="10.10.0.31",
-            corporate_node=corporate,
-            transport="local",
-            local_root=str(root),
-            janus_restart_command="/etc/init.d/janus restart",
-            janus_status_command="/etc/init.d/janus status",
-            sercen_restart_command="/etc/init.d/serCen restart",
-            sercen_status_command="/etc/init.d/serCen status",
-        )
-    Push.objects.all().delete()
-    return node
+def node(local_webrtc_node):
+    return local_webrtc_node()
 
 
-def logged_in(role="administrador") -> Client:
-    client = Client()
-    client.force_login(StaffUserFactory(role=role))
-    return client
-
-
-def test_preview_shows_the_diff_and_writes_nothing(node, tmp_path):
-    page = logged_in().get(f"/nodos/{node.pk}/cambios/").content.decode()
+def test_preview_shows_the_diff_and_writes_nothing(node, tmp_path, browser_for):
+    page = browser_for().get(f"/nodos/{node.pk}/cambios/").content.decode()
     assert (
         "/etc/janus/vivait.plugin.webfon.jcfg" in page
         and "local_ip = &quot;10.10.0.31&quot;" in page
@@ -53,12 +26,12 @@ def test_preview_shows_the_diff_and_writes_nothing(node, tmp_path):
 
 
 def test_push_button_runs_a_push_and_history_shows_it(
-    node, tmp_path, django_capture_on_commit_callbacks
+    node, tmp_path, django_capture_on_commit_callbacks, browser_for
 ):
     from nodes.config_files import node_managed_files
     from nodes.push import push_execute
 
-    client = logged_in()
+    client = browser_for()
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(f"/nodos/{node.pk}/enviar/")
     assert response.status_code == 302 and len(callbacks) == 1  # the task is sent after commit
@@ -83,24 +56,24 @@ def test_push_button_runs_a_push_and_history_shows_it(
     assert "sin cambios" in page
 
 
-def test_preview_of_an_unreachable_node_says_why(node):
+def test_preview_of_an_unreachable_node_says_why(node, browser_for):
     from nodes.models import Node
 
     Node.objects.filter(pk=node.pk).update(transport="ssh", address="127.0.0.1", ssh_port=1)
-    page = logged_in().get(f"/nodos/{node.pk}/cambios/").content.decode()
+    page = browser_for().get(f"/nodos/{node.pk}/cambios/").content.decode()
     assert "No se pudo leer la configuración del nodo" in page
 
 
-def test_operador_sees_history_but_cannot_push_or_preview(node):
+def test_operador_sees_history_but_cannot_push_or_preview(node, browser_for):
     push = Push.objects.create(node=node, reasons=["x"])
-    client = logged_in(ROLE_OPERATOR)
+    client = browser_for(ROLE_OPERATOR)
     assert client.get(f"/nodos/envios/{push.pk}/").status_code == 200
     assert client.post(f"/nodos/{node.pk}/enviar/").status_code == 403
     assert client.get(f"/nodos/{node.pk}/cambios/").status_code == 403
     assert Push.objects.count() == 1
 
 
-def test_history_lists_every_push_with_who_and_its_bar(node, corporate):
+def test_history_lists_every_push_with_who_and_its_bar(node, corporate, browser_for):
     from tests.factories import WebrtcNodeFactory
 
     other = WebrtcNodeFactory(name="meet2")
@@ -118,7 +91,7 @@ def test_history_lists_every_push_with_who_and_its_bar(node, corporate):
             {"at": "2026-11-23T10:00:02", "step": "write", "ok": True, "detail": "/x"},
         ],
     )
-    page = logged_in(ROLE_OPERATOR).get("/nodos/envios/").content.decode()
+    page = browser_for(ROLE_OPERATOR).get("/nodos/envios/").content.decode()
     assert page.index(f"push-progress-{running.pk}") < page.index(f"push-progress-{done.pk}")
     assert "ana" in page and "user.update" in page and "meet2" in page
     # A push of the page is running: the rows are fetched again (one request for the page).
@@ -126,18 +99,18 @@ def test_history_lists_every_push_with_who_and_its_bar(node, corporate):
     assert "/progreso/" not in page  # not one request per row
     assert 'aria-valuenow="40"' in page  # 20 % + 80 % of 1 in 4 planned steps
     assert 'aria-valuenow="100"' in page
-    only_running = logged_in().get("/nodos/envios/?status=running").content.decode()
+    only_running = browser_for().get("/nodos/envios/?status=running").content.decode()
     assert f"push-progress-{running.pk}" in only_running
     assert f"push-progress-{done.pk}" not in only_running
-    by_node = logged_in().get(f"/nodos/envios/?node={node.pk}").content.decode()
+    by_node = browser_for().get(f"/nodos/envios/?node={node.pk}").content.decode()
     assert f"push-progress-{done.pk}" in by_node
     assert f"push-progress-{running.pk}" not in by_node
     assert "hx-trigger" not in by_node  # every push shown has finished: nothing to follow
 
 
-def test_progress_fragment_follows_the_push_until_it_finishes(node):
+def test_progress_fragment_follows_the_push_until_it_finishes(node, browser_for):
     push = Push.objects.create(node=node, reasons=["x"])
-    client = logged_in(ROLE_OPERATOR)
+    client = browser_for(ROLE_OPERATOR)
     queued = client.get(f"/nodos/envios/{push.pk}/progreso/").content.decode()
     assert 'aria-valuenow="0"' in queued and "hx-trigger" in queued
     assert "espera a un trabajador" in queued
@@ -153,8 +126,10 @@ def test_progress_fragment_follows_the_push_until_it_finishes(node):
     assert "Revertido" in finished and "janus status" not in finished  # the row shows no steps
 
 
-def test_history_page_queries_do_not_grow_with_pushes(node, django_assert_max_num_queries):
-    client = logged_in()
+def test_history_page_queries_do_not_grow_with_pushes(
+    node, django_assert_max_num_queries, browser_for
+):
+    client = browser_for()
     running = {"status": "running", "steps": [{"step": "connect", "ok": True, "detail": ""}]}
     Push.objects.bulk_create(Push(node=node, reasons=["x"], **running) for _ in range(5))
     client.get("/nodos/envios/")  # warm the permission cache

@@ -97,8 +97,8 @@ def test_a_new_request_after_the_callbacks_ran_is_made_again(
 ):
     """Where the on-commit callbacks run without a real commit (tests, eager tasks), the first
     push may already have run: the next request must find that out from the database."""
+    from core.actors import Actor
     from nodes.services import push_request_webrtc_nodes
-    from portal.actors import Actor
 
     actor = Actor.system("tests")
     with django_capture_on_commit_callbacks(execute=True):
@@ -116,8 +116,8 @@ def dispatches(callbacks) -> list:
 def test_the_same_request_again_in_a_transaction_locks_and_reads_no_row(
     node, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
+    from core.actors import Actor
     from nodes.services import push_request_webrtc_nodes
-    from portal.actors import Actor
     from tests.factories import WebrtcNodeFactory
 
     others = WebrtcNodeFactory.create_batch(3)
@@ -140,8 +140,8 @@ def test_the_same_request_again_in_a_transaction_locks_and_reads_no_row(
 def test_a_request_undone_by_a_savepoint_rollback_is_made_again(node):
     """The memo must not outlive the rows: the push created (or the restart flag set) in a
     savepoint that rolls back is gone, so the same request later asks the database again."""
+    from core.actors import Actor
     from nodes.services import push_request_webrtc_nodes
-    from portal.actors import Actor
 
     actor = Actor.system("tests")
     with transaction.atomic():
@@ -158,8 +158,8 @@ def test_a_request_undone_by_a_savepoint_rollback_is_made_again(node):
 
 
 def test_a_joined_push_whose_update_is_rolled_back_is_updated_again(node):
+    from core.actors import Actor
     from nodes.services import push_request_webrtc_nodes
-    from portal.actors import Actor
 
     actor = Actor.system("tests")
     existing = Push.objects.create(node=node, reasons=["user.create"])
@@ -179,8 +179,8 @@ def test_a_joined_push_whose_update_is_rolled_back_is_updated_again(node):
 def test_the_memo_ends_with_its_transaction(node):
     """After the commit a worker may take the push: the next transaction asks again and gets
     a new push once the first has finished; after a rollback, nothing of it is remembered."""
+    from core.actors import Actor
     from nodes.services import push_request_webrtc_nodes
-    from portal.actors import Actor
 
     actor = Actor.system("tests")
     with transaction.atomic():
@@ -215,7 +215,7 @@ def test_a_finished_push_is_not_run_again(node, tmp_path):
 def test_two_pushes_of_one_node_never_overlap(node):
     from django.utils import timezone
 
-    from nodes.push import NodeBusy
+    from nodes.models import NodeBusy
 
     Push.objects.create(node=node, reasons=["first"], status="running", started_at=timezone.now())
     second = Push.objects.create(node=node, reasons=["second"])

@@ -6,13 +6,11 @@ use for the old MySQL and SMTP passwords."""
 import logging
 
 import pytest
-from django.test import Client
 
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR
 from nodes.config_files import node_managed_files
 from nodes.models import Push
 from nodes.push import push_execute
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR
-from tests.factories import StaffUserFactory
 from tests.nodes.fake_node import make_fake_node
 
 pytestmark = pytest.mark.django_db
@@ -50,12 +48,6 @@ def node(tmp_path, local_nodes_dir, make_webrtc_node):
     )
 
 
-def browser(role=ROLE_ADMIN) -> Client:
-    client = Client()
-    client.force_login(StaffUserFactory(role=role))
-    return client
-
-
 def assert_clean(text: str) -> None:
     for secret in SECRETS:
         assert secret not in text, f"{secret!r} leaked"
@@ -64,7 +56,7 @@ def assert_clean(text: str) -> None:
 @pytest.mark.parametrize("sercen", list(SERCEN_LAYOUTS))
 @pytest.mark.parametrize("webfon", list(WEBFON_LAYOUTS))
 def test_no_secret_in_what_a_push_stores_or_shows(
-    node, tmp_path, webfon, sercen, client_for, caplog
+    node, tmp_path, webfon, sercen, client_for, caplog, browser_for
 ):
     root = tmp_path / "node"
     (root / "etc/janus").mkdir(parents=True)
@@ -76,7 +68,7 @@ def test_no_secret_in_what_a_push_stores_or_shows(
     assert preview_api.status_code == 200 and preview_api.json()["ok"], preview_api.json()
     assert "********" in preview_api.content.decode()
     assert_clean(preview_api.content.decode())
-    preview_page = browser().get(f"/nodos/{node.pk}/cambios/")
+    preview_page = browser_for().get(f"/nodos/{node.pk}/cambios/")
     assert preview_page.status_code == 200
     assert_clean(preview_page.content.decode())
 
@@ -96,7 +88,7 @@ def test_no_secret_in_what_a_push_stores_or_shows(
     assert listed.status_code == 200 and listed.json()["count"] == 1
     assert_clean(listed.content.decode())
     assert_clean(operator.get(f"/api/v1/pushes/{push.pk}/").content.decode())
-    detail_page = browser(ROLE_OPERATOR).get(f"/nodos/envios/{push.pk}/")
+    detail_page = browser_for(ROLE_OPERATOR).get(f"/nodos/envios/{push.pk}/")
     assert detail_page.status_code == 200 and "********" in detail_page.content.decode()
     assert_clean(detail_page.content.decode())
-    assert_clean(browser().get(f"/nodos/envios/{push.pk}/progreso/").content.decode())
+    assert_clean(browser_for().get(f"/nodos/envios/{push.pk}/progreso/").content.decode())

@@ -5,12 +5,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.test import override_settings
 
+from core import crypto
+from core.actors import Actor
+from core.audit import MASK, audit_diff
+from core.models import AuditEntry
 from nodes.models import Node
 from nodes.services import node_create
-from portal import crypto
-from portal.actors import Actor
-from portal.audit import MASK, audit_diff
-from portal.models import AuditEntry
 from tests.factories import StaffUserFactory
 
 

@@ -3,21 +3,15 @@
 import pytest
 from django.test import Client
 
+from core.actors import Actor
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from extensions.services import extension_create, extension_update
-from portal.actors import Actor
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
 from tests.factories import StaffUserFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def logged_in(role="administrador") -> Client:
-    client = Client()
-    client.force_login(StaffUserFactory(role=role))
-    return client
-
-
-def test_audit_page_shows_before_after_and_masks_secrets(corporate, licences):
+def test_audit_page_shows_before_after_and_masks_secrets(corporate, licences, browser_for):
     carmen = StaffUserFactory(username="carmen")
     extension = extension_create(
         actor=Actor.for_user(carmen),
@@ -34,7 +28,7 @@ def test_audit_page_shows_before_after_and_masks_secrets(corporate, licences):
         site="Norte",
         registration_secret="otra-clave-secreta-2",
     )
-    client = logged_in(ROLE_OPERATOR)
+    client = browser_for(ROLE_OPERATOR)
     page = client.get("/auditoria/").content.decode()
     assert "extension.create" in page and "extension.update" in page
     assert "Norte" in page and "********" in page
@@ -49,6 +43,6 @@ def test_audit_page_shows_before_after_and_masks_secrets(corporate, licences):
     assert "extension.create" not in future
 
 
-def test_audit_page_roles():
-    assert logged_in(ROLE_SALES).get("/auditoria/").status_code == 403
+def test_audit_page_roles(browser_for):
+    assert browser_for(ROLE_SALES).get("/auditoria/").status_code == 403
     assert Client().get("/auditoria/").status_code == 302

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from portal.models import AuditEntry
+from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "Una-contraseña-larga-7"

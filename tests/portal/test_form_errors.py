@@ -5,7 +5,7 @@ import re
 import pytest
 from django.test import Client
 
-from portal.roles import ROLE_ADMIN
+from core.roles import ROLE_ADMIN
 from tests.factories import NodeFactory, StaffUserFactory
 
 pytestmark = pytest.mark.django_db

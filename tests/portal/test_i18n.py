@@ -12,7 +12,6 @@ from django.test import Client, RequestFactory
 from django.utils import translation
 
 from nodes.models import Node
-from tests.factories import StaffUserFactory
 
 CATALOGUE = Path(settings.BASE_DIR) / "locale" / "en" / "LC_MESSAGES"
 
@@ -26,10 +25,8 @@ def _back_to_default_language():
 
 
 @pytest.fixture
-def browser(db):
-    client = Client()
-    client.force_login(StaffUserFactory(role="administrador"))
-    return client
+def browser(browser_for):
+    return browser_for()
 
 
 def test_spanish_by_default(browser):

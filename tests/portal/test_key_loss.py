@@ -14,14 +14,13 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-from django.test import Client
 
+from core.actors import Actor
+from core.roles import ROLE_ADMIN
 from extensions.models import Extension
 from nodes.models import Node, Push
 from nodes.push import push_execute
-from portal.actors import Actor
-from portal.roles import ROLE_ADMIN
-from tests.factories import PhysicalExtensionFactory, PortalUserFactory, StaffUserFactory
+from tests.factories import PhysicalExtensionFactory, PortalUserFactory
 from users.models import LdapSettings, PortalUser
 from users.selectors import ldap_settings_get
 from users.services import ldap_settings_update
@@ -79,12 +78,6 @@ def raw(model, pk, name) -> str:
         return cursor.fetchone()[0]
 
 
-def browser() -> Client:
-    client = Client()
-    client.force_login(StaffUserFactory(role=ROLE_ADMIN))
-    return client
-
-
 def lose_the_key(settings) -> None:
     """SECRET_KEY changed and no FIELD_ENCRYPTION_KEY keeps the old one readable."""
     settings.SECRET_KEY = "otra-clave-de-django-nueva-" * 3
@@ -99,7 +92,7 @@ def check_output() -> str:
 # --- a lost key ---------------------------------------------------------------------------------
 
 
-def test_rows_load_and_say_which_secret_is_unreadable(stored, settings, client_for):
+def test_rows_load_and_say_which_secret_is_unreadable(stored, settings, client_for, browser_for):
     lose_the_key(settings)
     node, extension = stored["node"], stored["extension"]
     node.refresh_from_db()
@@ -108,7 +101,7 @@ def test_rows_load_and_say_which_secret_is_unreadable(stored, settings, client_f
         "mysql_password": f"Contraseña MySQL: {UNREADABLE}.",
         "smtp_password": f"Contraseña SMTP: {UNREADABLE}.",
     }
-    web = browser()
+    web = browser_for()
     pages = [
         "/nodos/",
         f"/nodos/{node.pk}/",
@@ -163,7 +156,7 @@ def test_an_unreadable_secret_is_never_sent(stored, settings):
 
 
 def test_saving_other_fields_keeps_the_ciphertext_and_a_new_value_replaces_it(
-    stored, settings, client_for
+    stored, settings, client_for, browser_for
 ):
     node, extension = stored["node"], stored["extension"]
     before = raw(Node, node.pk, "ssh_password")
@@ -174,9 +167,9 @@ def test_saving_other_fields_keeps_the_ciphertext_and_a_new_value_replaces_it(
     assert answer.status_code == 200, answer.json()
     assert raw(Node, node.pk, "ssh_password") == before
     # The form too, with the secret left empty.
-    page = browser().get(f"/nodos/{node.pk}/")
+    page = browser_for().get(f"/nodos/{node.pk}/")
     assert page.status_code == 200
-    extension_form = browser().post(
+    extension_form = browser_for().post(
         f"/extensiones/{extension.pk}/",
         {"number": extension.number, "kind": "physical", "node": extension.node_id}
         | {"site": "Sede nueva", "department": "General", "registration_secret": ""},
@@ -196,7 +189,7 @@ def test_saving_other_fields_keeps_the_ciphertext_and_a_new_value_replaces_it(
     answer = api.patch("/api/v1/ldap/", {"bind_password": "nueva-ldap"}, format="json")
     assert answer.status_code == 200 and answer.json()["secret_warnings"] == {}
     assert LdapSettings.objects.get().bind_password == "nueva-ldap"
-    browser().post(
+    browser_for().post(
         f"/extensiones/{extension.pk}/",
         {"number": extension.number, "kind": "physical", "node": extension.node_id}
         | {"site": "Sede nueva", "department": "General", "registration_secret": "x" * 16},

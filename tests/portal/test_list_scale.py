@@ -8,8 +8,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from core.roles import ROLE_ADMIN
 from extensions.models import Extension, ExtensionPool, Template
-from portal.roles import ROLE_ADMIN
 from tests.factories import NodeFactory, StaffUserFactory, WebfonExtensionFactory
 from users.models import PortalUser
 
@@ -75,7 +75,7 @@ def test_list_queries_do_not_depend_on_rows_at_full_size(licences):
     ]
     browser = Client()
     browser.force_login(StaffUserFactory(role=ROLE_ADMIN))
-    from portal.actors import Actor
+    from core.actors import Actor
     from portal.services import api_token_create
 
     _token, key = api_token_create(

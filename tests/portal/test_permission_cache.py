@@ -6,8 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from portal.actors import Actor
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
+from core.actors import Actor
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
 from portal.services import api_token_create
 from tests.factories import StaffUserFactory
 

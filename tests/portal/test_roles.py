@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
 from tests.factories import StaffUserFactory
 
 pytestmark = pytest.mark.django_db

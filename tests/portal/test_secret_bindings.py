@@ -5,11 +5,11 @@ which do not, and that entering it with the new destination in one save works.""
 
 import pytest
 
+from core.secrets import SecretUnavailable
 from nodes.config_files import node_managed_files
 from nodes.models import Node, Push
 from nodes.push import push_execute
 from nodes.services import node_update
-from portal.secrets import SecretUnavailable
 from tests.nodes.fake_node import make_fake_node
 from users.selectors import ldap_settings_get, ldap_settings_preview
 from users.services import ldap_settings_update

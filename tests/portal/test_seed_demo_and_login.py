@@ -7,10 +7,10 @@ import pyotp
 import pytest
 from django.core.management import call_command
 
+from core.models import AuditEntry
 from extensions.models import Extension, ExtensionPool
 from licensing.selectors import license_usage
 from nodes.models import COMMAND_FIELDS, Node
-from portal.models import AuditEntry
 from users.models import PortalUser
 
 pytestmark = pytest.mark.django_db

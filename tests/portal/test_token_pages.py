@@ -3,25 +3,18 @@
 import re
 
 import pytest
-from django.test import Client
 from rest_framework.test import APIClient
 
-from portal.models import ApiToken
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
+from core.models import ApiToken
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from tests.factories import StaffUserFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def logged_in(role="administrador") -> Client:
-    client = Client()
-    client.force_login(StaffUserFactory(role=role))
-    return client
-
-
-def test_create_shows_the_key_once_and_revoke_disables_it():
+def test_create_shows_the_key_once_and_revoke_disables_it(browser_for):
     integrator = StaffUserFactory(username="crm", role=ROLE_OPERATOR)
-    client = logged_in()
+    client = browser_for()
     response = client.post("/tokens/", {"user": integrator.pk, "name": "CRM"})
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     key = re.search(
@@ -36,8 +29,8 @@ def test_create_shows_the_key_once_and_revoke_disables_it():
     assert api.get("/api/v1/nodes/").status_code == 401
 
 
-def test_only_administrators_manage_tokens():
-    operator = logged_in(ROLE_OPERATOR)
+def test_only_administrators_manage_tokens(browser_for):
+    operator = browser_for(ROLE_OPERATOR)
     assert operator.post("/tokens/", {"user": 1, "name": "x"}).status_code == 403
-    assert logged_in(ROLE_SALES).get("/tokens/").status_code == 403
+    assert browser_for(ROLE_SALES).get("/tokens/").status_code == 403
     assert not ApiToken.objects.exists()

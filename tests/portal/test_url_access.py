@@ -42,13 +42,14 @@ from django_otp_webauthn.views import BaseWebAuthnView
 
 from accounts.models import StaffLoginThrottle
 from accounts.views import OwnAccountMixin
+from bulk.models import Import
+from core.actors import Actor
+from core.models import ApiToken
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
+from core.ui import ObjectEditView
 from extensions.models import Extension, ExtensionPool, Template
 from nodes.models import Node, Push
-from portal.actors import Actor
-from portal.models import ApiToken
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES
 from portal.services import api_token_create
-from portal.ui import ObjectEditView
 from portal.views import CspReportView, HealthView
 from tests.factories import (
     NodeFactory,
@@ -157,6 +158,7 @@ BUILDERS = {
         window_started_at=timezone.now(),
         locked_until=timezone.now() + datetime.timedelta(minutes=15),
     ),
+    Import: lambda tmp_path: Import.objects.create(kind="users", file_sha256="0" * 64),
     ApiToken: lambda tmp_path: api_token_create(
         actor=Actor.system("tests"), user=StaffUserFactory(role=ROLE_ADMIN), name="CRM"
     )[0],
@@ -173,6 +175,8 @@ def url_of(route: Route, tmp_path) -> tuple[str, dict]:
             assert model in BUILDERS, f"{route.route}: add a {model.__name__} to BUILDERS"
             obj = BUILDERS[model](tmp_path)
             kwargs[name] = obj.pk
+        elif name == "kind":
+            kwargs[name] = "users"  # an export: users, extensions or pools
         elif name in ("uidb64", "token"):
             kwargs[name] = "bm9uZQ"  # a password reset link that matches no account
         elif name == "extension_pk" and isinstance(obj, ExtensionPool):

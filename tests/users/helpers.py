@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pyotp
 
+from core.models import AuditEntry
 from extensions.models import Extension
-from portal.models import AuditEntry
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
 
 

@@ -3,8 +3,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from portal.exceptions import ServiceConflict
-from portal.models import AuditEntry
+from core.exceptions import ServiceConflict
+from core.models import AuditEntry
 from tests.factories import ExemptNetworkFactory
 from tests.users.helpers import only_message, row_counts
 from users import services

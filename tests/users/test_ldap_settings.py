@@ -4,9 +4,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from portal import crypto
-from portal.audit import MASK
-from portal.models import AuditEntry
+from core import crypto
+from core.audit import MASK
+from core.models import AuditEntry
 from tests.users.helpers import audit_text, only_message, row_counts
 from users import services
 from users.models import LdapSettings

@@ -11,8 +11,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal.models import AuditEntry
-from portal.roles import ROLE_OPERATOR, ROLE_SALES
+from core.models import AuditEntry
+from core.roles import ROLE_OPERATOR, ROLE_SALES
 from tests.factories import (
     PhysicalExtensionFactory,
     PoolFactory,
@@ -27,16 +27,6 @@ pytestmark = pytest.mark.django_db
 
 LIST = "/usuarios/"
 NEW = "/usuarios/nuevo/"
-
-
-@pytest.fixture
-def browser_for(db):
-    def _client(role: str = "administrador") -> Client:
-        client = Client()
-        client.force_login(StaffUserFactory(role=role))
-        return client
-
-    return _client
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from core import crypto
+from core.actors import Actor
+from core.audit import MASK
+from core.exceptions import ServiceConflict
+from core.models import AuditEntry
 from extensions.models import Extension
-from portal import crypto
-from portal.actors import Actor
-from portal.audit import MASK
-from portal.exceptions import ServiceConflict
-from portal.models import AuditEntry
 from tests.factories import (
     PhysicalExtensionFactory,
     PoolFactory,

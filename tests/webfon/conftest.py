@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from portal.actors import Actor
+from core.actors import Actor
 from tests.factories import PoolFactory, PortalUserFactory, WebfonExtensionFactory
 from users.services import portal_user_set_password
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.actors import Actor
 from extensions.models import Extension
-from portal.actors import Actor
 from tests.webfon.conftest import PASSWORD
 from users.models import PortalUser
 from webfon import services

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webfon.client_ip import client_ip, in_networks, parse_ip, parse_networks
+from core.client_ip import client_ip, in_networks, parse_ip, parse_networks
 
 PROXIES = parse_networks(["10.0.0.0/8", "2001:db8:ffff::/48"])
 

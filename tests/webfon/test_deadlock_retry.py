@@ -1,5 +1,5 @@
 """MariaDB's deadlock (1213) and lock wait timeout (1205) on every write path that can meet
-them: the transaction runs again (portal.transactions) and the request succeeds, never a 500.
+them: the transaction runs again (core.transactions) and the request succeeds, never a 500.
 
 The error is injected where the driver would raise it: a database execute wrapper raises it
 on the first statement of the path's transaction that touches the named table, as PyMySQL
@@ -16,9 +16,9 @@ import pytest
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from core.transactions import ATTEMPTS, run_atomic
 from nodes.models import Push
 from nodes.push import push_claim
-from portal.transactions import ATTEMPTS, run_atomic
 from tests.factories import PoolFactory, WebfonExtensionFactory, WebrtcNodeFactory
 from users.models import PortalUser
 from webfon.models import LoginThrottle, WebfonSession

@@ -7,9 +7,9 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
+from core.actors import Actor
+from core.roles import ROLE_OPERATOR
 from extensions.models import Extension
-from portal.actors import Actor
-from portal.roles import ROLE_OPERATOR
 from tests.webfon.conftest import PASSWORD
 from users.models import PortalUser
 from users.services import portal_user_update

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from portal.roles import ROLE_ADMIN, ROLE_OPERATOR
+from core.roles import ROLE_ADMIN, ROLE_OPERATOR
 from tests.factories import StaffUserFactory
 from webfon.models import WebfonPolicy, WebfonSession
 

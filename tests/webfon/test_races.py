@@ -12,8 +12,8 @@ import pyotp
 import pytest
 from django.db import connection
 
+from core.actors import Actor
 from extensions.models import Extension
-from portal.actors import Actor
 from tests.factories import (
     PoolFactory,
     PortalUserFactory,

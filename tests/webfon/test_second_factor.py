@@ -8,7 +8,7 @@ import pyotp
 import pytest
 from django.utils import timezone
 
-from portal.actors import Actor
+from core.actors import Actor
 from tests.factories import ExemptNetworkFactory, WebrtcNodeFactory
 from tests.webfon.smtp_server import start_smtp_server
 from users.models import PortalUser

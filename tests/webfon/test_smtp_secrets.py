@@ -5,11 +5,9 @@ receive, for the webfon PIN e-mails and for "Probar SMTP" (page and service)."""
 import pytest
 from django.test import Client
 
+from core.models import AuditEntry
 from nodes.models import Node
 from nodes.services import node_smtp_test, node_update
-from portal.models import AuditEntry
-from portal.roles import ROLE_ADMIN
-from tests.factories import StaffUserFactory
 from tests.webfon.smtp_server import start_smtp_server
 from users.models import PortalUser
 
@@ -47,14 +45,8 @@ def email_user(make_user):
     return make_user(second_factor=PortalUser.SecondFactor.EMAIL, email="agente@example.org")
 
 
-def browser() -> Client:
-    client = Client()
-    client.force_login(StaffUserFactory(role=ROLE_ADMIN))
-    return client
-
-
-def probar_smtp(node: Node) -> str:
-    response = browser().post(f"/nodos/{node.pk}/diagnostico/smtp/", {"to": "soporte@example.org"})
+def probar_smtp(client: Client, node: Node) -> str:
+    response = client.post(f"/nodos/{node.pk}/diagnostico/smtp/", {"to": "soporte@example.org"})
     assert response.status_code == 200
     return response.content.decode()
 
@@ -62,10 +54,10 @@ def probar_smtp(node: Node) -> str:
 # --- no TLS: AUTH refused unless the node opts in ----------------------------------------------
 
 
-def test_probar_smtp_refuses_auth_without_tls(server, make_node, actor):
+def test_probar_smtp_refuses_auth_without_tls(server, make_node, actor, browser_for):
     controller, mailbox = server
     node = make_node(controller)
-    page = probar_smtp(node)
+    page = probar_smtp(browser_for(), node)
     assert NO_TLS in page and f"127.0.0.1:{controller.port}" in page
     assert PASSWORD not in page
     result = node_smtp_test(actor=actor, node=node, to="soporte@example.org")
@@ -83,13 +75,15 @@ def test_pin_email_refuses_auth_without_tls(server, make_node, email_user, login
     assert mailbox.logins == [] and mailbox.messages == []
 
 
-def test_the_nodes_explicit_opt_in_allows_it(server, make_node, email_user, login, api):
+def test_the_nodes_explicit_opt_in_allows_it(
+    server, make_node, email_user, login, api, browser_for
+):
     controller, mailbox = server
     node = make_node(controller)
     # Set through the API, as an integrator would (the form has the same field).
     answer = api.patch(f"/api/v1/nodes/{node.pk}/", {"smtp_plaintext_auth": True}, format="json")
     assert answer.status_code == 200 and answer.json()["smtp_plaintext_auth"] is True
-    page = probar_smtp(node)
+    page = probar_smtp(browser_for(), node)
     assert "El servidor aceptó el correo." in page and PASSWORD not in page
     assert login(email_user.account).json()["status"] == "pin_required"
     assert mailbox.logins == [(USER, PASSWORD), (USER, PASSWORD)]
@@ -104,8 +98,8 @@ def test_without_a_user_nothing_secret_is_sent_and_no_tls_is_needed(server, make
     assert mailbox.logins == [] and len(mailbox.messages) == 1
 
 
-def test_the_form_offers_the_opt_in():
-    page = browser().get("/nodos/nuevo/").content.decode()
+def test_the_form_offers_the_opt_in(browser_for):
+    page = browser_for().get("/nodos/nuevo/").content.decode()
     assert 'name="smtp_plaintext_auth"' in page
     assert "permitir autenticación smtp sin tls" in page.lower()
 
@@ -137,19 +131,19 @@ def moved(request, server, other_host, other_port, make_node):
     return node, change, target[1], server[1]
 
 
-def test_probar_smtp_after_changing_the_server_in_the_form(moved, node_form_data):
+def test_probar_smtp_after_changing_the_server_in_the_form(moved, node_form_data, browser_for):
     node, change, new_box, old_box = moved
-    client = browser()
+    client = browser_for()
     saved = client.post(f"/nodos/{node.pk}/", node_form_data(node, **change), follow=True)
     assert saved.status_code == 200 and AGAIN in saved.content.decode()
-    page = probar_smtp(node)
+    page = probar_smtp(browser_for(), node)
     assert AGAIN in page and "Contraseña SMTP" in page
     assert new_box.logins == [] and new_box.connections == 0
     # Entered again in the same save as the server: it goes there.
     data = node_form_data(node, **change, smtp_password=PASSWORD)
     saved = client.post(f"/nodos/{node.pk}/", data, follow=True)
     assert AGAIN not in saved.content.decode()
-    assert "El servidor aceptó el correo." in probar_smtp(node)
+    assert "El servidor aceptó el correo." in probar_smtp(browser_for(), node)
     assert new_box.logins == [(USER, PASSWORD)] and old_box.logins == []
 
 

@@ -1,7 +1,7 @@
 """Soak on MariaDB: 50 clients for 60 s mixing webfon logins, logouts, forced logouts and
 user edits through a live server. InnoDB picks deadlock victims among them (the row locks
 of allocation, logout and the user edits that end sessions cross); every one is run again
-(portal.transactions) and no answer is a 5xx."""
+(core.transactions) and no answer is a 5xx."""
 
 import json
 import logging
@@ -15,8 +15,8 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from portal.actors import Actor
-from portal.roles import ROLE_ADMIN
+from core.actors import Actor
+from core.roles import ROLE_ADMIN
 from portal.services import api_token_create
 from tests.factories import PoolFactory, PortalUserFactory, StaffUserFactory, WebfonExtensionFactory
 from tests.webfon.conftest import PASSWORD

@@ -1,8 +1,10 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from portal.api.viewsets import SecretWarningsField, ServiceModelSerializer
+from core.api.viewsets import SecretWarningsField, ServiceModelSerializer
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
+from users.selectors import user_mobility_extension
+from users.services import USER_EDITABLE_FIELDS
 
 
 class PortalUserSerializer(ServiceModelSerializer):
@@ -16,16 +18,7 @@ class PortalUserSerializer(ServiceModelSerializer):
         model = PortalUser
         fields = [
             "id",
-            "account",
-            "name",
-            "email",
-            "mobile",
-            "validation",
-            "second_factor",
-            "login_number",
-            "webfon_extension",
-            "pool",
-            "max_sessions",
+            *USER_EDITABLE_FIELDS,
             "mobility_extension",
             "has_password",
             "totp_enabled",
@@ -45,15 +38,7 @@ class PortalUserSerializer(ServiceModelSerializer):
         up for a single row the services hand back (create, update)."""
         if hasattr(user, "mobility_extension"):
             return user.mobility_extension
-        from webfon.selectors import webfon_sessions_live
-
-        return (
-            webfon_sessions_live()
-            .filter(user_id=user.pk)
-            .order_by("started_at", "id")
-            .values_list("extension_number", flat=True)
-            .first()
-        )
+        return user_mobility_extension(user)
 
 
 class PasswordSerializer(serializers.Serializer):

@@ -6,8 +6,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api.permissions import model_permissions
-from portal.api.viewsets import ServiceModelViewSet, request_actor
+from core.api.permissions import model_permissions
+from core.api.viewsets import ServiceModelViewSet, request_actor
 from users import services
 from users.api.serializers import (
     ExemptNetworkSerializer,
@@ -20,8 +20,7 @@ from users.api.serializers import (
 from users.filtersets import ExemptNetworkFilterSet, PortalUserFilterSet
 from users.ldap import ldap_find_user
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
-from users.selectors import ldap_settings_get, ldap_settings_preview
-from webfon.selectors import mobility_extension_subquery
+from users.selectors import ldap_settings_get, ldap_settings_preview, mobility_extension_subquery
 
 
 class PortalUserViewSet(ServiceModelViewSet):

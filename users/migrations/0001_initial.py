@@ -4,7 +4,7 @@ import django.core.validators
 import django.db.models.deletion
 from django.db import migrations, models
 
-import portal.fields
+import core.fields
 
 
 class Migration(migrations.Migration):
@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "bind_password",
-                    portal.fields.EncryptedTextField(
+                    core.fields.EncryptedTextField(
                         blank=True, verbose_name="contraseña de la cuenta de servicio"
                     ),
                 ),
@@ -198,7 +198,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "totp_secret",
-                    portal.fields.EncryptedTextField(
+                    core.fields.EncryptedTextField(
                         blank=True, editable=False, verbose_name="secreto TOTP"
                     ),
                 ),

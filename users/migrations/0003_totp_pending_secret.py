@@ -3,7 +3,7 @@
 import django.core.validators
 from django.db import migrations, models
 
-import portal.fields
+import core.fields
 
 
 class Migration(migrations.Migration):
@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="portaluser",
             name="totp_pending_secret",
-            field=portal.fields.EncryptedTextField(
+            field=core.fields.EncryptedTextField(
                 blank=True, editable=False, verbose_name="secreto TOTP pendiente"
             ),
         ),

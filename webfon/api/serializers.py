@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
-from portal.api.viewsets import ServiceModelSerializer
-from webfon.models import WebfonPolicy, WebfonSession
+from core.api.viewsets import ServiceModelSerializer
+from webfon.models import POLICY_EDITABLE_FIELDS, WebfonPolicy, WebfonSession
 
 
 class LoginSerializer(serializers.Serializer):
@@ -107,21 +107,5 @@ class WebfonPolicySerializer(ServiceModelSerializer):
 
     class Meta:
         model = WebfonPolicy
-        fields = [
-            "token_ttl_seconds",
-            "pin_expiry_seconds",
-            "pin_max_attempts",
-            "pin_length",
-            "password_validity_days",
-            "password_min_length",
-            "password_require_digits",
-            "password_require_upper",
-            "password_require_lower",
-            "password_require_special",
-            "account_max_failures",
-            "ip_max_failures",
-            "failure_window_seconds",
-            "session_retention_days",
-            "updated_at",
-        ]
+        fields = [*POLICY_EDITABLE_FIELDS, "updated_at"]
         read_only_fields = ["updated_at"]

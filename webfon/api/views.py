@@ -10,8 +10,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api.permissions import model_permissions
-from portal.api.viewsets import LIST_FILTER_BACKENDS, request_actor
+from core.api.permissions import model_permissions
+from core.api.viewsets import LIST_FILTER_BACKENDS, request_actor
+from core.client_ip import client_ip, parse_networks
 from webfon import services
 from webfon.api.serializers import (
     LoginAnswerSerializer,
@@ -23,7 +24,6 @@ from webfon.api.serializers import (
     WebfonPolicySerializer,
     WebfonSessionSerializer,
 )
-from webfon.client_ip import client_ip, parse_networks
 from webfon.filtersets import WebfonSessionFilterSet
 from webfon.models import WebfonPolicy, WebfonSession
 from webfon.selectors import webfon_policy_get
@@ -56,8 +56,25 @@ def _answer(result: services.LoginResult) -> Response:
     return Response(LoginAnswerSerializer(body).data)
 
 
+# The HTTP status of each refusal of the login contract: an API matter, so it lives here and
+# not on the service's LoginRefused.
+REFUSAL_STATUS = {
+    "bad_credentials": 401,
+    "bad_pin": 401,
+    "challenge_invalid": 401,
+    "invalid_token": 401,
+    "disabled": 403,
+    "password_expired": 403,
+    "locked": 403,
+    "no_webfon_extension": 409,
+    "pool_full": 409,
+    "too_many_sessions": 409,
+    "second_factor_unavailable": 409,
+}
+
+
 def _refused(exc: services.LoginRefused) -> Response:
-    return Response(exc.as_dict(), status=exc.status_code)
+    return Response(exc.as_dict(), status=REFUSAL_STATUS[exc.reason])
 
 
 class _PublicView(APIView):

@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.actors import Actor
+from core.actors import Actor
 from portal.services import api_token_create
 
 

@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from portal.actors import Actor
-from portal.roles import ROLE_ADMIN, ROLES
+from core.actors import Actor
+from core.roles import ROLE_ADMIN, ROLES
 from portal.services import staff_user_set
 
 

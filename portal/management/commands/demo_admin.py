@@ -2,8 +2,8 @@ import secrets
 
 from django.core.management.base import BaseCommand
 
-from portal.actors import Actor
-from portal.roles import ROLE_ADMIN
+from core.actors import Actor
+from core.roles import ROLE_ADMIN
 from portal.services import staff_user_set
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from portal import crypto
+from core import crypto
 from portal.checks import encrypted_columns, stored_ciphertexts
 
 BATCH = 500

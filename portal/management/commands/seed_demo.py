@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from core.actors import Actor
 from extensions.models import Extension, ExtensionPool
 from extensions.services import (
     extension_create,
@@ -18,7 +19,6 @@ from licensing.selectors import license_stock_get
 from licensing.services import license_stock_set
 from nodes.models import Node
 from nodes.services import node_create, node_update
-from portal.actors import Actor
 from users.models import PortalUser
 from users.services import portal_user_create, portal_user_set_password
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from django.db import models
 
-from portal.actors import Actor
-from portal.models import AuditEntry
+from core.actors import Actor
+from core.models import AuditEntry
 
 MASK = "********"
 
@@ -65,7 +65,7 @@ def audit_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> d
     return changes
 
 
-def audit_record(
+def _entry(
     *,
     actor: Actor,
     action: str,
@@ -84,7 +84,7 @@ def audit_record(
     changes = audit_diff(before, after)
     if extra:
         changes.update({key: _json_safe(value) for key, value in extra.items()})
-    return AuditEntry.objects.create(
+    return AuditEntry(
         actor_kind=actor.kind,
         actor_user_id=actor.user_id,
         actor_label=actor.label[:150],
@@ -94,4 +94,43 @@ def audit_record(
         object_id=object_id,
         object_repr=object_repr[:200],
         changes=changes,
+    )
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    instance: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> AuditEntry:
+    entry = _entry(
+        actor=actor,
+        action=action,
+        instance=instance,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+        before=before,
+        after=after,
+        extra=extra,
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_record_created(*, actor: Actor, action: str, instances: list[models.Model]) -> None:
+    """One entry per created row (its values as ``after``), as audit_record would write them,
+    in a few multi-row INSERTs."""
+    AuditEntry.objects.bulk_create(
+        [
+            _entry(actor=actor, action=action, instance=instance, after=audit_snapshot(instance))
+            for instance in instances
+        ],
+        batch_size=1000,
     )

@@ -10,7 +10,16 @@ ROLE_OPERATOR = "operador"
 ROLE_SALES = "ventas"
 ROLES = (ROLE_ADMIN, ROLE_OPERATOR, ROLE_SALES)
 
-PORTAL_APPS = ("portal", "nodes", "extensions", "users", "licensing", "webfon", "accounts")
+PORTAL_APPS = (
+    "portal",
+    "nodes",
+    "extensions",
+    "users",
+    "licensing",
+    "webfon",
+    "accounts",
+    "bulk",
+)
 SALES_PERMISSIONS = (("licensing", "view_licensestock"), ("licensing", "use_calculator"))
 
 

@@ -196,3 +196,21 @@ def _mogrify(connection, cursor, values: list[Any]) -> str | None:
     if isinstance(text, bytes):
         text = text.decode(connection.connection.encoding)
     return text.replace("%", "%%")
+
+
+def bulk_insert_instances(instances: Sequence[M], *, using: str = DEFAULT_DB_ALIAS) -> list[M]:
+    """INSERT unsaved, validated instances of one model (what ``bulk_create(instances)``
+    saves: every concrete field but the primary key, ``auto_now`` fields set now) through
+    :func:`bulk_insert`; answers saved instances with their primary keys, in the same order."""
+    if not instances:
+        return []
+    model = type(instances[0])
+    attnames = [
+        field.attname
+        for field in model._meta.concrete_fields
+        if not field.primary_key
+        and not getattr(field, "auto_now", False)
+        and not getattr(field, "auto_now_add", False)
+    ]
+    rows = [{name: getattr(instance, name) for name in attnames} for instance in instances]
+    return bulk_insert(model, shared={}, rows=rows, using=using)

@@ -3,7 +3,7 @@
 import hashlib
 import secrets
 
-from portal.models import ApiToken
+from core.models import ApiToken
 
 
 def new_token_key() -> str:

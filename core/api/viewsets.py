@@ -13,9 +13,9 @@ from rest_framework.relations import PKOnlyObject, PrimaryKeyRelatedField
 from rest_framework.settings import api_settings
 from rest_framework.validators import UniqueTogetherValidator, UniqueValidator
 
-from portal.actors import Actor
-from portal.api.permissions import model_permissions
-from portal.models import ApiToken
+from core.actors import Actor
+from core.api.permissions import model_permissions
+from core.models import ApiToken
 
 
 def request_actor(request) -> Actor:
@@ -35,7 +35,7 @@ def request_actor(request) -> Actor:
     }
 )
 class SecretWarningsField(serializers.ReadOnlyField):
-    """The row's ``secret_warnings()`` (see portal.secrets)."""
+    """The row's ``secret_warnings()`` (see core.secrets)."""
 
     def __init__(self, **kwargs):
         super().__init__(source="*", **kwargs)

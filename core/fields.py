@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from portal import crypto
+from core import crypto
 
 
 class UnreadableSecret(str):
@@ -11,7 +11,7 @@ class UnreadableSecret(str):
 
     It reads as "" (no secret: nothing is ever sent with it), keeps its ciphertext so saving
     the row for another change does not destroy a value the old key could still recover, and
-    is replaced like any value when a new one is entered. See portal.secrets for how pages and
+    is replaced like any value when a new one is entered. See core.secrets for how pages and
     services report it ("secreto ilegible: vuelva a introducirlo").
     """
 

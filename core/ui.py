@@ -20,7 +20,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.generic import ListView, TemplateView
 
-from portal.actors import Actor
+from core.actors import Actor
 
 
 def model_perm(model: type[Model], action: str) -> str:
@@ -48,7 +48,7 @@ def apply_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
 def show_secret_warnings(form: forms.BaseForm, instance: Model | None) -> dict[str, str]:
     """Flag each stored secret the row cannot use (unreadable, or entered for another
     destination) on its field: the message replaces the help text and the field is outlined
-    (see portal.secrets). Answers the warnings, field name -> message."""
+    (see core.secrets). Answers the warnings, field name -> message."""
     if instance is None or instance.pk is None or not hasattr(instance, "secret_warnings"):
         return {}
     warnings = instance.secret_warnings()

@@ -25,7 +25,7 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from portal.fields import EncryptedTextField, UnreadableSecret
+from core.fields import EncryptedTextField, UnreadableSecret
 
 UNREADABLE = _("secreto ilegible: vuelva a introducirlo")
 

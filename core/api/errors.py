@@ -15,7 +15,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from portal.exceptions import ServiceConflict
+from core.exceptions import ServiceConflict
 
 
 def validation_error_data(exc: DjangoValidationError) -> dict[str, list[str]]:

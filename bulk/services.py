@@ -1,0 +1,329 @@
+"""Bulk import of users, extensions and pools: preview (dry run) and apply.
+
+Every row goes through the service functions the forms and the API use, so every rule of
+the service layer applies and none is written again here. A preview runs the whole file in a
+transaction that is rolled back, each row in a savepoint of its own so one bad row does not
+hide the errors of the next; applying runs it again in one transaction that commits only when
+no row fails and every row does what the preview said (the file and the data unchanged).
+The services record one audit entry per created or updated row and ask for the pushes the
+change needs, once per node after the commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bulk.files import read_table
+from bulk.kinds import SPECS, KindSpec
+from bulk.models import Import
+from core.actors import Actor
+from core.audit import audit_record
+from core.transactions import run_atomic
+
+logger = logging.getLogger("bulk")
+
+NEW, UPDATED, UNCHANGED, INVALID = "new", "updated", "unchanged", "invalid"
+ACTIONS = (NEW, UPDATED, UNCHANGED, INVALID)
+
+
+@dataclass
+class Outcome:
+    rows: int = 0
+    plan: list[str] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        counts = Counter(self.plan)
+        return {action: counts.get(action, 0) for action in ACTIONS}
+
+
+class _Rollback(Exception):
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+
+
+def _row_errors(row: int | None, exc: ValidationError, *, key: str) -> list[dict[str, Any]]:
+    """A ValidationError as {row, column, message}; errors without a field go to the key."""
+    if hasattr(exc, "error_dict"):
+        items = exc.message_dict.items()
+    else:
+        items = [(NON_FIELD_ERRORS, exc.messages)]
+    return [
+        {"row": row, "column": key if name == NON_FIELD_ERRORS else name, "message": str(message)}
+        for name, messages in items
+        for message in messages
+    ]
+
+
+def _spec(kind: str) -> KindSpec:
+    try:
+        return SPECS[kind]
+    except KeyError:
+        raise ValidationError(
+            {
+                "kind": _("«%(kind)s» no es un tipo de importación: %(kinds)s.")
+                % {"kind": kind, "kinds": ", ".join(SPECS)}
+            }
+        ) from None
+
+
+def _run(*, actor: Actor, spec: KindSpec, content: bytes) -> Outcome:
+    """Run the file's rows through the services inside the caller's transaction."""
+    table = read_table(content, allowed=spec.columns)
+    if spec.key not in table.columns:
+        raise ValidationError(
+            _("Falta la columna «%(key)s», que identifica cada fila.") % {"key": spec.key}
+        )
+    outcome = Outcome(rows=len(table.rows))
+    refs = spec.prefetch(table.rows)
+    first_row: dict[str, int] = {}
+    planned: list[tuple[int, dict[str, str], Any, dict[str, Any] | None]] = []
+    for number, cells in table.rows:
+        key = spec.key_of(cells[spec.key])
+        try:
+            if key in first_row:
+                raise ValidationError(
+                    {
+                        spec.key: _(
+                            "«%(value)s» ya aparece en la fila %(row)d del fichero: cada fila es "
+                            "un %(key)s distinto."
+                        )
+                        % {"value": cells[spec.key], "row": first_row[key], "key": spec.key}
+                    }
+                )
+            if key:
+                first_row[key] = number
+            obj = refs.existing.get(key)
+            planned.append((number, cells, obj, spec.changes(obj, cells, refs)))
+        except ValidationError as exc:
+            outcome.errors.extend(_row_errors(number, exc, key=spec.key))
+            planned.append((number, cells, None, None))
+
+    # Updates row by row, in the order of the file; then the new rows, through the service's
+    # batch function when the kind has one (a few queries for any number of rows).
+    actions: dict[int, str] = {}
+    creations: list[tuple[int, dict[str, Any]]] = []
+    for number, _cells, obj, values in planned:
+        if values is None:
+            actions[number] = INVALID
+        elif obj is None:
+            creations.append((number, values))
+        elif not values:
+            actions[number] = UNCHANGED
+        else:
+            actions[number] = _apply_row(
+                outcome,
+                number,
+                spec.key,
+                lambda o=obj, v=values: spec.update(actor=actor, obj=o, values=v),
+            )
+    created = None
+    if creations:
+        try:
+            created = spec.create_many(actor=actor, values=[values for _n, values in creations])
+        except ValidationError as exc:
+            # Refused as a whole: the licences are counted for all the new rows of the file.
+            outcome.errors.extend(_row_errors(None, exc, key=spec.key))
+            created = [None] * len(creations)
+    if created is None:
+        for number, values in creations:
+            actions[number] = _apply_row(
+                outcome, number, spec.key, lambda v=values: spec.create(actor=actor, values=v), NEW
+            )
+    else:
+        for (number, _values), result in zip(creations, created, strict=True):
+            if isinstance(result, ValidationError):
+                outcome.errors.extend(_row_errors(number, result, key=spec.key))
+            actions[number] = INVALID if isinstance(result, ValidationError) else NEW
+    outcome.plan = [actions[number] for number, _cells in table.rows]
+    outcome.errors.sort(key=lambda e: (e["row"] is not None, e["row"] or 0))
+    return outcome
+
+
+def _apply_row(outcome: Outcome, number: int, key: str, write, done: str = UPDATED) -> str:
+    """Run one row's service calls in a savepoint: a refused row leaves nothing behind."""
+    try:
+        with transaction.atomic():
+            write()
+    except ValidationError as exc:
+        outcome.errors.extend(_row_errors(number, exc, key=key))
+        return INVALID
+    return done
+
+
+def _execute(*, actor: Actor, spec: KindSpec, content: bytes, commit: bool, on_success=None):
+    """Run the file in one transaction; keep it only when ``commit`` and every row passed
+    (and ``on_success(outcome)``, called inside the transaction, raised nothing)."""
+
+    def attempt() -> Outcome:
+        try:
+            with transaction.atomic():
+                outcome = _run(actor=actor, spec=spec, content=content)
+                if not commit or outcome.errors:
+                    raise _Rollback(outcome)
+                if on_success is not None:
+                    on_success(outcome)
+                return outcome
+        except _Rollback as rollback:
+            return rollback.outcome
+
+    return run_atomic(attempt, label=f"bulk.import.{spec.kind}")
+
+
+def _digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+@transaction.atomic
+def import_preview(*, actor: Actor, kind: str, content: bytes, file_name: str = "") -> Import:
+    """Check a file without writing anything and keep its preview for :func:`import_apply`.
+
+    Raises ValidationError for a file that is no table of the kind's columns; errors of rows
+    are in the answer's ``errors`` (row, column, the service's message).
+    """
+    spec = _spec(kind)
+    outcome = _execute(actor=actor, spec=spec, content=content, commit=False)
+    row = Import.objects.create(
+        kind=kind,
+        file_name=file_name[:255],
+        file_sha256=_digest(content),
+        content=base64.b64encode(content).decode("ascii"),
+        rows=outcome.rows,
+        totals=outcome.totals,
+        errors=outcome.errors,
+        plan=outcome.plan,
+        created_by_id=actor.user_id if actor.kind != "system" else None,
+        created_by_label=actor.label[:150],
+    )
+    logger.info(
+        "import.previewed import=%s kind=%s rows=%s errors=%s",
+        row.pk,
+        kind,
+        outcome.rows,
+        len(outcome.errors),
+    )
+    return row
+
+
+def _refuse(row: Import, errors: list[dict[str, Any]]) -> Import:
+    row.status = Import.Status.REFUSED
+    row.errors = errors
+    row.content = ""
+    row.finished_at = timezone.now()
+    row.save(update_fields=["status", "errors", "content", "finished_at"])
+    logger.info("import.refused import=%s errors=%s", row.pk, len(errors))
+    return row
+
+
+def import_apply(*, actor: Actor, import_: Import, content: bytes | None = None) -> Import:
+    """Apply a previewed import in one transaction, all or nothing.
+
+    Refused (status ``refused``, with the errors) when the preview had errors, when
+    ``content`` (the file sent again) is not the previewed file, or when running the file now
+    fails a rule or would do something else than the preview showed (the data changed
+    meanwhile). Nothing is written then.
+    """
+    with transaction.atomic():
+        row = Import.objects.select_for_update().get(pk=import_.pk)
+        if row.status != Import.Status.PREVIEWED:
+            raise ValidationError(
+                _("La importación %(id)d ya está %(status)s: suba el fichero de nuevo.")
+                % {"id": row.pk, "status": row.get_status_display().lower()}
+            )
+        if row.errors:
+            return _refuse(
+                row,
+                [
+                    {
+                        "row": None,
+                        "column": "",
+                        "message": _(
+                            "La vista previa tiene %(count)d errores: corrija el fichero y "
+                            "súbalo de nuevo."
+                        )
+                        % {"count": len(row.errors)},
+                    },
+                    *row.errors,
+                ],
+            )
+        stored = base64.b64decode(row.content)
+        if content is not None and _digest(content) != row.file_sha256:
+            return _refuse(
+                row,
+                [
+                    {
+                        "row": None,
+                        "column": "",
+                        "message": _(
+                            "El fichero no es el de la vista previa (SHA-256 %(sha)s): suba "
+                            "el fichero de nuevo para ver su vista previa."
+                        )
+                        % {"sha": row.file_sha256[:12]},
+                    }
+                ],
+            )
+        spec = _spec(row.kind)
+
+        def finish(outcome: Outcome) -> None:
+            if outcome.plan != row.plan:
+                changed = [
+                    (index, before, after)
+                    for index, (before, after) in enumerate(
+                        zip(row.plan, outcome.plan, strict=False)
+                    )
+                    if before != after
+                ]
+                raise _PlanChanged(outcome, changed)
+            row.status = Import.Status.APPLIED
+            row.totals = outcome.totals
+            row.content = ""
+            row.finished_at = timezone.now()
+            row.save(update_fields=["status", "totals", "content", "finished_at"])
+            audit_record(
+                actor=actor,
+                action="import.apply",
+                instance=row,
+                extra={"kind": row.kind, "file": row.file_name, "totals": outcome.totals},
+            )
+
+        try:
+            outcome = _execute(
+                actor=actor, spec=spec, content=stored, commit=True, on_success=finish
+            )
+        except _PlanChanged as exc:
+            table_rows = exc.outcome.rows
+            return _refuse(
+                row,
+                [
+                    {
+                        "row": None,
+                        "column": "",
+                        "message": _(
+                            "Los datos cambiaron desde la vista previa: %(count)d de %(rows)d "
+                            "filas harían ahora otra cosa. Suba el fichero de nuevo."
+                        )
+                        % {"count": len(exc.changed), "rows": table_rows},
+                    }
+                ],
+            )
+        if outcome.errors:
+            return _refuse(row, outcome.errors)
+    logger.info("import.applied import=%s totals=%s", row.pk, row.totals)
+    return row
+
+
+class _PlanChanged(Exception):
+    def __init__(self, outcome: Outcome, changed: list[tuple[int, str, str]]) -> None:
+        self.outcome = outcome
+        self.changed = changed

@@ -1,0 +1,43 @@
+"""Helpers shared by the services' update functions."""
+
+from typing import Any
+
+from django.db import models
+
+
+def apply_fields(
+    instance: models.Model, *, data: dict[str, Any], allowed: frozenset[str]
+) -> set[str]:
+    """Set the given attributes on ``instance`` and answer the names that changed.
+
+    An unknown name is a programming error (the callers are forms, serializers and
+    commands of this project), so it raises TypeError rather than a user-facing message.
+    """
+    unknown = set(data) - allowed
+    if unknown:
+        raise TypeError(f"{type(instance).__name__} has no updatable field(s): {sorted(unknown)}")
+    changed: set[str] = set()
+    for name, value in data.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed.add(name)
+    return changed
+
+
+def validate_row(instance: models.Model) -> None:
+    """``full_clean()`` without a query: the fields, their validators and ``clean()``.
+
+    Left out, because the services check them otherwise and the database enforces them all:
+    unique and check constraints (Django 5 runs a SELECT per constraint; each service checks
+    uniqueness across rows itself, and every CheckConstraint is also a rule of ``clean()`` or
+    of a field — tests/users/test_constraints_covered.py pins that), and the existence of a
+    related row (the services take related rows as instances they loaded, or keep the one
+    the row had; the foreign key refuses a row deleted meanwhile). A related field left empty
+    is still checked (a required one answers "este campo no puede ser nulo").
+    """
+    exclude = [
+        field.name
+        for field in instance._meta.concrete_fields
+        if field.is_relation and getattr(instance, field.attname) is not None
+    ]
+    instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
