@@ -7,3 +7,7 @@ class AccountsConfig(AppConfig):
 
     name = "accounts"
     verbose_name = _("Cuentas del personal")
+
+    def ready(self) -> None:
+        # The login signal that puts the account's language into its session.
+        from accounts import language  # noqa: F401

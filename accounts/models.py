@@ -129,3 +129,25 @@ class StaffRecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id}:{self.digest[:8]}"
+
+
+class StaffPreference(models.Model):
+    """A staff account's own settings: the interface language it chose (Spanish unless it
+    chose another), kept across logins and browsers."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cuenta"),
+        on_delete=models.CASCADE,
+        related_name="staff_preference",
+    )
+    language = models.CharField(
+        _("idioma"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+
+    class Meta:
+        verbose_name = _("preferencias de la cuenta")
+        verbose_name_plural = _("preferencias de las cuentas")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language}"

@@ -19,6 +19,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.models import (
     StaffLoginThrottle,
+    StaffPreference,
     StaffRecoveryCode,
     StaffRecoveryDevice,
     StaffTotpDevice,
@@ -26,7 +27,7 @@ from accounts.models import (
 )
 from accounts.selectors import has_second_factor
 from core.actors import Actor
-from core.audit import audit_record
+from core.audit import audit_record, audit_snapshot
 from core.totp import totp_matching_step
 
 logger = logging.getLogger("accounts.auth")
@@ -301,3 +302,21 @@ def staff_second_factor_reset(*, actor: Actor, user) -> int:
     )
     logger.warning("staff.second_factor_reset user=%s by=%s", user.pk, actor.label)
     return removed
+
+
+@transaction.atomic
+def staff_language_set(*, actor: Actor, user, language: str) -> StaffPreference:
+    """Remember the interface language ``user`` chose (one of LANGUAGES)."""
+    preference, _created = StaffPreference.objects.select_for_update().get_or_create(user=user)
+    before = audit_snapshot(preference)
+    preference.language = language
+    preference.full_clean()
+    preference.save()
+    audit_record(
+        actor=actor,
+        action="staff.language_set",
+        instance=preference,
+        before=before,
+        after=audit_snapshot(preference),
+    )
+    return preference

@@ -138,15 +138,30 @@ class PoolForm(ServiceModelForm):
 
     class Meta:
         model = ExtensionPool
-        fields = ["name", "base_extension", "description"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        fields = [
+            "name",
+            "base_extension",
+            "description",
+            "max_session_minutes",
+            "daily_release_time",
+            "relogin",
+        ]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 2}),
+            "daily_release_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # A post without it (a script written before the policy existed) keeps the pool's.
+        self.fields["relogin"].required = False
         if self.instance.pk is not None:
             # Members of an existing pool are added and removed one by one on its page.
             del self.fields["members"]
             self.initial["base_extension"] = self.instance.base_extension.number
+
+    def clean_relogin(self) -> str:
+        return self.cleaned_data.get("relogin") or self.instance.relogin
 
 
 class PoolRangeForm(BootstrapFormMixin, forms.Form):

@@ -3,7 +3,12 @@
 import secrets
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinLengthValidator, RegexValidator
+from django.core.validators import (
+    MaxValueValidator,
+    MinLengthValidator,
+    MinValueValidator,
+    RegexValidator,
+)
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +19,7 @@ from extensions.sip import render_sip_options
 SYSTEM_TEMPLATE_NAME = "Plantilla para Extensiones webfon"
 WEBFON_TEMPLATE_MARK = "Extensiones webfon"
 NUMBER_MAX_LENGTH = 15
+MAX_SESSION_MINUTES = 7 * 24 * 60
 
 number_validator = RegexValidator(
     r"^[0-9]{1,15}$",
@@ -225,6 +231,36 @@ class ExtensionPool(models.Model):
         related_name="base_of_pools",
     )
     description = models.TextField(_("descripción"), blank=True)
+
+    class Relogin(models.TextChoices):
+        REUSE = "reuse", _("Reutilizar su extensión (la sesión sigue, con un token nuevo)")
+        REFUSE = "refuse", _("Rechazar el nuevo inicio de sesión")
+        REPLACE = "replace", _("Terminar la sesión anterior y abrir una nueva")
+
+    # Hot-desking policy: enforced by the webfon login and the beat's session sweep.
+    max_session_minutes = models.PositiveIntegerField(
+        _("tiempo máximo de sesión (minutos)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SESSION_MINUTES)],
+        help_text=_(
+            "Una sesión más larga se termina y su extensión queda libre. Vacío: sin límite."
+        ),
+    )
+    daily_release_time = models.TimeField(
+        _("hora de liberación diaria"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Cada día a esta hora (hora local) terminan todas las sesiones del pool. Vacío: nunca."
+        ),
+    )
+    relogin = models.CharField(
+        _("si un usuario con sesión vuelve a entrar"),
+        max_length=8,
+        choices=Relogin.choices,
+        default=Relogin.REUSE,
+    )
     created_at = models.DateTimeField(_("creado"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modificado"), auto_now=True)
 
@@ -232,7 +268,13 @@ class ExtensionPool(models.Model):
         ordering = ["name"]
         verbose_name = _("pool de extensiones")
         verbose_name_plural = _("pools de extensiones")
-        constraints = [models.UniqueConstraint(fields=["name"], name="extensionpool_name_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["name"], name="extensionpool_name_unique"),
+            models.CheckConstraint(
+                condition=models.Q(relogin__in=["reuse", "refuse", "replace"]),
+                name="extensionpool_relogin_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

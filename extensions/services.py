@@ -4,6 +4,7 @@ Forms, the REST API and management commands all call these functions, so every r
 is enforced in one place. Each function is atomic and records an audit entry.
 """
 
+import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +49,16 @@ EXTENSION_EDITABLE_FIELDS = (
     "pool",
 )
 EXTENSION_FIELDS = frozenset(EXTENSION_EDITABLE_FIELDS)
-POOL_FIELDS = frozenset({"name", "base_extension", "description"})
+POOL_FIELDS = frozenset(
+    {
+        "name",
+        "base_extension",
+        "description",
+        "max_session_minutes",
+        "daily_release_time",
+        "relogin",
+    }
+)
 TEMPLATE_FIELDS = frozenset({"name", "value", "webfon"})
 
 
@@ -476,10 +486,22 @@ def pool_create(
     base_extension: Extension,
     description: str = "",
     members: Iterable[Extension] = (),
+    max_session_minutes: int | None = None,
+    daily_release_time: datetime.time | None = None,
+    relogin: str = ExtensionPool.Relogin.REUSE,
 ) -> ExtensionPool:
     """Create a pool. The base extension is a member only if it is in ``members``."""
     name = name.strip()
     _check_pool_name_free(name=name)
+    pool = ExtensionPool(
+        name=name,
+        base_extension=base_extension,
+        description=description,
+        max_session_minutes=max_session_minutes,
+        daily_release_time=daily_release_time,
+        relogin=relogin,
+    )
+    pool.full_clean()
     pool = ExtensionPool(name=name, base_extension=base_extension, description=description)
     validate_row(pool)  # its unique name: _check_pool_name_free
     pool.save()

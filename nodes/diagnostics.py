@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from core.smtp import (
@@ -21,6 +22,7 @@ from core.smtp import (
     smtp_reply,
     smtp_send,
 )
+from nodes.bans import node_bans
 from nodes.models import Node
 from nodes.push import open_transport
 from nodes.transport import TransportError
@@ -249,3 +251,55 @@ def port_check(
         except OSError:
             banner = ""
     return PortCheckResult(host, port, open=True, banner=banner)
+
+
+# --- the dashboard's live figures of a node -------------------------------------------------
+LIVE_CACHE_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class NodeLive:
+    """What the dashboard shows of a WebRTC node now: the sessions vivait-webfon reports
+    (``sesion max=… ocup=…``), or why they could not be read."""
+
+    sessions_max: int | None = None
+    sessions_in_use: int | None = None
+    error: str = ""
+    banned_now: int | None = None  # addresses fail2ban bans now (None: not read)
+
+
+def sessions_reported(diagnostics: NodeDiagnostics) -> tuple[int | None, int | None]:
+    """(max, ocup) of vivait-webfon's ``sesion`` line, None where absent or not a number."""
+    values: dict[str, int | None] = {"max": None, "ocup": None}
+    for service in diagnostics.services:
+        if service.service != "vivait-webfon":
+            continue
+        for row in service.rows:
+            if row.module == "sesion" and row.key in values and values[row.key] is None:
+                values[row.key] = int(row.value) if row.value.isdigit() else None
+    return values["max"], values["ocup"]
+
+
+def node_live(*, node: Node) -> NodeLive:
+    """The node's live figures, read through its connection at most every 30 s (cached, so
+    the dashboard refreshing in several browsers does not open a connection each time)."""
+    key = f"nodes.live.{node.pk}.{node.updated_at.timestamp() if node.updated_at else 0}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    diagnostics = node_supervision(node=node)
+    sessions_max, in_use = sessions_reported(diagnostics)
+    error = diagnostics.error
+    if not error and sessions_max is None:
+        error = next((s.error for s in diagnostics.services if s.error), "") or _(
+            "vivait-webfon no informa de sus sesiones."
+        )
+    bans = node_bans(node=node)
+    live = NodeLive(
+        sessions_max=sessions_max,
+        sessions_in_use=in_use,
+        error=error,
+        banned_now=None if bans.error else bans.banned_now,
+    )
+    cache.set(key, live, LIVE_CACHE_SECONDS)
+    return live

@@ -824,6 +824,20 @@ class Node(BoundSecretsModel):
         return {}
 
 
+# Why a push was asked for, in the interface's words (the API answers the codes).
+PUSH_REASON_LABELS = {
+    "manual": _("«Aplicar» a mano"),
+    "node.create": _("nodo creado"),
+    "node.update": _("ajustes del nodo cambiados"),
+    "ldap.update": _("LDAP cambiado"),
+    "exempt_network.create": _("red exenta de doble factor añadida"),
+    "exempt_network.delete": _("red exenta de doble factor quitada"),
+    "user.create": _("usuario creado"),
+    "user.update": _("usuario cambiado"),
+    "user.delete": _("usuario borrado"),
+}
+
+
 class NodeBusy(Exception):
     """Another push of the same node is running; this one waits its turn."""
 
@@ -893,6 +907,11 @@ class Push(models.Model):
 
     def __str__(self) -> str:
         return f"{self.node} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def reason_labels(self) -> list[str]:
+        """The reasons in the interface's words (a code without a label as it is)."""
+        return [str(PUSH_REASON_LABELS.get(reason, reason)) for reason in self.reasons or []]
 
     @property
     def is_finished(self) -> bool:

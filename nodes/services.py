@@ -1,12 +1,15 @@
 """Writes on nodes. Every caller (forms, API, commands) goes through these functions."""
 
 import datetime
+import ipaddress
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +23,7 @@ from core.secrets import SecretUnavailable
 from core.transactions import retrying_atomic, run_atomic
 from core.updates import apply_fields
 from nodes import certificates
+from nodes.bans import open_fail2ban_node, unban_command
 from nodes.certificates import CertificateInfo
 from nodes.diagnostics import PortCheckResult, SmtpTestResult, port_check, smtp_test_send
 from nodes.models import CertificateExpiryWarning, Node, NodeCertificate, Push
@@ -648,3 +652,53 @@ def _certificate_warn(
         len(recipients),
     )
     return 1
+
+
+@dataclass(frozen=True)
+class UnbanResult:
+    ok: bool
+    detail: str
+
+
+def node_unban(*, actor: Actor, node: Node, ip: str = "", everything: bool = False) -> UnbanResult:
+    """*Desbanear* one address (in every jail) or *Desbanear todo* on the node's fail2ban,
+    through its connection (manual §5.2.5 steps 6-8). Audited, whatever the answer."""
+    if everything == bool(ip.strip()):
+        raise ValidationError(
+            {"ip": _("Indique una dirección IP o «todo» (una de las dos, no ambas).")}
+        )
+    address = None
+    if not everything:
+        try:
+            address = str(ipaddress.ip_address(ip.strip()))
+        except ValueError:
+            raise ValidationError(
+                {"ip": _("«%(value)s» no es una dirección IP.") % {"value": ip.strip()[:64]}}
+            ) from None
+    if node.kind != Node.Kind.WEBRTC:
+        raise ValidationError(_("Solo los nodos Webrtc tienen fail2ban."))
+    transport, error = open_fail2ban_node(node)
+    if transport is None:
+        result = UnbanResult(ok=False, detail=error[:500])
+    else:
+        try:
+            done = transport.run(unban_command(node, ip=address))
+            result = UnbanResult(ok=done.ok, detail=(done.stdout + done.stderr).strip()[:500])
+        except TransportError as exc:
+            result = UnbanResult(ok=False, detail=str(exc)[:500])
+        finally:
+            transport.close()
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="node.unban",
+            instance=node,
+            extra={
+                "ip": address or "",
+                "all": everything,
+                "ok": result.ok,
+                "detail": result.detail,
+            },
+        )
+    logger.info("node.unban node=%s ip=%s all=%s ok=%s", node.pk, address, everything, result.ok)
+    return result

@@ -19,9 +19,10 @@ from core.ui import (
     apply_service_errors,
 )
 from nodes import services
+from nodes.bans import node_bans
 from nodes.certificates import MAX_UPLOAD_BYTES
 from nodes.config_files import node_managed_files
-from nodes.diagnostics import node_supervision
+from nodes.diagnostics import NodeLive, node_live, node_supervision
 from nodes.filtersets import NodeFilterSet, PushFilterSet
 from nodes.forms import (
     CertificateNodeForm,
@@ -381,3 +382,89 @@ class NodeCertificateView(SudoRequiredMixin, RoleRequiredMixin, DetailView):
                 return HttpResponseRedirect(reverse("node_certificate", args=[pk]))
         context = self.get_context_data(active=action, **{f"{action}_form": form})
         return self.render_to_response(context, status=400)
+
+
+class NodeLiveView(RoleRequiredMixin, DetailView):
+    """The dashboard's live cell of a WebRTC node (loaded by htmx after the page): the
+    sessions vivait-webfon reports, read through the node's connection (cached 30 s)."""
+
+    permission_required = "nodes.view_node"
+    model = Node
+    template_name = "nodes/_node_live.html"
+    context_object_name = "node"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        node = self.object
+        context["live"] = (
+            node_live(node=node)
+            if node.kind == Node.Kind.WEBRTC
+            else NodeLive(error=_("Solo los nodos Webrtc informan de sus sesiones."))
+        )
+        return context
+
+
+class NodeBansView(RoleRequiredMixin, DetailView):
+    """*Bloqueos (fail2ban)*: each jail's counters and banned addresses, read on the node now
+    (manual §5.2.5), with *Desbanear* per address and *Desbanear todo* for administrators."""
+
+    permission_required = "nodes.view_node"
+    model = Node
+    template_name = "nodes/node_bans.html"
+    context_object_name = "node"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["bans"] = node_bans(node=self.object)
+        context["can_unban"] = self.request.user.has_perm("nodes.change_node")
+        return context
+
+
+class NodeUnbanView(ConfirmActionMixin, RoleRequiredMixin, View):
+    """*Desbanear* ``?ip=…`` or *Desbanear todo* ``?todo=1`` (the GET asks first). Audited."""
+
+    permission_required = "nodes.change_node"
+
+    def get_confirm_object(self):
+        return get_object_or_404(Node, pk=self.kwargs["pk"])
+
+    def confirm_context(self, obj):
+        ip = self.request.GET.get("ip", "")
+        question = (
+            _("¿Levantar en el nodo «%(node)s» el bloqueo de %(ip)s en todas sus jaulas?")
+            % {"node": obj.name, "ip": ip}
+            if ip
+            else _("¿Levantar en el nodo «%(node)s» todos los bloqueos de fail2ban?")
+            % {"node": obj.name}
+        )
+        return {
+            "confirm_title": _("Desbanear") if ip else _("Desbanear todo"),
+            "confirm_question": question,
+            "confirm_button": _("Desbanear") if ip else _("Desbanear todo"),
+            "confirm_style": "primary",
+            "cancel_url": reverse("node_bans", args=[obj.pk]),
+        }
+
+    def post(self, request, pk: int):
+        node = get_object_or_404(Node, pk=pk)
+        ip = request.GET.get("ip", "")
+        try:
+            result = services.node_unban(
+                actor=Actor.for_user(request.user), node=node, ip=ip, everything=not ip
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            if result.ok:
+                messages.success(
+                    request,
+                    _("Bloqueo de %(ip)s levantado.") % {"ip": ip}
+                    if ip
+                    else _("Todos los bloqueos levantados."),
+                )
+            else:
+                messages.error(
+                    request,
+                    _("fail2ban no lo hizo: %(detail)s") % {"detail": result.detail},
+                )
+        return HttpResponseRedirect(reverse("node_bans", args=[pk]))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter
 from pathlib import Path
 
 from django.apps import apps
+from django.conf import settings
 from django.core.checks import Error, Info, Warning, register
 from django.db import DatabaseError, connection, models
 from django.db.models.functions import Cast
@@ -93,6 +95,24 @@ def stored_secrets_decrypt(app_configs=None, **kwargs) -> list:
 
 def _counts(counter: Counter[str]) -> str:
     return ", ".join(f"{label}: {count}" for label, count in sorted(counter.items()))
+
+
+@register()
+def metrics_networks_valid(app_configs=None, **kwargs) -> list:
+    """METRICS_ALLOWED_NETWORKS holds networks (a bad one would let nobody in, silently)."""
+    bad = []
+    for value in settings.METRICS_ALLOWED_NETWORKS:
+        try:
+            ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            bad.append(value)
+    return [
+        Error(
+            f"METRICS_ALLOWED_NETWORKS: «{value}» no es una red (CIDR), p. ej. 192.0.2.0/24.",
+            id="portal.E110",
+        )
+        for value in bad
+    ]
 
 
 def unprovided_hooks() -> list[str]:

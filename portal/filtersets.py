@@ -5,13 +5,14 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.models import AuditEntry
+from core.ui import StyledFilterSet
 
 
 class IPAddressFilter(django_filters.Filter):
     field_class = forms.GenericIPAddressField
 
 
-class AuditEntryFilterSet(django_filters.FilterSet):
+class AuditEntryFilterSet(StyledFilterSet):
     """Filter audit entries by author, object, action and date."""
 
     actor_label = django_filters.CharFilter(label=_("Autor"), lookup_expr="icontains")
@@ -22,17 +23,18 @@ class AuditEntryFilterSet(django_filters.FilterSet):
     client_ip = IPAddressFilter(label=_("Dirección"), lookup_expr="exact")
     created_at = django_filters.DateFromToRangeFilter(
         label=_("Fecha (desde / hasta)"),
-        widget=django_filters.widgets.DateRangeWidget(
-            attrs={"type": "date", "class": "form-control"}
-        ),
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
     )
 
     class Meta:
         model = AuditEntry
         fields = ["actor_label", "client_ip", "object_type", "object_repr", "action", "created_at"]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name, field in self.form.fields.items():
-            if name != "created_at":
-                field.widget.attrs.setdefault("class", "form-control")
+    @property
+    def form(self):
+        form = super().form
+        # Two inputs under one label: each says which end of the range it is.
+        since, until = form.fields["created_at"].widget.widgets
+        since.attrs["aria-label"] = _("Fecha desde")
+        until.attrs["aria-label"] = _("Fecha hasta")
+        return form

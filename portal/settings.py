@@ -79,10 +79,11 @@ MIDDLEWARE = [
     # Static files from the process itself (no web server serves files: Apache only proxies).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Spanish, or the language the staff account chose (never the browser's Accept-Language).
+    "accounts.language.StaffLanguageMiddleware",
     # Whether the session gave a second factor; then the gate of accounts/middleware.py.
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.StaffSecondFactorMiddleware",
@@ -332,6 +333,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "nodes.certificates_check",
         "schedule": crontab(hour=7, minute=30),
     },
+    # Finished hours of the pools' occupancy are written a few minutes after they end.
+    "webfon-occupancy-rollup": {"task": "webfon.occupancy_rollup", "schedule": 300.0},
+    # Hourly login counters and occupancy hours are kept 400 days.
+    "webfon-outcomes-purge": {"task": "webfon.outcomes_purge", "schedule": 86400.0},
 }
 
 # --- Nodes ------------------------------------------------------------------------------
@@ -367,6 +372,16 @@ WEBFON_PIN_SENDER = env_str("WEBFON_PIN_SENDER")
 # The serCen-style log of failed logins (TRUCO_KO lines) that fail2ban reads.
 WEBFON_AUTH_LOG = Path(env_str("WEBFON_AUTH_LOG", str(VAR_DIR / "log" / "serCen.log")))
 WEBFON_AUTH_LOG.parent.mkdir(parents=True, exist_ok=True)
+
+# Every list's choice filters offer "Todos" (all) as their empty choice, not "---------".
+FILTERS_EMPTY_CHOICE_LABEL = _("Todos")
+
+# --- Metrics (GET /metrics, Prometheus text format) ---------------------------------------
+# Client networks (CIDRs) that may read /metrics without a token; the client address is taken
+# as the webfon login takes it (X-Forwarded-For only from WEBFON_TRUSTED_PROXIES). Empty: none.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", [])
+# A token that reads /metrics from anywhere (Authorization: Bearer <token>). Empty: none.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 # --- API tokens ---------------------------------------------------------------------------
 # Days a new API token is valid unless its creator says otherwise.

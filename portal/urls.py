@@ -1,13 +1,16 @@
 from django.urls import include, path
 
+from accounts.language import set_language
 from portal import token_views, views
 from users.ldap_views import LdapSettingsView
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("healthz", views.HealthView.as_view(), name="healthz"),
+    path("metrics", views.MetricsView.as_view(), name="metrics"),
     path("", include("accounts.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, remembered on the staff account (accounts/language.py).
+    path("i18n/setlang/", set_language, name="set_language"),
     path("api/v1/", include("portal.api.urls")),
     path("nodos/", include("nodes.urls")),
     path("usuarios/", include("users.urls")),

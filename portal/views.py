@@ -1,3 +1,4 @@
+import datetime
 import json
 import logging
 
@@ -9,37 +10,72 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from core.models import AuditEntry
 from core.ui import ObjectListView
 from licensing.selectors import license_usage
-from nodes.selectors import node_certificates
+from nodes.models import Node, Push
+from nodes.selectors import nodes_with_last_push
 from nodes.services import CERTIFICATE_WARNING_DAYS
 from portal.filtersets import AuditEntryFilterSet
 from portal.health import health_report
+from portal.metrics import metrics_allowed, metrics_text
 from portal.selectors import installation_counts
-
-EXPIRY_BANNER_DAYS = max(CERTIFICATE_WARNING_DAYS)
+from webfon.models import LOGIN_OUTCOME_LABELS
+from webfon.selectors import login_outcomes_since, pools_in_use, webfon_sessions_live
 
 
 class DashboardView(LoginRequiredMixin, TemplateView):
-    """Landing page after login: headline counts and licence occupation."""
+    """The operations overview: webfon sessions now, each pool's members in use, the logins
+    of the last 24 h by outcome, each WebRTC node's last push (and, loaded after the page,
+    the sessions it reports), licences. htmx asks for the body again every 30 s. The same
+    number of queries whatever the installation's size."""
 
     template_name = "portal/dashboard.html"
 
+    def get_template_names(self):
+        if self.request.headers.get("HX-Request"):
+            return ["portal/_dashboard_body.html"]
+        return [self.template_name]
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["counts"] = installation_counts()
-        context["usage"] = license_usage()
-        if self.request.user.has_perm("nodes.view_node"):
-            now = timezone.now()
-            certificates = list(node_certificates())
-            for certificate in certificates:
-                certificate.days = certificate.days_left(now)
-            context["certificates"] = certificates
-            context["certificates_expiring"] = [
-                c for c in certificates if c.days is not None and c.days < EXPIRY_BANNER_DAYS
+        user = self.request.user
+        now = timezone.now()
+        context["now"] = now
+        if user.has_perm("extensions.view_extension"):
+            context["counts"] = installation_counts()
+        if user.has_perm("webfon.view_webfonsession"):
+            context["sessions_now"] = webfon_sessions_live().count()
+            outcomes = login_outcomes_since(now - datetime.timedelta(hours=24))
+            context["logins_ok"] = outcomes.pop("ok", 0)
+            context["refusals"] = [
+                (code, LOGIN_OUTCOME_LABELS.get(code, code), count)
+                for code, count in sorted(outcomes.items(), key=lambda item: (-item[1], item[0]))
             ]
+        if user.has_perm("extensions.view_extensionpool"):
+            context["pools"] = pools_in_use()
+        if user.has_perm("nodes.view_node"):
+            nodes = list(
+                nodes_with_last_push(Node.objects.filter(kind=Node.Kind.WEBRTC)).order_by("name")
+            )
+            for node in nodes:
+                # An unsaved push carrying the state, for the shared state badge.
+                node.last_push = Push(status=node.last_push_status) if node.last_push_id else None
+                node.certificate_days = (
+                    None
+                    if node.certificate_not_after is None
+                    else (node.certificate_not_after - now).days
+                )
+            context["webrtc_nodes"] = nodes
+            context["certificates_expiring"] = [
+                node
+                for node in nodes
+                if node.certificate_days is not None
+                and node.certificate_days < max(CERTIFICATE_WARNING_DAYS)
+            ]
+        context["usage"] = license_usage()
         return context
 
 
@@ -121,3 +157,24 @@ class HealthView(View):
             {"status": "ok" if healthy else "fail", "checks": checks},
             status=200 if healthy else 503,
         )
+
+
+@method_decorator(never_cache, name="dispatch")
+class MetricsView(View):
+    """Prometheus' scrape: from METRICS_ALLOWED_NETWORKS or with METRICS_TOKEN, else 403."""
+
+    http_method_names = ["get", "head"]
+
+    def get(self, request):
+        if not metrics_allowed(
+            remote_addr=request.META.get("REMOTE_ADDR", ""),
+            forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR"),
+            authorization=request.META.get("HTTP_AUTHORIZATION", ""),
+        ):
+            return HttpResponse(
+                "403: /metrics solo se sirve a las direcciones de METRICS_ALLOWED_NETWORKS o "
+                "con METRICS_TOKEN.\n",
+                status=403,
+                content_type="text/plain; charset=utf-8",
+            )
+        return HttpResponse(metrics_text(), content_type=CONTENT_TYPE_LATEST)

@@ -1,3 +1,4 @@
+import datetime
 import logging
 import time
 
@@ -5,6 +6,7 @@ import pytest
 from django.core.servers.basehttp import WSGIServer
 from django.test import Client
 from django.test.client import ClientMixin
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp_webauthn.models import WebAuthnCredential
 from playwright.sync_api import sync_playwright
@@ -16,7 +18,13 @@ from core.actors import Actor
 from core.roles import ROLE_ADMIN
 from licensing.models import LicenseStock
 from portal.services import api_token_create
-from tests.factories import NodeFactory, StaffUserFactory
+from tests.factories import (
+    NodeFactory,
+    PoolFactory,
+    StaffUserFactory,
+    WebfonExtensionFactory,
+    WebfonSessionFactory,
+)
 from webfon.authlog import SerCenFormatter
 
 CHROMIUM = "/usr/bin/chromium"
@@ -141,6 +149,30 @@ def client_for(db):
         return client
 
     return _client
+
+
+@pytest.fixture
+def busy_pool(db):
+    """A pool named ``name`` of ``size`` members, ``busy`` of them held by a session in force."""
+
+    def _pool(name: str, size: int, busy: int):
+        pool = PoolFactory(name=name)
+        now = timezone.now()
+        members = [
+            WebfonExtensionFactory(pool=pool, node=pool.base_extension.node) for _ in range(size)
+        ]
+        for member in members[:busy]:
+            WebfonSessionFactory(
+                pool=pool,
+                pool_extension=member,
+                extension=member,
+                started_at=now,
+                expires_at=now + datetime.timedelta(hours=1),
+                state="active",
+            )
+        return pool
+
+    return _pool
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from core.roles import ROLE_ADMIN
 from extensions.models import Extension, ExtensionPool, Template
 from nodes.models import Node
 from users.models import PortalUser, SecondFactorExemptNetwork
+from webfon.models import WebfonSession
 
 
 class NodeFactory(factory.django.DjangoModelFactory):
@@ -68,6 +69,19 @@ class PortalUserFactory(factory.django.DjangoModelFactory):
     account = factory.Sequence(lambda n: f"usuario{n}")
     name = factory.Sequence(lambda n: f"Usuario {n}")
     email = factory.LazyAttribute(lambda o: f"{o.account}@example.com")
+
+
+class WebfonSessionFactory(factory.django.DjangoModelFactory):
+    """A session row as history: pass ``pool``, ``started_at``, ``expires_at`` and, for an
+    ended one, ``state="ended"`` and ``ended_at``."""
+
+    class Meta:
+        model = WebfonSession
+
+    user = factory.SubFactory(PortalUserFactory)
+    token_digest = factory.Sequence(lambda n: f"{n:064x}")
+    extension_number = "0"
+    client_ip = "203.0.113.7"
 
 
 class ExemptNetworkFactory(factory.django.DjangoModelFactory):

@@ -82,7 +82,7 @@ class PortalUserPageFilterSet(PortalUserFilterSet):
     )
     pool = django_filters.ModelChoiceFilter(
         queryset=ExtensionPool.objects.only("pk", "name"),
-        label=gettext_lazy("Pool de extensiones Webphone"),
+        label=gettext_lazy("Pool de extensiones webfon"),
         empty_label=gettext_lazy("Todos"),
     )
     connected = django_filters.ChoiceFilter(

@@ -74,7 +74,7 @@ class PortalUserForm(ServiceModelForm):
     class Meta:
         model = PortalUser
         fields = list(USER_EDITABLE_FIELDS)
-        labels = {"pool": _("Pool de extensiones Webphone")}
+        labels = {"pool": _("Pool de extensiones webfon")}
         help_texts = {
             "webfon_extension": _(
                 "Se ofrecen las extensiones webfon libres: fuera de todo pool y sin otro usuario."

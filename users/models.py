@@ -93,7 +93,7 @@ class PortalUser(SecretsMixin, models.Model):
     )
     pool = models.ForeignKey(
         "extensions.ExtensionPool",
-        verbose_name=_("pool de extensiones Webphone"),
+        verbose_name=_("pool de extensiones webfon"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,

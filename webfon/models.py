@@ -10,6 +10,21 @@ from django.utils.translation import pgettext_lazy
 CHALLENGE_MAX_SECONDS = 600
 
 
+# What each login outcome is called in the interface (the API answers the codes).
+LOGIN_OUTCOME_LABELS = {
+    "ok": _("correctos"),
+    "bad_credentials": _("cuenta o contraseña incorrectas"),
+    "pool_full": _("pool completo"),
+    "locked": _("bloqueados por intentos fallidos"),
+    "disabled": _("usuario deshabilitado"),
+    "no_webfon_extension": _("sin extensión webfon"),
+    "too_many_sessions": _("demasiadas sesiones abiertas"),
+    "already_logged_in": _("ya tenía una sesión en el pool"),
+    "password_expired": _("contraseña caducada"),
+    "bad_pin": _("PIN o código de doble factor incorrecto"),
+    "challenge_invalid": _("doble factor caducado o no válido"),
+    "second_factor_unavailable": _("doble factor no disponible"),
+}
 # The settings of the access policy an administrador edits (page and API), in the page's order.
 POLICY_EDITABLE_FIELDS = (
     "token_ttl_seconds",
@@ -45,15 +60,19 @@ class WebfonPolicy(models.Model):
         validators=[MinValueValidator(60), MaxValueValidator(7 * 24 * 3600)],
     )
     pin_expiry_seconds = models.PositiveIntegerField(
-        _("validez del PIN (s)"),
+        _("validez del PIN por correo o del reto TOTP (s)"),
         default=600,
         validators=[MinValueValidator(30), MaxValueValidator(CHALLENGE_MAX_SECONDS)],
     )
     pin_max_attempts = models.PositiveSmallIntegerField(
-        _("intentos de PIN"), default=5, validators=[MinValueValidator(1), MaxValueValidator(20)]
+        _("intentos de PIN o código TOTP"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
     )
     pin_length = models.PositiveSmallIntegerField(
-        _("dígitos del PIN"), default=6, validators=[MinValueValidator(4), MaxValueValidator(10)]
+        _("dígitos del PIN por correo"),
+        default=6,
+        validators=[MinValueValidator(4), MaxValueValidator(10)],
     )
     password_validity_days = models.PositiveIntegerField(
         _("días de validez de la contraseña"),
@@ -122,6 +141,9 @@ class WebfonSession(models.Model):
         EXPIRED = "expired", _("caducada")
         DISABLED = "disabled", _("usuario deshabilitado")
         REASSIGNED = "reassigned", _("extensión reasignada")
+        MAX_TIME = "max_time", _("tiempo máximo de sesión del pool")
+        RELEASE = "release", _("liberación diaria del pool")
+        REPLACED = "replaced", _("sustituida por un nuevo inicio de sesión")
 
     user = models.ForeignKey(
         "users.PortalUser",
@@ -144,6 +166,15 @@ class WebfonSession(models.Model):
         null=True,
         blank=True,
         related_name="pool_session",
+    )
+    pool = models.ForeignKey(
+        "extensions.ExtensionPool",
+        verbose_name=_("pool de extensiones"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("El pool del que se tomó la extensión (se conserva al terminar la sesión)."),
     )
     extension_number = models.CharField(_("número de la extensión movilidad"), max_length=15)
     client_ip = models.GenericIPAddressField(_("IP de origen"), unpack_ipv4=True)
@@ -176,6 +207,7 @@ class WebfonSession(models.Model):
             models.Index(fields=["user", "state"], name="webfonsession_user_state_idx"),
             models.Index(fields=["started_at"], name="webfonsession_started_idx"),
             models.Index(fields=["ended_at"], name="webfonsession_ended_idx"),
+            models.Index(fields=["pool", "started_at"], name="webfonsession_pool_start_idx"),
         ]
 
     def __str__(self) -> str:
@@ -257,3 +289,65 @@ class LoginThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key} ({self.attempts})"
+
+
+class LoginOutcomeHour(models.Model):
+    """How many webfon logins ended in each outcome, per hour, pool and node: ``ok`` or a
+    refusal reason (``pool_full``, ``bad_credentials``, ``locked``…). One row per hour and
+    key, incremented by an upsert (never one row per attempt); kept 400 days.
+
+    ``pool_ref`` and ``node_ref`` are the ids of the user's pool and of the corporate node of
+    its mobility extension (0: none, or not known, e.g. an unknown account). Plain numbers, so
+    the unique key holds on every database and the history outlives a deleted pool."""
+
+    hour = models.DateTimeField(_("hora"))
+    pool_ref = models.PositiveIntegerField(_("pool"), default=0)
+    node_ref = models.PositiveIntegerField(_("nodo"), default=0)
+    outcome = models.CharField(_("resultado"), max_length=32)
+    count = models.PositiveIntegerField(_("inicios de sesión"), default=0)
+
+    class Meta:
+        ordering = ["-hour", "outcome"]
+        verbose_name = _("resultado de inicios de sesión por hora")
+        verbose_name_plural = _("resultados de inicios de sesión por hora")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "pool_ref", "node_ref", "outcome"],
+                name="loginoutcomehour_key_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["pool_ref", "hour"], name="loginoutcomehour_pool_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.outcome} {self.count}"
+
+
+class PoolOccupancyHour(models.Model):
+    """One finished hour of a pool's occupancy, computed from its sessions by the beat (so
+    the history outlives the sessions, purged after their retention days): the peak of
+    concurrent sessions, the seconds spent full, the pool's size then, and how many sessions
+    started as the k-th open one (``start_levels[k-1]``), from which a smaller size's refusals
+    are counted."""
+
+    pool = models.ForeignKey(
+        "extensions.ExtensionPool",
+        verbose_name=_("pool de extensiones"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    hour = models.DateTimeField(_("hora"))
+    size = models.PositiveIntegerField(_("miembros"))
+    peak = models.PositiveIntegerField(_("pico de sesiones simultáneas"))
+    full_seconds = models.FloatField(_("segundos completo"))
+    start_levels = models.JSONField(_("inicios por ocupación"), default=list)
+
+    class Meta:
+        ordering = ["pool", "hour"]
+        verbose_name = _("ocupación de un pool por hora")
+        verbose_name_plural = _("ocupación de los pools por hora")
+        constraints = [
+            models.UniqueConstraint(fields=["pool", "hour"], name="poolocchour_pool_hour_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pool_id} {self.hour:%Y-%m-%d %H}h {self.peak}/{self.size}"

@@ -24,8 +24,8 @@ from django.contrib.auth.hashers import (
     is_password_usable,
     make_password,
 )
-from django.db import IntegrityError
-from django.db.models import F, Q
+from django.db import IntegrityError, connection
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,7 +37,7 @@ from core.smtp import PlaintextAuthRefused, SmtpServer
 from core.tokens import token_digest
 from core.totp import totp_matching_step
 from core.transactions import retrying_atomic, run_atomic
-from extensions.models import Extension
+from extensions.models import Extension, ExtensionPool
 from nodes.models import Node
 from nodes.services import node_smtp_sender
 from users.ldap import ldap_authenticate, ldap_decoy
@@ -48,16 +48,24 @@ from webfon import authlog
 from webfon.models import (
     CHALLENGE_MAX_SECONDS,
     LoginChallenge,
+    LoginOutcomeHour,
     LoginThrottle,
+    PoolOccupancyHour,
     WebfonPolicy,
     WebfonSession,
 )
+from webfon.occupancy import HOUR, hour_floor, occupancy_hours
 from webfon.secondfactor import (
     new_pin,
     pin_digest,
     send_pin_email,
 )
-from webfon.selectors import pool_occupation, webfon_policy_get
+from webfon.selectors import (
+    pool_occupation,
+    pool_session_intervals,
+    webfon_policy_get,
+    webfon_sessions_live,
+)
 from webfon.throttle import (
     throttle_acquire,
     throttle_clear,
@@ -221,7 +229,42 @@ def _verify_password(
 def webfon_login(
     *, account: str, password: str, client_ip: IPAddress, application: str = "webfon"
 ) -> LoginResult:
-    """First step of a webfon login. Raises LoginRefused."""
+    """First step of a webfon login. Raises LoginRefused. Its outcome is counted
+    (:func:`login_outcome_record`) unless it only asks for the second factor."""
+    seen = _Attempt()
+    return _counted(
+        seen,
+        lambda: _login(
+            account=account,
+            password=password,
+            client_ip=client_ip,
+            application=application,
+            seen=seen,
+        ),
+    )
+
+
+@dataclass
+class _Attempt:
+    """Who a login attempt turned out to be, for the outcome counters."""
+
+    user_id: int | None = None
+
+
+def _counted(seen: _Attempt, attempt) -> LoginResult:
+    try:
+        result = attempt()
+    except LoginRefused as refusal:
+        login_outcome_record(outcome=refusal.reason, user_id=seen.user_id)
+        raise
+    if result.status == "ok":
+        login_outcome_record(outcome="ok", user_id=seen.user_id)
+    return result
+
+
+def _login(
+    *, account: str, password: str, client_ip: IPAddress, application: str, seen: _Attempt
+) -> LoginResult:
     policy = webfon_policy_get()
     account = account.strip()
     ip = str(client_ip)
@@ -234,6 +277,7 @@ def webfon_login(
         window_seconds=window,
     )
     user = PortalUser.objects.filter(account__iexact=account).first() if account else None
+    seen.user_id = user.pk if user is not None else None
     outcome, log_reason = _verify_password(user, account, password, locked=bool(locked))
     if locked or outcome in ("bad", "disabled"):
         throttle_login_failed(ip=ip, account=account)
@@ -276,8 +320,17 @@ def _precheck_mobility(user: PortalUser) -> None:
     """Refuse before any PIN is sent when the login could not get an extension anyway."""
     if user.webfon_extension_id is None and user.pool_id is None:
         raise _no_extension(user)
-    if user.pool_id is not None:
-        # Sessions past their expiry do not count: allocation gives their members back.
+    if user.pool_id is not None and user.webfon_extension_id is None:
+        # What the pool's policy no longer allows goes first; sessions past their expiry do
+        # not count (allocation gives their members back), and a user who already holds a
+        # member is answered by the pool's relogin rule, not refused as full.
+        now = timezone.now()
+        run_atomic(
+            lambda: _pool_policies_enforce(now=now, pool_id=user.pool_id),
+            label="webfon.pool_policy",
+        )
+        if webfon_sessions_live().filter(user=user, pool_extension__pool_id=user.pool_id).exists():
+            return
         occupation = pool_occupation(user.pool_id)
         if occupation.in_use >= occupation.size:
             raise _pool_full(occupation)
@@ -387,7 +440,14 @@ def _challenge_open(
 
 
 def webfon_login_pin(*, challenge: str, pin: str, client_ip: IPAddress) -> LoginResult:
-    """Second step: the PIN (e-mail) or code (TOTP) of a pending challenge."""
+    """Second step: the PIN (e-mail) or code (TOTP) of a pending challenge (outcome counted)."""
+    seen = _Attempt()
+    return _counted(
+        seen, lambda: _login_pin(challenge=challenge, pin=pin, client_ip=client_ip, seen=seen)
+    )
+
+
+def _login_pin(*, challenge: str, pin: str, client_ip: IPAddress, seen: _Attempt) -> LoginResult:
     policy = webfon_policy_get()
     key_digest = token_digest(challenge)
     row = (
@@ -397,6 +457,7 @@ def webfon_login_pin(*, challenge: str, pin: str, client_ip: IPAddress) -> Login
     )
     now = timezone.now()
     account = row.user.account if row else ""
+    seen.user_id = row.user_id if row else None
     if (
         row is None
         or row.consumed_at is not None
@@ -476,6 +537,132 @@ def _pin_matches(row: LoginChallenge, pin: str) -> bool:
     )
 
 
+# --- login outcome counters -----------------------------------------------------------------
+LOGIN_OUTCOME_RETENTION_DAYS = 400
+
+
+def _outcome_keys(user_id: int | None) -> tuple[int, int]:
+    """(pool, node) an attempt is counted under: the user's pool and the corporate node of
+    its mobility extension (the fixed one's, or the pool's base extension's); 0 when none."""
+    # The same query for an unknown account (no row): counting must not make a refusal's
+    # answer time tell whether the account exists (see "Timing" above).
+    row = (
+        PortalUser.objects.filter(pk=user_id if user_id is not None else 0)
+        .values("pool_id", "webfon_extension__node_id", "pool__base_extension__node_id")
+        .first()
+    )
+    if row is None:
+        return 0, 0
+    node = row["webfon_extension__node_id"] or row["pool__base_extension__node_id"]
+    return row["pool_id"] or 0, node or 0
+
+
+def login_outcome_record(
+    *, outcome: str, user_id: int | None, at: datetime.datetime | None = None
+) -> None:
+    """Add one login to its hour's counter: one upsert (INSERT … ON DUPLICATE KEY UPDATE on
+    MariaDB, ON CONFLICT on SQLite), so concurrent logins never lose a count nor add rows."""
+    pool_ref, node_ref = _outcome_keys(user_id)
+    hour = hour_floor(at or timezone.now())
+    table = connection.ops.quote_name(LoginOutcomeHour._meta.db_table)
+    on_duplicate = (
+        "ON DUPLICATE KEY UPDATE count = count + 1"
+        if connection.vendor == "mysql"
+        else "ON CONFLICT (hour, pool_ref, node_ref, outcome) DO UPDATE SET count = count + 1"
+    )
+    # The table name comes from the model; every value is a bound parameter.
+    sql = (
+        f"INSERT INTO {table} (hour, pool_ref, node_ref, outcome, count) "  # noqa: S608
+        f"VALUES (%s, %s, %s, %s, 1) {on_duplicate}"
+    )
+    params = [
+        connection.ops.adapt_datetimefield_value(hour),
+        pool_ref,
+        node_ref,
+        outcome[:32],
+    ]
+
+    def upsert() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+    run_atomic(upsert, label="webfon.login_outcome")
+
+
+def login_outcomes_purge(*, batch_size: int = PURGE_BATCH) -> int:
+    """Delete the hourly login counters and pool occupancy hours older than 400 days."""
+    cutoff = timezone.now() - datetime.timedelta(days=LOGIN_OUTCOME_RETENTION_DAYS)
+    deleted = 0
+    for model in (LoginOutcomeHour, PoolOccupancyHour):
+        old = model.objects.filter(hour__lt=cutoff)
+        while True:
+            ids = list(old.order_by("id").values_list("id", flat=True)[:batch_size])
+            if not ids:
+                break
+            deleted += _delete_batch(model, ids)
+    logger.info("webfon.outcomes_purged count=%s", deleted)
+    return deleted
+
+
+# --- pool occupancy roll-up ------------------------------------------------------------------
+# An hour is rolled up once it is this far behind: a login that started just before the hour
+# turned and committed just after is in.
+ROLLUP_GRACE = datetime.timedelta(minutes=2)
+ROLLUP_CHUNK = 20000
+
+
+def pool_occupancy_rollup(*, now: datetime.datetime | None = None) -> int:
+    """Write the finished hours of every pool's occupancy (beat task, idempotent): from the
+    hour after the last one written (or the pool's creation, at most 400 days back) to the
+    last finished hour, computed from the sessions in one streaming sweep. The size recorded
+    is the pool's size when the hour is written (a few minutes after it ends)."""
+    now = now or timezone.now()
+    until = hour_floor(now - ROLLUP_GRACE)
+    oldest = hour_floor(now - datetime.timedelta(days=LOGIN_OUTCOME_RETENTION_DAYS))
+    written = 0
+    last_hours = dict(
+        PoolOccupancyHour.objects.values("pool_id")
+        .annotate(last=Max("hour"))
+        .values_list("pool_id", "last")
+    )
+    sizes = dict(ExtensionPool.objects.annotate(size=Count("members")).values_list("id", "size"))
+    for pool_id, created_at in ExtensionPool.objects.values_list("id", "created_at"):
+        last = last_hours.get(pool_id)
+        start = last + HOUR if last else max(hour_floor(created_at), oldest)
+        if start >= until:
+            continue
+        size = sizes.get(pool_id, 0)
+        hours = occupancy_hours(
+            pool_session_intervals(
+                pool_id=pool_id, start=start, end=until, now=now, chunk_size=ROLLUP_CHUNK
+            ),
+            start=start,
+            end=until,
+            size_of=lambda hour, size=size: size,
+        )
+        rows = [
+            PoolOccupancyHour(
+                pool_id=pool_id,
+                hour=stats.hour,
+                size=stats.size,
+                peak=stats.peak,
+                full_seconds=stats.full_seconds,
+                start_levels=stats.start_levels,
+            )
+            for stats in hours
+        ]
+        # Two beats (or a retry) writing the same hours leave one row each.
+        run_atomic(
+            lambda rows=rows: PoolOccupancyHour.objects.bulk_create(
+                rows, batch_size=1000, ignore_conflicts=True
+            ),
+            label="webfon.occupancy_rollup",
+        )
+        written += len(rows)
+        logger.info("webfon.occupancy_rolled pool=%s hours=%s from=%s", pool_id, len(rows), start)
+    return written
+
+
 # --- sessions and mobility extensions -------------------------------------------------------
 def _session_open(
     *, user_id: int, client_ip: IPAddress, application: str, policy: WebfonPolicy
@@ -513,10 +700,33 @@ def _allocate(
     if user.validation == PortalUser.Validation.DISABLED:
         raise LoginRefused("disabled", _("El usuario tiene el acceso a webfon deshabilitado."))
     now = timezone.now()
+    pool = None
+    if user.webfon_extension_id is None and user.pool_id is not None:
+        pool = (
+            ExtensionPool.objects.only(
+                "id", "name", "max_session_minutes", "daily_release_time", "relogin"
+            )
+            .filter(pk=user.pool_id)
+            .first()
+        )
+    if pool is not None:
+        # The pool's hot-desking limits first, so what they end carries their reason.
+        _pool_policies_enforce(now=now, pool_id=pool.pk)
     _sessions_end(
         WebfonSession.objects.filter(user_id=user_id, state=State.ACTIVE, expires_at__lte=now),
         reason=EndReason.EXPIRED,
     )
+    if pool is not None:
+        reused = _relogin(
+            user=user,
+            pool=pool,
+            now=now,
+            policy=policy,
+            client_ip=client_ip,
+            application=application,
+        )
+        if reused is not None:
+            return reused
     live = WebfonSession.objects.filter(user_id=user_id, state=State.ACTIVE).count()
     if live >= user.max_sessions:
         raise LoginRefused(
@@ -539,12 +749,13 @@ def _allocate(
     else:
         raise _no_extension(user)
     token = secrets.token_urlsafe(32)
-    expires_at = now + datetime.timedelta(seconds=policy.token_ttl_seconds)
+    expires_at = _session_expiry(now=now, started_at=now, policy=policy, pool=pool)
     session = WebfonSession.objects.create(
         user_id=user_id,
         token_digest=token_digest(token),
         extension_id=extension_id,
         pool_extension=pool_member,
+        pool_id=user.pool_id if pool_member is not None else None,
         extension_number=number,
         client_ip=str(client_ip),
         application=application[:32],
@@ -563,6 +774,122 @@ def _allocate(
         status="ok",
         token=token,
         mobility_extension=number,
+        expires_at=expires_at,
+        session_id=session.pk,
+    )
+
+
+# --- hot-desking policies of pools --------------------------------------------------------
+def _local_release(day: datetime.date, at: datetime.time) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, at))
+
+
+def last_release(*, now: datetime.datetime, at: datetime.time) -> datetime.datetime:
+    """The latest instant, not after ``now``, when the local clock read ``at``."""
+    today = timezone.localtime(now).date()
+    release = _local_release(today, at)
+    return release if release <= now else _local_release(today - datetime.timedelta(days=1), at)
+
+
+def next_release(*, now: datetime.datetime, at: datetime.time) -> datetime.datetime:
+    """The first instant after ``now`` when the local clock reads ``at``."""
+    today = timezone.localtime(now).date()
+    release = _local_release(today, at)
+    return release if release > now else _local_release(today + datetime.timedelta(days=1), at)
+
+
+def _session_expiry(
+    *,
+    now: datetime.datetime,
+    started_at: datetime.datetime,
+    policy: WebfonPolicy,
+    pool: ExtensionPool | None,
+) -> datetime.datetime:
+    """The token's lifetime, cut at the pool's maximum session time and next release."""
+    expires_at = now + datetime.timedelta(seconds=policy.token_ttl_seconds)
+    if pool is not None and pool.max_session_minutes:
+        expires_at = min(
+            expires_at, started_at + datetime.timedelta(minutes=pool.max_session_minutes)
+        )
+    if pool is not None and pool.daily_release_time is not None:
+        expires_at = min(expires_at, next_release(now=now, at=pool.daily_release_time))
+    return expires_at
+
+
+def _pool_policies_enforce(*, now: datetime.datetime, pool_id: int | None = None) -> int:
+    """End the sessions a pool's hot-desking policy no longer allows: longer than its maximum
+    session time, or started before its last daily release. Their members go back."""
+    pools = ExtensionPool.objects.filter(
+        Q(max_session_minutes__isnull=False) | Q(daily_release_time__isnull=False)
+    )
+    if pool_id is not None:
+        pools = pools.filter(pk=pool_id)
+    ended = 0
+    for pk, max_minutes, release_at in pools.values_list(
+        "pk", "max_session_minutes", "daily_release_time"
+    ):
+        active = WebfonSession.objects.filter(pool_id=pk, state=State.ACTIVE)
+        if max_minutes:
+            ended += _sessions_end(
+                active.filter(started_at__lte=now - datetime.timedelta(minutes=max_minutes)),
+                reason=EndReason.MAX_TIME,
+            )
+        if release_at is not None:
+            ended += _sessions_end(
+                active.filter(started_at__lt=last_release(now=now, at=release_at)),
+                reason=EndReason.RELEASE,
+            )
+    if ended:
+        logger.info("webfon.sessions_closed count=%s reason=pool_policy pool=%s", ended, pool_id)
+    return ended
+
+
+def _relogin(
+    *,
+    user: PortalUser,
+    pool: ExtensionPool,
+    now: datetime.datetime,
+    policy: WebfonPolicy,
+    client_ip: IPAddress,
+    application: str,
+) -> LoginResult | None:
+    """A user who already holds a member of its pool logs in again: ``reuse`` gives the same
+    session (and member) a new token, ``refuse`` refuses, ``replace`` ends the old session
+    and lets the login take a member as usual. None: go on allocating."""
+    held = WebfonSession.objects.filter(
+        user_id=user.pk, state=State.ACTIVE, expires_at__gt=now, pool_extension__pool_id=pool.pk
+    ).order_by("started_at", "id")
+    session = held.first()
+    if session is None:
+        return None
+    if pool.relogin == ExtensionPool.Relogin.REFUSE:
+        raise LoginRefused(
+            "already_logged_in",
+            _(
+                "El usuario %(account)s ya tiene una sesión con la extensión %(number)s del "
+                "pool «%(pool)s»; ciérrela antes de volver a entrar."
+            )
+            % {"account": user.account, "number": session.extension_number, "pool": pool.name},
+            extra={"mobility_extension": session.extension_number},
+        )
+    if pool.relogin == ExtensionPool.Relogin.REPLACE:
+        _sessions_end(held, reason=EndReason.REPLACED)
+        logger.info("webfon.sessions_closed user=%s reason=replaced", user.pk)
+        return None
+    token = secrets.token_urlsafe(32)
+    expires_at = _session_expiry(now=now, started_at=session.started_at, policy=policy, pool=pool)
+    WebfonSession.objects.filter(pk=session.pk).update(
+        token_digest=token_digest(token),
+        expires_at=expires_at,
+        client_ip=str(client_ip),
+        application=application[:32],
+    )
+    authlog.log_success(ip=str(client_ip), account=user.account, extension=session.extension_number)
+    logger.info("webfon.session_reused session=%s user=%s", session.pk, user.pk)
+    return LoginResult(
+        status="ok",
+        token=token,
+        mobility_extension=session.extension_number,
         expires_at=expires_at,
         session_id=session.pk,
     )
@@ -628,8 +955,12 @@ def webfon_sessions_end_for_user(*, actor: Actor, user: PortalUser, reason: str)
 
 
 def webfon_sessions_expire() -> int:
-    """End the sessions past their expiry (beat task): their pool members go back."""
-    return run_atomic(_expire_stale, label="webfon.expire")
+    """End the sessions the pools' hot-desking policies no longer allow, then those past
+    their expiry (beat task, every minute): their pool members go back."""
+    return run_atomic(
+        lambda: _pool_policies_enforce(now=timezone.now()) + _expire_stale(),
+        label="webfon.expire",
+    )
 
 
 def webfon_sessions_purge(*, batch_size: int = PURGE_BATCH) -> int:

@@ -1,4 +1,6 @@
-"""General > Sesiones webfon and Política de acceso webfon."""
+"""General > Sesiones webfon and Política de acceso webfon; a pool's occupancy and sizing."""
+
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,11 +19,22 @@ from core.ui import (
     RoleRequiredMixin,
     apply_service_errors,
 )
+from extensions.models import ExtensionPool
+from licensing.selectors import license_installation_estimate
 from webfon import services
+from webfon.charts import BarChart, bar_chart
 from webfon.filtersets import WebfonSessionPageFilterSet
-from webfon.forms import WebfonPolicyForm
+from webfon.forms import OccupancyQueryForm, WebfonPolicyForm
 from webfon.models import WebfonSession
-from webfon.selectors import webfon_policy_get, webfon_sessions_live
+from webfon.selectors import (
+    OCCUPANCY_WINDOWS,
+    PoolOccupancy,
+    pool_occupancy,
+    pools_measured_sizes,
+    webfon_policy_get,
+    webfon_sessions_live,
+    webfon_sessions_recently_ended,
+)
 
 # Who is connected from where is the administrators' business (as in the API).
 SESSIONS_PERMISSION = "webfon.delete_webfonsession"
@@ -60,6 +73,11 @@ class WebfonSessionListView(ObjectListView):
                 "user__account",
             )
         )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["ended_sessions"] = webfon_sessions_recently_ended()
+        return context
 
 
 class WebfonSessionEndView(ConfirmActionMixin, RoleRequiredMixin, View):
@@ -124,3 +142,82 @@ class WebfonPolicyView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["can_save"] = self.request.user.has_perm("webfon.change_webfonpolicy")
         return context
+
+
+# --- pool occupancy and sizing (issue #19) --------------------------------------------------
+OCCUPANCY_PERMISSION = "extensions.view_extensionpool"
+
+
+def occupancy_charts(occupancy: PoolOccupancy) -> dict[str, BarChart]:
+    days = occupancy.by_day
+    label = [day.day.strftime("%d/%m") for day in days]
+    return {
+        "peak": bar_chart(
+            [(lab, day.peak) for lab, day in zip(label, days, strict=True)],
+            reference=[day.size for day in days],
+        ),
+        "full": bar_chart([(lab, day.hours_full) for lab, day in zip(label, days, strict=True)]),
+        "refused": bar_chart(
+            [(lab, day.refused_pool_full) for lab, day in zip(label, days, strict=True)]
+        ),
+    }
+
+
+class PoolOccupancyView(RoleRequiredMixin, TemplateView):
+    """A pool's occupancy for 7/30/90 days: peaks, hours full, refusals, recommended size."""
+
+    template_name = "webfon/pool_occupancy.html"
+    permission_required = OCCUPANCY_PERMISSION
+
+    def get(self, request, *args, **kwargs):
+        pool = get_object_or_404(ExtensionPool, pk=kwargs["pk"])
+        form = OccupancyQueryForm(request.GET)
+        if not form.is_valid():
+            return self.render_to_response(
+                self.get_context_data(pool=pool, form=form, windows=OCCUPANCY_WINDOWS), status=400
+            )
+        occupancy = pool_occupancy(
+            pool=pool, days=form.cleaned_data["days"], tolerance=form.cleaned_data["tolerance"]
+        )
+        return self.render_to_response(
+            self.get_context_data(
+                pool=pool,
+                form=form,
+                occupancy=occupancy,
+                charts=occupancy_charts(occupancy),
+                windows=OCCUPANCY_WINDOWS,
+            )
+        )
+
+
+class PoolSizingView(RoleRequiredMixin, TemplateView):
+    """*Dimensionar con lo medido*: each pool's size today against the size its measured
+    demand needs; with ``abrir``, straight to the licence calculator filled with the physical
+    and fixed webfon extensions of today and those measured pool sizes."""
+
+    template_name = "webfon/pool_sizing.html"
+    permission_required = ("extensions.view_extensionpool", "licensing.use_calculator")
+
+    def get(self, request, *args, **kwargs):
+        form = OccupancyQueryForm(request.GET)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        days, tolerance = form.cleaned_data["days"], form.cleaned_data["tolerance"]
+        measured = pools_measured_sizes(days=days, tolerance=tolerance)
+        current = license_installation_estimate()
+        query = [("physical", current.physical), ("fixed_webfon", current.fixed_webfon)]
+        query += [("pool_size", row.recommended_size) for row in measured]
+        calculator_url = f"{reverse('license_calculator')}?{urlencode(query)}"
+        if "abrir" in request.GET:
+            return HttpResponseRedirect(calculator_url)
+        return self.render_to_response(
+            self.get_context_data(
+                form=form,
+                days=days,
+                tolerance=tolerance,
+                measured=measured,
+                current=current,
+                calculator_url=calculator_url,
+                windows=OCCUPANCY_WINDOWS,
+            )
+        )

@@ -41,6 +41,9 @@ class ExtensionPoolSerializer(ServiceModelSerializer):
             "base_extension",
             "description",
             "members",
+            "max_session_minutes",
+            "daily_release_time",
+            "relogin",
             "created_at",
             "updated_at",
         ]

@@ -218,3 +218,31 @@ class NodeCertificateWriteSerializer(serializers.Serializer):
                     "Escriba el fichero PKCS#12 en base64 (p. ej. la salida de «base64 -w0 cert.pfx»)."
                 )
             ) from None
+
+
+class JailStatusSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    currently_failed = serializers.IntegerField()
+    total_failed = serializers.IntegerField()
+    currently_banned = serializers.IntegerField()
+    total_banned = serializers.IntegerField()
+    banned = serializers.ListField(child=serializers.CharField())
+
+
+class NodeBansSerializer(serializers.Serializer):
+    """fail2ban on the node (``fail2ban-client status``), read through its connection."""
+
+    node = serializers.IntegerField()
+    error = serializers.CharField(help_text="why fail2ban could not be read; empty if it was")
+    banned_now = serializers.IntegerField()
+    jails = JailStatusSerializer(many=True)
+
+
+class UnbanSerializer(serializers.Serializer):
+    ip = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    all = serializers.BooleanField(required=False, default=False)
+
+
+class UnbanAnswerSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    detail = serializers.CharField()

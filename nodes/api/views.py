@@ -8,13 +8,17 @@ from core.api.permissions import model_permissions
 from core.api.viewsets import LIST_FILTER_BACKENDS, ServiceModelViewSet, request_actor
 from nodes import services
 from nodes.api.serializers import (
+    NodeBansSerializer,
     NodeCertificateSerializer,
     NodeCertificateWriteSerializer,
     NodeDiagnosticsSerializer,
     NodePreviewSerializer,
     NodeSerializer,
     PushSerializer,
+    UnbanAnswerSerializer,
+    UnbanSerializer,
 )
+from nodes.bans import node_bans
 from nodes.config_files import node_managed_files
 from nodes.diagnostics import NodeDiagnostics, node_supervision
 from nodes.filtersets import NodeFilterSet, PushFilterSet
@@ -43,6 +47,8 @@ class NodeViewSet(ServiceModelViewSet):
 
     action_permissions = {
         "diagnostics": ["nodes.view_node"],
+        "bans": ["nodes.view_node"],
+        "unban": ["nodes.change_node"],
         "preview": ["nodes.change_node"],
         "push": ["nodes.change_node"],
         "certificate": ["nodes.view_node"],
@@ -75,6 +81,37 @@ class NodeViewSet(ServiceModelViewSet):
         )
         queued.refresh_from_db()
         return Response(PushSerializer(queued).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses=NodeBansSerializer)
+    @action(detail=True, methods=["get"])
+    def bans(self, request, pk=None):
+        """fail2ban on the node: each jail's failed and banned counts and banned addresses,
+        read through its connection; what kept them from being read is in ``error`` (200)."""
+        node = self.get_object()
+        result = node_bans(node=node)
+        data = {
+            "node": node.pk,
+            "error": result.error,
+            "banned_now": result.banned_now,
+            "jails": [vars(jail) for jail in result.jails],
+        }
+        return Response(NodeBansSerializer(data).data)
+
+    @extend_schema(request=UnbanSerializer, responses=UnbanAnswerSerializer)
+    @action(detail=True, methods=["post"], url_path="bans/unban")
+    def unban(self, request, pk=None):
+        """*Desbanear*: ``{"ip": "192.0.2.7"}`` in every jail, or ``{"all": true}``. Audited."""
+        node = self.get_object()
+        params = UnbanSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        # A refused value is a 400 (portal.api.errors); a node that did not do it, ok=false.
+        result = services.node_unban(
+            actor=request_actor(request),
+            node=node,
+            ip=params.validated_data["ip"],
+            everything=params.validated_data["all"],
+        )
+        return Response(UnbanAnswerSerializer({"ok": result.ok, "detail": result.detail}).data)
 
     @extend_schema(request=None, responses=NodeDiagnosticsSerializer)
     @action(detail=True, methods=["get"])

@@ -11,6 +11,7 @@ from nodes.api.views import NodeViewSet, PushViewSet
 from portal.api.docs import ApiDocsView
 from users.api.views import ExemptNetworkViewSet, LdapSettingsView, LdapTestView, PortalUserViewSet
 from webfon.api.views import (
+    PoolOccupancyView,
     WebfonLoginPinView,
     WebfonLoginView,
     WebfonLogoutView,
@@ -42,6 +43,7 @@ urlpatterns = [
     path("webfon/login/pin/", WebfonLoginPinView.as_view(), name="webfon_login_pin"),
     path("webfon/logout/", WebfonLogoutView.as_view(), name="webfon_logout"),
     path("webfon/policy/", WebfonPolicyView.as_view(), name="webfonpolicy_detail"),
+    path("pools/<int:pk>/occupancy/", PoolOccupancyView.as_view(), name="pool_occupancy_api"),
     # Before the router: its detail routes would take "export" for an id.
     path("users/export/", UserExportView.as_view(), name="portaluser_export"),
     path("extensions/export/", ExtensionExportView.as_view(), name="extension_export"),

@@ -124,7 +124,15 @@ def test_an_administrador_without_second_factor_reaches_only_enrolment(staff_bro
     reached = []
     for path in _get_routes(get_resolver().url_patterns):
         if path.startswith(
-            ("/cuenta/", "/logout/", "/i18n/", "/api/v1/webfon/log", "/csp-report/", "/healthz")
+            (
+                "/cuenta/",
+                "/logout/",
+                "/i18n/",
+                "/api/v1/webfon/log",
+                "/csp-report/",
+                "/healthz",
+                "/metrics",
+            )
         ):
             continue
         answer = browser.get(path)

@@ -62,7 +62,9 @@ def test_mobility_extension_and_forced_logout(visit, staff, licences):
     assert WebfonSession.objects.get().end_reason == ""
     click_and_wait(page.locator("#confirm-action").get_by_role("button", name="Forzar cierre"))
     expect(page.locator(".alert-success")).to_contain_text("agente7")
-    expect(page.locator("tbody")).not_to_contain_text("agente7")
+    # Gone from the sessions in force, listed among the ended ones with its reason.
+    expect(page.locator("tbody").first).not_to_contain_text("agente7")
+    expect(page.locator("#ended-sessions tr[data-reason='forced']")).to_contain_text("agente7")
     visit.shot("sesion-cerrada")
     assert WebfonSession.objects.get().end_reason == "forced"
 

@@ -110,6 +110,23 @@ def test_page_shows_both_tables(tmp_path, sercen, webfon, browser_for):
 
 
 @pytest.mark.django_db
+def test_dashboard_cell_shows_the_sessions_the_node_reports(tmp_path, sercen, webfon, browser_for):
+    """``sesion max=25 ocup=1`` of vivait-webfon, read once per 30 s however often asked."""
+    node = local_node(
+        tmp_path, sercen_supervision_port=sercen.port, webfon_supervision_port=webfon.port
+    )
+    client = browser_for(ROLE_OPERATOR)
+    for _ in range(3):
+        cell = client.get(f"/nodos/{node.pk}/en-vivo/")
+        assert cell.status_code == 200
+        assert 'data-sessions="1">1 de 25<' in cell.content.decode()
+    assert webfon.connections == 1
+    down = local_node(tmp_path, name="caido", webfon_supervision_port=closed_port())
+    cell = client.get(f"/nodos/{down.pk}/en-vivo/").content.decode()
+    assert "no disponible" in cell and "data-sessions" not in cell
+
+
+@pytest.mark.django_db
 def test_a_closed_port_is_a_message_not_an_error(tmp_path, sercen, browser_for):
     node = local_node(
         tmp_path, sercen_supervision_port=sercen.port, webfon_supervision_port=closed_port()

@@ -6,8 +6,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.models import AuditEntry
+from nodes.bans import JailStatus, parse_jail_list, parse_jail_status, unban_command
 from nodes.config_files import node_managed_files
 from nodes.models import Node, Push
 from nodes.push import push_execute
@@ -19,6 +22,8 @@ from nodes.rendering.fail2ban import (
     render_fail2ban_jail_sercen,
     render_fail2ban_jail_vivait,
 )
+from nodes.services import node_unban
+from tests.factories import WebrtcNodeFactory
 from tests.nodes.fake_node import calls, make_fake_node
 
 GOLDEN = Path(__file__).parent / "golden" / "fail2ban"
@@ -190,3 +195,61 @@ def test_push_writes_the_fail2ban_files_and_restarts_it_only_when_they_change(
     assert [s["detail"] for s in steps if s["step"] == "fail2ban.restart"] == [
         "sin orden configurada"
     ]
+
+
+# --- reading bans: fail2ban-client's answers (as fail2ban 1.0 prints them) -------------------
+STATUS = "Status\n|- Number of jail:\t2\n`- Jail list:\tserCen, vivait-janus\n"
+JAIL = (
+    "Status for the jail: serCen\n"
+    "|- Filter\n"
+    "|  |- Currently failed:\t2\n"
+    "|  |- Total failed:\t17\n"
+    "|  `- File list:\t/var/log/serCen/serCen.log\n"
+    "`- Actions\n"
+    "   |- Currently banned:\t2\n"
+    "   |- Total banned:\t5\n"
+    "   `- Banned IP list:\t192.0.2.50 2001:db8::7\n"
+)
+
+
+def test_jail_list_and_status_are_parsed():
+    assert parse_jail_list(STATUS) == ["serCen", "vivait-janus"]
+    assert parse_jail_list("Status\n|- Number of jail:\t0\n`- Jail list:\t\n") == []
+    assert parse_jail_status("serCen", JAIL) == JailStatus(
+        name="serCen",
+        currently_failed=2,
+        total_failed=17,
+        currently_banned=2,
+        total_banned=5,
+        banned=["192.0.2.50", "2001:db8::7"],
+    )
+    empty = parse_jail_status("x", "garbage\n")
+    assert (empty.currently_banned, empty.banned) == (0, [])
+
+
+def test_unban_command_takes_only_addresses(tmp_path):
+    node = Node(fail2ban_dir="/etc/fail2ban dir")
+    assert unban_command(node, ip="2001:db8::7") == (
+        "fail2ban-client -c '/etc/fail2ban dir' unban 2001:db8::7"
+    )
+    assert unban_command(node, ip=None).endswith("unban --all")
+    with pytest.raises(ValueError):
+        unban_command(node, ip="1.2.3.4; reboot")
+
+
+@pytest.mark.django_db
+def test_unban_refuses_bad_input_and_records_nothing(actor):
+    node = WebrtcNodeFactory()
+    for ip, everything in (("", False), ("192.0.2.1", True), ("192.0.2.300", False)):
+        with pytest.raises(ValidationError):
+            node_unban(actor=actor, node=node, ip=ip, everything=everything)
+    assert not AuditEntry.objects.filter(action="node.unban").exists()
+
+
+@pytest.mark.django_db
+def test_unban_never_contacts_a_node_whose_host_key_is_unknown(actor):
+    node = WebrtcNodeFactory(ssh_host_key="")
+    result = node_unban(actor=actor, node=node, ip="192.0.2.9")
+    assert not result.ok and "clave de host" in result.detail
+    entry = AuditEntry.objects.get(action="node.unban")
+    assert (entry.changes["ip"], entry.changes["ok"]) == ("192.0.2.9", False)

@@ -49,7 +49,7 @@ def test_push_button_runs_a_push_and_history_shows_it(
         "fail2ban status",
     ]
     page = client.get(f"/nodos/{node.pk}/").content.decode()
-    assert "Aplicado" in page and "manual" in page
+    assert "Aplicado" in page and "«Aplicar» a mano" in page
     detail = client.get(f"/nodos/envios/{push.pk}/").content.decode()
     assert "janus.restart" in detail and "colas_limpiar_siempre" in detail
     page = client.get(f"/nodos/{node.pk}/cambios/").content.decode()
@@ -93,7 +93,7 @@ def test_history_lists_every_push_with_who_and_its_bar(node, corporate, browser_
     )
     page = browser_for(ROLE_OPERATOR).get("/nodos/envios/").content.decode()
     assert page.index(f"push-progress-{running.pk}") < page.index(f"push-progress-{done.pk}")
-    assert "ana" in page and "user.update" in page and "meet2" in page
+    assert "ana" in page and "usuario cambiado" in page and "meet2" in page
     # A push of the page is running: the rows are fetched again (one request for the page).
     assert 'id="push-rows" hx-get="/nodos/envios/" hx-select="#push-rows"' in page
     assert "/progreso/" not in page  # not one request per row

@@ -12,6 +12,7 @@ from django.test import Client, RequestFactory
 from django.utils import translation
 
 from nodes.models import Node
+from tests.factories import StaffUserFactory
 
 CATALOGUE = Path(settings.BASE_DIR) / "locale" / "en" / "LC_MESSAGES"
 
@@ -60,19 +61,42 @@ def test_english_after_set_language(browser):
     assert "Resumen de la instalación" in browser.get("/").content.decode()
 
 
-def test_accept_language(browser):
-    page = browser.get("/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9").content.decode()
-    assert "Installation summary" in page
-    page = browser.get("/", HTTP_ACCEPT_LANGUAGE="es-ES,es;q=0.9,en;q=0.5").content.decode()
-    assert "Resumen de la instalación" in page
-    # A language the portal does not have falls back to Spanish.
-    page = browser.get("/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
-    assert "Resumen de la instalación" in page
+def test_the_browsers_language_is_not_followed(browser):
+    """Spanish whatever Accept-Language says: the switch (and the account) decide."""
+    for header in ("en-GB,en;q=0.9", "en", "de", "es-ES,es;q=0.9,en;q=0.5"):
+        page = browser.get("/", HTTP_ACCEPT_LANGUAGE=header)
+        assert "Resumen de la instalación" in page.content.decode()
+        assert page["Content-Language"] == "es"
 
 
-def test_login_page_in_english():
-    page = Client().get("/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+def test_login_page_follows_the_switch_not_the_browser():
+    client = Client()
+    page = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Contraseña" in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    page = client.get("/login/").content.decode()
     assert "Password" in page and "Contraseña" not in page
+
+
+def test_english_is_remembered_per_account(db):
+    english, spanish = StaffUserFactory(role="operador"), StaffUserFactory(role="operador")
+    first = Client()
+    first.force_login(english)
+    first.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert english.staff_preference.language == "en"
+    # Another browser (no cookie): the account's choice from its login on.
+    other = Client()
+    other.force_login(english)
+    assert "Installation summary" in other.get("/").content.decode()
+    # Another account in the first browser's cookie jar is not affected by its choice.
+    third = Client()
+    third.force_login(spanish)
+    assert "Resumen de la instalación" in third.get("/").content.decode()
+    # Back to Spanish, remembered too.
+    other.post("/i18n/setlang/", {"language": "es", "next": "/"})
+    again = Client()
+    again.force_login(english)
+    assert "Resumen de la instalación" in again.get("/").content.decode()
 
 
 def test_language_switch_include():

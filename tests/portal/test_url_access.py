@@ -6,7 +6,7 @@ permissions of ``get_permission_required()`` under that HTTP method, whether it 
 method at all) and from the roles' permissions, not from a list of URLs:
 
 - anonymous: every page redirects to /login/?next=...; the login page itself answers 200, and
-  so does /healthz (for monitors);
+  so does /healthz (for monitors); /metrics answers 403 without its allow-list or token;
 - a role lacking a permission the page needs: 403, whatever the method (even a POST-only
   action: the role check comes first);
 - a role with the permissions: GET 200, or 405 where the view takes no GET;
@@ -50,7 +50,7 @@ from core.ui import ObjectEditView
 from extensions.models import Extension, ExtensionPool, Template
 from nodes.models import Node, Push
 from portal.services import api_token_create
-from portal.views import CspReportView, HealthView
+from portal.views import CspReportView, HealthView, MetricsView
 from tests.factories import (
     NodeFactory,
     PoolFactory,
@@ -224,6 +224,10 @@ def expected_status(route: Route, method: str, path: str, kwargs: dict, user) ->
         return ANY_BUT_REFUSED  # one's own account: every role, reads and writes
     if view_class is HealthView:  # for monitors, without login (tests/portal/test_healthz.py)
         return 200 if handles else 405
+    if view_class is MetricsView:
+        # For Prometheus: its own address allow-list or token (tests/portal/test_metrics.py),
+        # none set here, so nobody (logged in or not) reads it.
+        return 403 if handles else 405
     assert issubclass(view_class, AccessMixin), f"{route.route} is reachable without logging in"
     if not user.is_authenticated:
         return "login"

@@ -81,6 +81,10 @@ BREAKERS = {
         lambda: Extension(number="1", kind="webfon", node=NodeFactory(), site="S", department="D"),
         "template",
     ),
+    "extensionpool_relogin_valid": (
+        lambda: ExtensionPool(name="P", base_extension=WebfonExtensionFactory(), relogin="nunca"),
+        "relogin",
+    ),
 }
 MODELS = (PortalUser, Extension, ExtensionPool)
 

@@ -253,7 +253,7 @@ def test_form_has_the_two_tabs_of_the_manual(admin_browser):
         assert f'name="{name}"' in usuario, name
     for name in ("login_number", "webfon_extension", "pool", "max_sessions"):
         assert f'name="{name}"' in centralita, name
-    assert "Pool de extensiones Webphone" in centralita
+    assert "Pool de extensiones webfon" in centralita
     assert "Sesiones simultáneas" in centralita
 
 

@@ -1,8 +1,15 @@
+import datetime
+
 import pytest
 from rest_framework.test import APIClient
 
 from core.actors import Actor
-from tests.factories import PoolFactory, PortalUserFactory, WebfonExtensionFactory
+from tests.factories import (
+    PoolFactory,
+    PortalUserFactory,
+    WebfonExtensionFactory,
+    WebfonSessionFactory,
+)
 from users.services import portal_user_set_password
 
 PASSWORD = "Clave-Portal-1"
@@ -49,3 +56,20 @@ def pool_of(db, licences):
         return pool
 
     return _pool
+
+
+@pytest.fixture
+def pool_history(db):
+    """Sessions of a pool from hand-made intervals: ``add(start, end)`` with ``end=None`` for a
+    session still open (expiring at ``expires``, a day later unless told)."""
+
+    def _add(pool, start, end=None, *, expires=None):
+        return WebfonSessionFactory(
+            pool=pool,
+            started_at=start,
+            expires_at=expires or start + datetime.timedelta(days=1),
+            ended_at=end,
+            state="ended" if end is not None else "active",
+        )
+
+    return _add

@@ -24,7 +24,13 @@ from tests.webfon.conftest import PASSWORD
 from tests.webfon.smtp_server import start_smtp_server
 from users.models import PortalUser
 from users.services import portal_user_totp_begin, portal_user_totp_confirm
-from webfon.models import LoginChallenge, LoginThrottle, WebfonPolicy, WebfonSession
+from webfon.models import (
+    LoginChallenge,
+    LoginOutcomeHour,
+    LoginThrottle,
+    WebfonPolicy,
+    WebfonSession,
+)
 
 # SQLite's in-memory test database locks whole tables without waiting: the races run in
 # the MariaDB pass, against the row locks production relies on.
@@ -185,3 +191,35 @@ def test_200_logins_share_a_pool_of_25(live_server, licences):
     assert all(status == 200 for status, _ in outs)
     assert Extension.objects.filter(pool=pool, pool_session__isnull=True).count() == 25
     assert not WebfonSession.objects.filter(state="active").exists()
+
+
+def test_hourly_login_counters_are_exact_under_50_concurrent_logins(live_server, licences):
+    """50 logins at once (30 users for a pool of 20, 20 wrong passwords): the hourly counters
+    add up to exactly what was answered, in one row per outcome."""
+    WebfonPolicy.objects.update(account_max_failures=1000, ip_max_failures=1000)
+    pool = PoolFactory()
+    for _ in range(20):
+        WebfonExtensionFactory(pool=pool, node=pool.base_extension.node)
+    pooled = [_user(pool=pool) for _ in range(30)]
+    fixed = [_user(webfon_extension=WebfonExtensionFactory()) for _ in range(20)]
+
+    def attempt(index: int):
+        if index < 30:
+            return post(
+                live_server.url, LOGIN, {"account": pooled[index].account, "password": PASSWORD}
+            )
+        return post(
+            live_server.url, LOGIN, {"account": fixed[index - 30].account, "password": "mal"}
+        )
+
+    answers = race(50, attempt)
+    answered: dict[str, int] = {}
+    for _status, body in answers:
+        outcome = body.get("reason", "ok")
+        answered[outcome] = answered.get(outcome, 0) + 1
+    assert answered == {"ok": 20, "pool_full": 10, "bad_credentials": 20}
+    counted: dict[str, int] = {}
+    for outcome, count in LoginOutcomeHour.objects.values_list("outcome", "count"):
+        counted[outcome] = counted.get(outcome, 0) + count
+    assert counted == answered
+    assert LoginOutcomeHour.objects.filter(pool_ref=pool.pk).count() == 2

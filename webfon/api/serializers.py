@@ -44,6 +44,7 @@ class RefusalSerializer(serializers.Serializer):
             "no_webfon_extension",
             "pool_full",
             "too_many_sessions",
+            "already_logged_in",
             "password_expired",
             "locked",
             "bad_pin",
@@ -80,7 +81,10 @@ class WebfonSessionSerializer(serializers.ModelSerializer):
     )
     mobility_extension = serializers.CharField(source="extension_number", read_only=True)
     pool = serializers.IntegerField(
-        source="pool_extension.pool_id", read_only=True, allow_null=True
+        source="pool_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The pool the extension was taken from (kept once the session ended).",
     )
 
     class Meta:
@@ -109,3 +113,33 @@ class WebfonPolicySerializer(ServiceModelSerializer):
         model = WebfonPolicy
         fields = [*POLICY_EDITABLE_FIELDS, "updated_at"]
         read_only_fields = ["updated_at"]
+
+
+class _OccupancyFiguresSerializer(serializers.Serializer):
+    size = serializers.IntegerField()
+    peak = serializers.IntegerField()
+    hours_full = serializers.FloatField()
+    refused_pool_full = serializers.IntegerField()
+
+
+class OccupancyHourSerializer(_OccupancyFiguresSerializer):
+    hour = serializers.DateTimeField()
+
+
+class OccupancyDaySerializer(_OccupancyFiguresSerializer):
+    day = serializers.DateField()
+
+
+class PoolOccupancySerializer(serializers.Serializer):
+    pool = serializers.IntegerField(source="pool.pk")
+    days = serializers.IntegerField()
+    tolerance = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    size = serializers.IntegerField()
+    peak = serializers.IntegerField()
+    hours_full = serializers.FloatField()
+    refused_pool_full = serializers.IntegerField()
+    recommended_size = serializers.IntegerField()
+    hourly = OccupancyHourSerializer(many=True)
+    daily = OccupancyDaySerializer(many=True, source="by_day")

@@ -2,10 +2,12 @@
 
 from django.conf import settings
 from django.db.models import Q
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +15,7 @@ from rest_framework.views import APIView
 from core.api.permissions import model_permissions
 from core.api.viewsets import LIST_FILTER_BACKENDS, request_actor
 from core.client_ip import client_ip, parse_networks
+from extensions.models import ExtensionPool
 from webfon import services
 from webfon.api.serializers import (
     LoginAnswerSerializer,
@@ -20,13 +23,15 @@ from webfon.api.serializers import (
     LogoutAnswerSerializer,
     LogoutSerializer,
     PinSerializer,
+    PoolOccupancySerializer,
     RefusalSerializer,
     WebfonPolicySerializer,
     WebfonSessionSerializer,
 )
 from webfon.filtersets import WebfonSessionFilterSet
+from webfon.forms import OccupancyQueryForm
 from webfon.models import WebfonPolicy, WebfonSession
-from webfon.selectors import webfon_policy_get
+from webfon.selectors import pool_occupancy, webfon_policy_get
 
 REFUSALS = {
     code: OpenApiResponse(RefusalSerializer, description=_("Rechazado, con el motivo en `reason`."))
@@ -69,6 +74,7 @@ REFUSAL_STATUS = {
     "no_webfon_extension": 409,
     "pool_full": 409,
     "too_many_sessions": 409,
+    "already_logged_in": 409,
     "second_factor_unavailable": 409,
 }
 
@@ -209,3 +215,30 @@ class WebfonPolicyView(generics.RetrieveUpdateAPIView):
         serializer.instance = services.webfon_policy_update(
             actor=request_actor(self.request), **serializer.validated_data
         )
+
+
+class PoolOccupancyView(APIView):
+    """``GET /api/v1/pools/{id}/occupancy/?days=30&tolerance=0``: the pool's measured demand
+    over the window (peak concurrent sessions, hours full, ``pool_full`` refusals), the size
+    that would have served every login but ``tolerance``, and the hourly and daily series."""
+
+    def get_required_permissions(self, request) -> list[str]:
+        return ["extensions.view_extensionpool"]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("days", int, description="1-400 (30 by default)"),
+            OpenApiParameter("tolerance", int, description="refusals accepted (0 by default)"),
+        ],
+        responses={200: PoolOccupancySerializer},
+        summary="Pool occupancy history and recommended size",
+    )
+    def get(self, request, pk: int):
+        pool = get_object_or_404(ExtensionPool, pk=pk)
+        form = OccupancyQueryForm(request.query_params)
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        occupancy = pool_occupancy(
+            pool=pool, days=form.cleaned_data["days"], tolerance=form.cleaned_data["tolerance"]
+        )
+        return Response(PoolOccupancySerializer(occupancy).data)
