@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from nodes import hooks
-from nodes.models import Node, rendered_secret, rendered_text
+from nodes.models import Node, NodeCertificate, rendered_secret, rendered_text
 from nodes.push import ManagedFile
 from nodes.rendering import (
     JanusConfig,
@@ -27,6 +27,7 @@ from nodes.rendering import (
     render_turnserver_conf,
     render_webfon_plugin,
 )
+from nodes.rendering.apache import ApacheSiteConfig, render_apache_site
 from nodes.rendering.fail2ban import (
     render_fail2ban_filter_apache,
     render_fail2ban_filter_janus,
@@ -34,6 +35,8 @@ from nodes.rendering.fail2ban import (
     render_fail2ban_jail_sercen,
     render_fail2ban_jail_vivait,
 )
+from nodes.rendering.firewall import FirewallVars, render_firewall_vars
+from nodes.rendering.hosts import HostsConfig, render_hosts
 
 PUBLIC_MODE = 0o644  # files without a secret (janus.jcfg, fail2ban's jails and filters)
 
@@ -234,6 +237,7 @@ def node_managed_files(node: Node) -> list[ManagedFile]:
             check=jcfg_check,
         ),
         *fail2ban_files(node),
+        *web_front_files(node),
     ]
     if node.coturn_managed:
         files.append(
@@ -268,3 +272,99 @@ def fail2ban_files(node: Node) -> list[ManagedFile]:
             ("filter.d/vivait-apache.conf", render_fail2ban_filter_apache()),
         )
     ]
+
+
+KEY_MODE = 0o600  # a TLS private key: root only (manual §3.2.6)
+# vars.sh is a shell file firewall.sh sources: bash parses it before it replaces the live one.
+FIREWALL_VARS_CHECK = "/bin/bash -n %s"
+
+
+def _certificate(node: Node) -> NodeCertificate | None:
+    try:
+        return node.certificate
+    except NodeCertificate.DoesNotExist:
+        return None
+
+
+def apache_site_config(node: Node) -> ApacheSiteConfig:
+    """The managed values of the node's Apache site (manual §3.2.4): the certificate paths
+    are the ones its certificate is pushed to (or certbot's), else the manual's."""
+    certificate = _certificate(node) or NodeCertificate(node=node, source="portal")
+    return ApacheSiteConfig(
+        server_name=node.domain,
+        document_root=node.document_root,
+        certificate_file=certificate.certificate_file(),
+        key_file=certificate.key_file(),
+        sercen_url=f"http://127.0.0.1:{node.sercen_http_port}/sercen",
+        janus_url=f"http://127.0.0.1:{node.janus_http_port}/janus",
+        fonbo_url=f"http://FONBO:{node.fonbo_port}/Vivait-FonBO",
+    )
+
+
+def web_front_files(node: Node) -> list[ManagedFile]:
+    """The certificate and key (when uploaded to the portal), the Apache site, the FONBO line
+    of /etc/hosts and the firewall variables: each only when the node hands it over."""
+    files: list[ManagedFile] = []
+    certificate = _certificate(node)
+    if certificate is not None and certificate.managed:
+        files += [
+            ManagedFile(
+                certificate.certificate_file(),
+                "apache",
+                _whole(certificate.certificate_pem),
+                syntax="plain",
+                mode=PUBLIC_MODE,
+            ),
+            ManagedFile(
+                certificate.key_file(),
+                "apache",
+                # The key goes to the node it was uploaded for, nowhere else.
+                _whole(certificate.secret_for("private_key")),
+                syntax="secret",
+                mode=KEY_MODE,
+            ),
+        ]
+    if node.apache_site_managed:
+        files.append(
+            ManagedFile(
+                node.apache_site_file(),
+                "apache",
+                partial(render_apache_site, apache_site_config(node)),
+                syntax="plain",
+                mode=PUBLIC_MODE,
+            )
+        )
+    if node.hosts_managed:
+        corporate = node.corporate_node
+        hosts = HostsConfig(corporate_address=corporate.address, corporate_name=corporate.name)
+        files.append(
+            # serCen reaches its databases (BDTR, BDHIST) by these names.
+            ManagedFile(
+                node.hosts_path,
+                "sercen",
+                partial(render_hosts, hosts),
+                syntax="plain",
+                mode=PUBLIC_MODE,
+            )
+        )
+    if node.firewall_managed:
+        variables = FirewallVars(
+            eth_lan=node.eth_lan,
+            ip_lan=node.ip_lan,
+            red_lan=node.red_lan,
+            eth_dmz=node.eth_dmz,
+            ip_dmz=node.ip_dmz,
+            red_dmz=node.red_dmz,
+        )
+        files.append(
+            ManagedFile(
+                node.firewall_vars_path,
+                "firewall",
+                partial(render_firewall_vars, variables),
+                syntax="plain",
+                # Sourced by firewall.sh (". vars.sh"): read, never executed on its own.
+                mode=PUBLIC_MODE,
+                check=FIREWALL_VARS_CHECK,
+            )
+        )
+    return files

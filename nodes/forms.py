@@ -3,7 +3,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from core.ui import BootstrapFormMixin, ServiceModelForm, show_secret_warnings
-from nodes.models import Node, hostname_validator
+from nodes.models import Node, NodeCertificate, hostname_validator
 
 SECTIONS = [
     ("Nodo", ["name", "kind", "address", "domain", "transport", "description"]),
@@ -115,6 +115,31 @@ SECTIONS = [
             "clave_caduca_dias",
         ],
     ),
+    (
+        "Web: Apache, /etc/hosts y cortafuegos",
+        [
+            "apache_site_managed",
+            "apache_site_path",
+            "document_root",
+            "sercen_http_port",
+            "fonbo_port",
+            "apache_check_command",
+            "apache_restart_command",
+            "apache_status_command",
+            "hosts_managed",
+            "hosts_path",
+            "firewall_managed",
+            "firewall_vars_path",
+            "eth_lan",
+            "ip_lan",
+            "red_lan",
+            "eth_dmz",
+            "ip_dmz",
+            "red_dmz",
+            "firewall_restart_command",
+            "firewall_status_command",
+        ],
+    ),
 ]
 
 
@@ -180,3 +205,69 @@ class PortCheckForm(BootstrapFormMixin, forms.Form):
     port = forms.IntegerField(
         label=_("Puerto"), validators=[MinValueValidator(1), MaxValueValidator(65535)]
     )
+
+
+class SecretTextarea(forms.Textarea):
+    """A textarea for a secret (a private key): what was typed is never sent back in the page,
+    as PasswordInput(render_value=False) does for one line."""
+
+    def format_value(self, value):
+        return None
+
+
+class _CertificatePathsForm(BootstrapFormMixin, forms.Form):
+    certificate_path = forms.CharField(
+        label=_("Ruta del certificado"),
+        required=False,
+        max_length=255,
+        help_text=NodeCertificate._meta.get_field("certificate_path").help_text,
+    )
+    key_path = forms.CharField(
+        label=_("Ruta de la clave"),
+        required=False,
+        max_length=255,
+        help_text=NodeCertificate._meta.get_field("key_path").help_text,
+    )
+
+
+class CertificatePkcs12Form(_CertificatePathsForm):
+    """A .pfx/.p12 file exported with its key (manual §3.2.6) and its password."""
+
+    pkcs12_file = forms.FileField(label=_("Fichero PKCS#12 (.pfx, .p12)"))
+    pkcs12_password = forms.CharField(
+        label=_("Contraseña del fichero"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+    )
+    field_order = ["pkcs12_file", "pkcs12_password", "certificate_path", "key_path"]
+
+
+class CertificatePemForm(_CertificatePathsForm):
+    """PEM texts: the certificate (a fullchain is fine), its unencrypted key, the chain."""
+
+    certificate_pem = forms.CharField(
+        label=_("Certificado (PEM)"), widget=forms.Textarea(attrs={"rows": 6}), strip=False
+    )
+    private_key_pem = forms.CharField(
+        label=_("Clave privada (PEM, sin cifrar)"),
+        widget=SecretTextarea(attrs={"rows": 6, "autocomplete": "off"}),
+        strip=False,
+    )
+    chain_pem = forms.CharField(
+        label=_("Cadena de certificados intermedios (PEM)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        strip=False,
+    )
+    field_order = [
+        "certificate_pem",
+        "private_key_pem",
+        "chain_pem",
+        "certificate_path",
+        "key_path",
+    ]
+
+
+class CertificateNodeForm(_CertificatePathsForm):
+    """The node renews its certificate itself (certbot, manual §3.2.10)."""

@@ -14,7 +14,7 @@ from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import EncryptedTextField
-from core.secrets import BoundSecretsModel
+from core.secrets import BoundSecretsModel, SecretsMixin
 from nodes.rendering.libconfig import FORBIDDEN_CHARACTERS, check_string
 from nodes.transport import TransportRefused, confined_path, local_node_root
 
@@ -84,12 +84,41 @@ class IpAddressValidator(StatelessValidator):
 
 
 ip_address_validator = IpAddressValidator()
+interface_validator = ValueRegexValidator(
+    r"^[A-Za-z0-9_.:\-]{1,15}\Z",
+    _(
+        "«%(value)s»: escriba el nombre de una interfaz de red del nodo (p. ej. ens3, eth0: "
+        "hasta 15 letras, dígitos, '.', ':', '_' o '-')."
+    ),
+)
+
+
+@deconstructible
+class NetworkValidator(StatelessValidator):
+    """A network in CIDR form with no host bits (RED_LAN, RED_DMZ of the firewall)."""
+
+    def __call__(self, value: str) -> None:
+        try:
+            ipaddress.ip_network(value, strict=True)
+        except ValueError:
+            raise ValidationError(
+                _(
+                    "«%(value)s»: escriba una red en forma CIDR con su dirección de red, p. ej. "
+                    "192.0.2.0/24 (no 192.0.2.5/24)."
+                ),
+                code="invalid",
+                params={"value": shown(value)},
+            ) from None
+
+
+network_validator = NetworkValidator()
 
 
 def positive(limit: int) -> list:
     return [MinValueValidator(1), MaxValueValidator(limit)]
 
 
+HOSTNAME_LABELS = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9\-\.]{0,251}[A-Za-z0-9])?\Z")
 hostname_validator = RegexValidator(
     r"^[A-Za-z0-9]([A-Za-z0-9\-\.]{0,251}[A-Za-z0-9])?\Z",
     _("Escriba un nombre de dominio o una dirección IP válidos (letras, dígitos, '-' y '.')."),
@@ -252,15 +281,25 @@ PATH_FIELDS = (
     "janus_websockets_jcfg_path",
     "fail2ban_dir",
     "coturn_conf_path",
+    "apache_site_path",
+    "hosts_path",
+    "firewall_vars_path",
 )
-COMMAND_FIELDS = tuple(
-    f"{daemon}_{action}_command"
-    for daemon in ("sercen", "janus", "fail2ban", "coturn")
-    for action in ("restart", "status")
+COMMAND_FIELDS = (
+    *(
+        f"{daemon}_{action}_command"
+        for daemon in ("sercen", "janus", "fail2ban", "coturn", "apache", "firewall")
+        for action in ("restart", "status")
+    ),
 )
 # Run on the node before a file is used: when their program is not on the node they are
 # skipped (and the push says so), so they are not confined like the commands above.
-CHECK_COMMAND_FIELDS = ("jcfg_check_command", "fail2ban_check_command", "coturn_check_command")
+CHECK_COMMAND_FIELDS = (
+    "jcfg_check_command",
+    "fail2ban_check_command",
+    "coturn_check_command",
+    "apache_check_command",
+)
 
 
 class Node(BoundSecretsModel):
@@ -731,6 +770,125 @@ class Node(BoundSecretsModel):
         help_text=_("0: la contraseña no caduca."),
     )
 
+    # Web front (manual §3.2.4, §3.2.6, §3.2.7): each file is managed only when asked, so a
+    # node configured by hand keeps its files until its administrator hands them over.
+    apache_site_managed = models.BooleanField(
+        _("gestionar el sitio de Apache"),
+        default=False,
+        help_text=_(
+            "ServerName, DocumentRoot, el certificado y los tres ProxyPass del manual (§3.2.4); "
+            "el resto del fichero se conserva."
+        ),
+    )
+    apache_site_path = models.CharField(
+        _("sitio de Apache"),
+        max_length=255,
+        blank=True,
+        validators=[absolute_path_validator],
+        help_text=_("Vacío: /etc/apache2/sites-available/<dominio>.conf."),
+    )
+    document_root = models.CharField(
+        _("DocumentRoot"),
+        max_length=255,
+        default="/var/www/vivait",
+        validators=[absolute_path_validator],
+    )
+    sercen_http_port = models.PositiveIntegerField(
+        _("puerto HTTP de serCen"),
+        default=7669,
+        validators=port_validators,
+        help_text=_("ProxyPass /sercen → http://127.0.0.1:<puerto>/sercen."),
+    )
+    fonbo_port = models.PositiveIntegerField(
+        _("puerto de FonBO"),
+        default=8180,
+        validators=port_validators,
+        help_text=_("ProxyPass /Vivait-FonBO → http://FONBO:<puerto>/Vivait-FonBO."),
+    )
+    apache_check_command = models.CharField(
+        _("comprobación de Apache"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="/usr/sbin/apache2ctl -t",
+        help_text=_(
+            "Se ejecuta en el nodo con el sitio y el certificado nuevos, antes de recargar "
+            "Apache; si falla, se restaura lo anterior."
+        ),
+    )
+    apache_restart_command = models.CharField(
+        _("recarga de Apache"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="/etc/init.d/apache2 reload",
+    )
+    apache_status_command = models.CharField(
+        _("estado de Apache"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="/etc/init.d/apache2 status",
+    )
+    hosts_managed = models.BooleanField(
+        _("gestionar la línea FONBO de /etc/hosts"),
+        default=False,
+        help_text=_(
+            "<IP del nodo corporativo> BDTR BDHIST <su nombre> FONBO (§3.2.6), en un bloque "
+            "marcado; las demás líneas no se tocan."
+        ),
+    )
+    hosts_path = models.CharField(
+        _("fichero hosts"),
+        max_length=255,
+        default="/etc/hosts",
+        validators=[absolute_path_validator],
+    )
+    firewall_managed = models.BooleanField(
+        _("gestionar las variables del cortafuegos"),
+        default=False,
+        help_text=_("/etc/firewall/vars.sh (§3.2.7); firewall.sh no se toca nunca."),
+    )
+    firewall_vars_path = models.CharField(
+        _("fichero de variables"),
+        max_length=255,
+        default="/etc/firewall/vars.sh",
+        validators=[absolute_path_validator],
+    )
+    eth_lan = models.CharField(
+        _("interfaz LAN (ETH_LAN)"), max_length=15, blank=True, validators=[interface_validator]
+    )
+    ip_lan = models.CharField(
+        _("IP LAN (IP_LAN)"), max_length=39, blank=True, validators=[ip_address_validator]
+    )
+    red_lan = models.CharField(
+        _("red LAN (RED_LAN)"), max_length=43, blank=True, validators=[network_validator]
+    )
+    eth_dmz = models.CharField(
+        _("interfaz DMZ (ETH_DMZ)"), max_length=15, blank=True, validators=[interface_validator]
+    )
+    ip_dmz = models.CharField(
+        _("IP DMZ (IP_DMZ)"), max_length=39, blank=True, validators=[ip_address_validator]
+    )
+    red_dmz = models.CharField(
+        _("red DMZ (RED_DMZ)"), max_length=43, blank=True, validators=[network_validator]
+    )
+    firewall_restart_command = models.CharField(
+        _("reinicio del cortafuegos"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="/etc/init.d/firewall restart",
+    )
+    firewall_status_command = models.CharField(
+        _("estado del cortafuegos"),
+        max_length=255,
+        blank=True,
+        validators=[rendered_text],
+        default="",
+        help_text=_("Vacío: el script del manual no tiene orden de estado."),
+    )
+
     created_at = models.DateTimeField(_("creado"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modificado"), auto_now=True)
 
@@ -819,6 +977,7 @@ class Node(BoundSecretsModel):
         errors.update(self._media_errors())
         if self.kind == self.Kind.WEBRTC:
             errors.update(self._webrtc_errors())
+            errors.update(self._web_front_errors())
         if self.transport == self.Transport.LOCAL:
             errors.update(self._local_errors())
         if errors:
@@ -922,6 +1081,69 @@ class Node(BoundSecretsModel):
             )
         return errors
 
+    def apache_site_file(self) -> str:
+        return self.apache_site_path or f"/etc/apache2/sites-available/{self.domain}.conf"
+
+    def _web_front_errors(self) -> dict[str, str]:
+        """The web front files the node asks the portal to manage need these (manual §3.2.6,
+        §3.2.7); a push without them could only write a broken file."""
+        errors: dict[str, str] = {}
+        if self.hosts_managed and self.corporate_node_id is not None:
+            corporate = self.corporate_node
+            try:
+                ipaddress.ip_address(corporate.address)
+            except ValueError:
+                errors["hosts_managed"] = _(
+                    "La línea FONBO de /etc/hosts lleva la IP del nodo corporativo «%(node)s», y "
+                    "su dirección «%(address)s» no es una IP: escriba su IP en ese nodo."
+                ) % {"node": corporate.name, "address": shown(corporate.address)}
+            if not HOSTNAME_LABELS.match(corporate.name):
+                errors["hosts_managed"] = _(
+                    "El nombre del nodo corporativo «%(node)s» va en /etc/hosts y un nombre de "
+                    "máquina solo lleva letras sin tilde, dígitos, '-' y '.' (sin '_')."
+                ) % {"node": corporate.name}
+        if self.firewall_managed:
+            errors.update(self._firewall_errors())
+        return errors
+
+    def _firewall_errors(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        names = ("eth_lan", "ip_lan", "red_lan", "eth_dmz", "ip_dmz", "red_dmz")
+        for name in names:
+            if not getattr(self, name):
+                errors[name] = _(
+                    "Necesario para escribir /etc/firewall/vars.sh (%(variable)s, manual §3.2.7)."
+                ) % {"variable": name.upper()}
+        if errors:
+            return errors
+        try:
+            networks = {
+                side: (
+                    ipaddress.ip_address(getattr(self, f"ip_{side}")),
+                    ipaddress.ip_network(getattr(self, f"red_{side}"), strict=True),
+                )
+                for side in ("lan", "dmz")
+            }
+        except ValueError:
+            return {}  # the field validators name the value
+        for side, (address, network) in networks.items():
+            if address.version != network.version or address not in network:
+                errors[f"ip_{side}"] = _(
+                    "La IP %(address)s no está en la red %(network)s (RED_%(side)s)."
+                ) % {"address": address, "network": network, "side": side.upper()}
+        lan, dmz = networks["lan"][1], networks["dmz"][1]
+        if lan.version == dmz.version and lan.overlaps(dmz):
+            errors["red_dmz"] = _(
+                "Las redes LAN %(lan)s y DMZ %(dmz)s se solapan: el cortafuegos no distinguiría "
+                "el tráfico interno del público."
+            ) % {"lan": lan, "dmz": dmz}
+        if self.eth_lan == self.eth_dmz:
+            errors["eth_dmz"] = _(
+                "La interfaz DMZ no puede ser la misma que la LAN (%(eth)s): el cortafuegos "
+                "filtra la DMZ aparte."
+            ) % {"eth": self.eth_lan}
+        return errors
+
     def _local_errors(self) -> dict[str, str]:
         """The confinement of a local node (transport.LocalTransport checks it again)."""
         base = settings.LOCAL_NODES_DIR
@@ -946,6 +1168,8 @@ class Node(BoundSecretsModel):
         errors = {}
         for field in PATH_FIELDS:
             value = getattr(self, field)
+            if not value:  # a blank path is derived from the domain (apache_site_file)
+                continue
             try:
                 confined_path(root, value)
             except TransportRefused:
@@ -1182,3 +1406,118 @@ class Push(models.Model):
             return 95
         # A rollback adds steps beyond the plan: the bar waits at 99 % for the outcome.
         return min(20 + 80 * done // planned, 99)
+
+
+class NodeCertificate(SecretsMixin, models.Model):
+    """The TLS certificate of a WebRTC node's web front (manual §3.2.6).
+
+    Either uploaded to the portal (``source=portal``: the portal keeps the certificate, its
+    chain and the key, encrypted at rest and never shown, and pushes them to the paths the
+    Apache site names) or renewed on the node itself by certbot (``source=node``: the portal
+    writes nothing and reads the certificate at ``certificate_path`` through the node's
+    connection to know its expiry). What is shown of it (subject, names, issuer, validity,
+    fingerprint) is kept in columns so lists and the expiry sweep need no parsing.
+    """
+
+    class Source(models.TextChoices):
+        PORTAL = "portal", _("Subido al portal")
+        NODE = "node", _("Lo renueva el nodo (certbot)")
+
+    node = models.OneToOneField(
+        Node, on_delete=models.CASCADE, related_name="certificate", verbose_name=_("nodo")
+    )
+    source = models.CharField(_("origen"), max_length=10, choices=Source.choices)
+    certificate_pem = models.TextField(_("certificado y cadena (PEM)"), blank=True)
+    private_key = EncryptedTextField(_("clave privada"), blank=True)
+    certificate_path = models.CharField(
+        _("ruta del certificado"),
+        max_length=255,
+        blank=True,
+        validators=[absolute_path_validator],
+        help_text=_(
+            "Vacío: /etc/apache2/ssl/<dominio>.crt (subido al portal) o "
+            "/etc/letsencrypt/live/<dominio>/fullchain.pem (certbot)."
+        ),
+    )
+    key_path = models.CharField(
+        _("ruta de la clave"),
+        max_length=255,
+        blank=True,
+        validators=[absolute_path_validator],
+        help_text=_("Vacío: /etc/apache2/ssl/<dominio>.key."),
+    )
+    subject = models.CharField(_("sujeto"), max_length=500, blank=True)
+    names = models.JSONField(_("nombres"), default=list, blank=True)
+    issuer = models.CharField(_("emisor"), max_length=500, blank=True)
+    not_before = models.DateTimeField(_("válido desde"), null=True, blank=True)
+    not_after = models.DateTimeField(_("válido hasta"), null=True, blank=True, db_index=True)
+    fingerprint = models.CharField(_("huella SHA-256"), max_length=95, blank=True)
+    read_at = models.DateTimeField(_("leído del nodo"), null=True, blank=True)
+    read_error = models.CharField(_("error de lectura"), max_length=500, blank=True)
+    updated_at = models.DateTimeField(_("modificado"), auto_now=True)
+
+    AUDIT_SECRET_FIELDS = ("private_key",)
+    # The PEM text says nothing the subject, names and fingerprint do not.
+    AUDIT_SKIP_FIELDS = ("updated_at", "certificate_pem")
+
+    class Meta:
+        verbose_name = _("certificado del nodo")
+        verbose_name_plural = _("certificados de los nodos")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(source__in=["portal", "node"]),
+                name="nodecertificate_source_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node} ({self.subject or self.get_source_display()})"
+
+    @property
+    def managed(self) -> bool:
+        """Whether the portal writes the files (it only reads them when certbot renews)."""
+        return self.source == self.Source.PORTAL
+
+    def certificate_file(self) -> str:
+        if self.certificate_path:
+            return self.certificate_path
+        if self.source == self.Source.NODE:
+            return f"/etc/letsencrypt/live/{self.node.domain}/fullchain.pem"
+        return f"/etc/apache2/ssl/{self.node.domain}.crt"
+
+    def key_file(self) -> str:
+        if self.key_path:
+            return self.key_path
+        if self.source == self.Source.NODE:
+            return f"/etc/letsencrypt/live/{self.node.domain}/privkey.pem"
+        return f"/etc/apache2/ssl/{self.node.domain}.key"
+
+    def days_left(self, now) -> int | None:
+        return None if self.not_after is None else (self.not_after - now).days
+
+
+class CertificateExpiryWarning(models.Model):
+    """A warning sent before a certificate expires: one per certificate, expiry date and
+    threshold (30, 14, 7 days), so the daily sweep never sends the same one twice and a
+    renewed certificate (a new expiry) is warned about again."""
+
+    certificate = models.ForeignKey(
+        NodeCertificate, on_delete=models.CASCADE, related_name="warnings"
+    )
+    not_after = models.DateTimeField(_("caduca"))
+    threshold_days = models.PositiveSmallIntegerField(_("aviso (días)"))
+    sent_at = models.DateTimeField(_("enviado"), auto_now_add=True)
+    recipients = models.PositiveSmallIntegerField(_("destinatarios"), default=0)
+
+    class Meta:
+        verbose_name = _("aviso de caducidad")
+        verbose_name_plural = _("avisos de caducidad")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["certificate", "not_after", "threshold_days"],
+                name="certificate_warning_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.certificate} ({self.threshold_days} d)"

@@ -36,10 +36,13 @@ from nodes.transport import (
 
 logger = logging.getLogger("portal.push")
 BACKUP_SUFFIX = ".portal-backup"
-DAEMONS = ("sercen", "janus", "fail2ban", "coturn")  # restart order
+# Restart order. Apache reloads after the daemons it proxies; the firewall comes last, so a
+# rule that cut the portal off would leave every other change applied and checked.
+DAEMONS = ("sercen", "janus", "fail2ban", "coturn", "apache", "firewall")
 # A check of a daemon's whole set of files, run once they are written and before the daemon
-# restarts (the node's setting; fail2ban refuses to start on a jail whose log is missing).
-DAEMON_CHECKS = {"fail2ban": "fail2ban_check_command"}
+# restarts (the node's setting; fail2ban refuses to start on a jail whose log is missing,
+# apache2ctl -t reads the site with the certificate and key it names).
+DAEMON_CHECKS = {"fail2ban": "fail2ban_check_command", "apache": "apache_check_command"}
 
 
 def running_lease() -> timedelta:

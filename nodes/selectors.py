@@ -4,13 +4,13 @@ import logging
 import time
 
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from core.secrets import SecretUnavailable
-from nodes.models import Node, Push, turn_uri_list
+from nodes.models import Node, NodeCertificate, Push, turn_uri_list
 from nodes.turn import turn_rest_credentials
 
 logger = logging.getLogger("portal.turn")
@@ -22,12 +22,15 @@ def node_pushes(*, node: Node, limit: int = 20) -> QuerySet[Push]:
 
 def nodes_with_last_push(queryset: QuerySet[Node] | None = None) -> QuerySet[Node]:
     """Nodes annotated with their latest push (``last_push_id``, ``last_push_status``,
-    ``last_push_at``: when it finished, or was asked for while unfinished), in the list's one
-    query: the Nodos page and the dashboard show each node's state without a query per row."""
+    ``last_push_at``: when it finished, or was asked for while unfinished) and their
+    certificate's expiry (``certificate_not_after``), in the list's one query: the Nodos page
+    and the dashboard show each node's state without a query per row."""
     latest = Push.objects.filter(node=OuterRef("pk")).order_by("-requested_at", "-id")
     return (queryset if queryset is not None else Node.objects.all()).annotate(
         last_push_id=Subquery(latest.values("pk")[:1]),
         last_push_status=Subquery(latest.values("status")[:1]),
+        # The certificate's expiry (a LEFT JOIN of the one-to-one): days left in the list.
+        certificate_not_after=F("certificate__not_after"),
         last_push_at=Subquery(
             latest.annotate(at=Coalesce("finished_at", "requested_at")).values("at")[:1]
         ),
@@ -78,3 +81,11 @@ def webrtc_ice_servers(*, account: str, now: float | None = None) -> list[dict]:
             {"urls": uris, "username": credentials.username, "credential": credentials.credential}
         )
     return servers
+
+
+def node_certificate(*, node: Node) -> NodeCertificate | None:
+    """The node's certificate, or None when the portal does not follow one."""
+    try:
+        return node.certificate
+    except NodeCertificate.DoesNotExist:
+        return None

@@ -1,5 +1,6 @@
 """Writes on nodes. Every caller (forms, API, commands) goes through these functions."""
 
+import datetime
 import ipaddress
 import logging
 from collections.abc import Callable
@@ -7,20 +8,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.actors import Actor
 from core.audit import audit_record, audit_snapshot
 from core.exceptions import ServiceConflict
+from core.roles import ROLE_ADMIN
 from core.secrets import SecretUnavailable
 from core.transactions import retrying_atomic, run_atomic
 from core.updates import apply_fields
+from nodes import certificates
 from nodes.bans import open_fail2ban_node, unban_command
+from nodes.certificates import CertificateInfo
 from nodes.diagnostics import PortCheckResult, SmtpTestResult, port_check, smtp_test_send
-from nodes.models import Node, Push
-from nodes.push import push_note_dispatch_failed
+from nodes.models import CertificateExpiryWarning, Node, NodeCertificate, Push
+from nodes.push import open_transport, push_note_dispatch_failed
 from nodes.transport import TransportError
 
 logger = logging.getLogger("portal.push")
@@ -29,6 +36,7 @@ NODE_FIELDS = frozenset(
     for f in Node._meta.concrete_fields
     if f.editable and f.name not in {"id", "created_at", "updated_at"}
 )
+CERTIFICATE_READ_TIMEOUT = 10
 # Write-only secrets: an empty value on update keeps the stored one.
 NODE_SECRET_FIELDS = frozenset(Node.AUDIT_SECRET_FIELDS)
 
@@ -346,6 +354,304 @@ def node_port_check(*, actor: Actor, node: Node, host: str, port: int) -> PortCh
             },
         )
     return result
+
+
+# --- certificates of the web front (manual §3.2.6) --------------------------------------------
+
+CERTIFICATE_WARNING_DAYS = (30, 14, 7)
+
+
+def _certificate_node(node: Node) -> Node:
+    if node.kind != Node.Kind.WEBRTC:
+        raise ServiceConflict(
+            _("El nodo «%(name)s» es corporativo: solo un nodo Webrtc sirve la web con TLS.")
+            % {"name": node.name}
+        )
+    if not node.domain:
+        raise ServiceConflict(
+            {
+                "domain": _(
+                    "El nodo «%(name)s» no tiene dominio: escríbalo antes del certificado (sus "
+                    "nombres deben cubrirlo)."
+                )
+                % {"name": node.name}
+            }
+        )
+    return node
+
+
+def _certificate_save(
+    *, actor: Actor, node: Node, action: str, apply: Callable[[NodeCertificate], None]
+) -> NodeCertificate:
+    existing = NodeCertificate.objects.select_for_update().filter(node=node).first()
+    certificate = existing or NodeCertificate(node=node)
+    before = audit_snapshot(existing) if existing else None
+    apply(certificate)
+    certificate.full_clean()
+    certificate.save()
+    audit_record(
+        actor=actor,
+        action=action,
+        instance=certificate,
+        object_repr=str(node),
+        before=before,
+        after=audit_snapshot(certificate),
+    )
+    push_request(node=node, reason="certificate.update", requested_by=actor.label)
+    return certificate
+
+
+def _set_info(certificate: NodeCertificate, info: CertificateInfo | None) -> None:
+    certificate.subject = info.subject if info else ""
+    certificate.names = list(info.names) if info else []
+    certificate.issuer = info.issuer if info else ""
+    certificate.not_before = info.not_before if info else None
+    certificate.not_after = info.not_after if info else None
+    certificate.fingerprint = info.fingerprint_sha256 if info else ""
+
+
+@retrying_atomic
+def node_certificate_upload(
+    *,
+    actor: Actor,
+    node: Node,
+    pkcs12_file: bytes | None = None,
+    pkcs12_password: str = "",
+    certificate_pem: str = "",
+    private_key_pem: str = "",
+    chain_pem: str = "",
+    certificate_path: str = "",
+    key_path: str = "",
+) -> NodeCertificate:
+    """Store a checked certificate for ``node`` (a PKCS#12 file with its password, or PEM
+    certificate + key + chain) and push it: the key is kept encrypted and never shown."""
+    node = _certificate_node(Node.objects.select_for_update().get(pk=node.pk))
+    now = timezone.now()
+    if pkcs12_file and (certificate_pem.strip() or private_key_pem.strip()):
+        raise ServiceConflict(
+            {
+                certificates.PKCS12_FIELD: _(
+                    "Suba el fichero PKCS#12 o pegue el certificado y la clave, no ambos."
+                )
+            }
+        )
+    if pkcs12_file:
+        bundle = certificates.bundle_from_pkcs12(
+            data=pkcs12_file, password=pkcs12_password, domain=node.domain, now=now
+        )
+    else:
+        bundle = certificates.bundle_from_pem(
+            certificate_pem=certificate_pem,
+            private_key_pem=private_key_pem,
+            chain_pem=chain_pem,
+            domain=node.domain,
+            now=now,
+        )
+
+    def apply(certificate: NodeCertificate) -> None:
+        certificate.source = NodeCertificate.Source.PORTAL
+        certificate.certificate_pem = bundle.certificate_pem
+        certificate.private_key = bundle.key_pem
+        certificate.certificate_path = certificate_path.strip()
+        certificate.key_path = key_path.strip()
+        certificate.read_at, certificate.read_error = None, ""
+        _set_info(certificate, bundle.info)
+
+    return _certificate_save(actor=actor, node=node, action="node.certificate.upload", apply=apply)
+
+
+@retrying_atomic
+def node_certificate_use_node(
+    *, actor: Actor, node: Node, certificate_path: str = "", key_path: str = ""
+) -> NodeCertificate:
+    """The node renews its own certificate (certbot): the portal forgets any uploaded one,
+    writes no certificate file and reads the node's to follow its expiry."""
+    node = _certificate_node(Node.objects.select_for_update().get(pk=node.pk))
+
+    def apply(certificate: NodeCertificate) -> None:
+        if certificate.source != NodeCertificate.Source.NODE:
+            _set_info(certificate, None)
+            certificate.read_at, certificate.read_error = None, ""
+        certificate.source = NodeCertificate.Source.NODE
+        certificate.certificate_pem = ""
+        certificate.private_key = ""
+        certificate.certificate_path = certificate_path.strip()
+        certificate.key_path = key_path.strip()
+
+    return _certificate_save(
+        actor=actor, node=node, action="node.certificate.use_node", apply=apply
+    )
+
+
+@retrying_atomic
+def node_certificate_delete(*, actor: Actor, node: Node) -> None:
+    """Stop managing the node's certificate (the files on the node stay as they are)."""
+    certificate = NodeCertificate.objects.select_for_update().filter(node=node).first()
+    if certificate is None:
+        return
+    audit_record(
+        actor=actor,
+        action="node.certificate.delete",
+        instance=certificate,
+        object_repr=str(node),
+        before=audit_snapshot(certificate),
+    )
+    certificate.delete()
+
+
+def node_certificate_read(*, certificate: NodeCertificate) -> NodeCertificate:
+    """Read the certificate a certbot node serves (the file its Apache site names), through
+    the node's connection, and record what it says; a failure is recorded, never raised."""
+    node = certificate.node
+    info, error = None, ""
+    try:
+        transport = open_transport(node, connect_timeout=CERTIFICATE_READ_TIMEOUT)
+    except (TransportError, SecretUnavailable, ValueError) as exc:
+        error = str(exc)
+    else:
+        try:
+            text = transport.read(certificate.certificate_file())
+        except TransportError as exc:
+            error = str(exc)
+        else:
+            info = certificates.served_certificate_info(text or "")
+            if info is None:
+                error = _("No hay un certificado PEM en %(path)s.") % {
+                    "path": certificate.certificate_file()
+                }
+        finally:
+            transport.close()
+
+    def write() -> NodeCertificate:
+        row = NodeCertificate.objects.select_for_update().get(pk=certificate.pk)
+        if row.source != NodeCertificate.Source.NODE:
+            return row
+        row.read_at = timezone.now()
+        row.read_error = error[:500]
+        if info is not None and info.fingerprint_sha256 != row.fingerprint:
+            before = audit_snapshot(row)
+            _set_info(row, info)
+            audit_record(
+                actor=Actor.system("certificados"),
+                action="node.certificate.read",
+                instance=row,
+                object_repr=str(node),
+                before=before,
+                after=audit_snapshot(row),
+            )
+        row.save()
+        return row
+
+    if error:
+        logger.warning("certificate.read_failed node_id=%s error=%s", node.pk, error)
+    return run_atomic(write, label="certificate.read")
+
+
+def _administrator_addresses() -> list[str]:
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=ROLE_ADMIN, email__gt="")
+        .order_by("pk")
+    )
+    return sorted({user.email for user in users})
+
+
+def _expiry_mail(certificate: NodeCertificate, days: int) -> tuple[str, str]:
+    node = certificate.node
+    when = timezone.localtime(certificate.not_after).strftime("%d/%m/%Y %H:%M")
+    if days < 0:
+        subject = _("El certificado del nodo %(node)s ha caducado") % {"node": node.name}
+    else:
+        subject = _("El certificado del nodo %(node)s caduca en %(days)d días") % {
+            "node": node.name,
+            "days": days,
+        }
+    body = _(
+        "El certificado TLS del nodo %(node)s (%(domain)s) caduca el %(when)s.\n"
+        "Sujeto: %(subject)s\nEmisor: %(issuer)s\nHuella SHA-256: %(fingerprint)s\n\n"
+        "%(action)s\n"
+    ) % {
+        "node": node.name,
+        "domain": node.domain,
+        "when": when,
+        "subject": certificate.subject,
+        "issuer": certificate.issuer,
+        "fingerprint": certificate.fingerprint,
+        "action": _("Renueve el certificado en el nodo (certbot) y compruebe su renovación.")
+        if certificate.source == NodeCertificate.Source.NODE
+        else _("Suba el certificado renovado en la página del nodo, Certificado."),
+    }
+    return subject, body
+
+
+def certificates_warn_expiry(*, now: datetime.datetime | None = None) -> int:
+    """Warn the administrators by e-mail, once per certificate, expiry and threshold (30, 14
+    and 7 days before), with an audit entry. A certificate that reaches several thresholds at
+    once (uploaded with ten days left) gets one warning, the most urgent. A warning whose mail
+    could not be sent is not recorded: the next sweep tries again. Returns warnings sent."""
+    now = now or timezone.now()
+    horizon = now + datetime.timedelta(days=max(CERTIFICATE_WARNING_DAYS))
+    sent = 0
+    due = NodeCertificate.objects.filter(not_after__isnull=False, not_after__lte=horizon)
+    for certificate in due.select_related("node").order_by("pk"):
+        days = certificate.days_left(now)
+        reached = [t for t in CERTIFICATE_WARNING_DAYS if days < t]
+        if not reached:
+            continue
+        done = set(
+            certificate.warnings.filter(not_after=certificate.not_after).values_list(
+                "threshold_days", flat=True
+            )
+        )
+        if min(reached) in done:
+            continue
+        try:
+            sent += _certificate_warn(
+                certificate=certificate, days=days, reached=reached, done=done
+            )
+        except Exception:
+            logger.warning(
+                "certificate.warning_failed node_id=%s", certificate.node_id, exc_info=True
+            )
+    return sent
+
+
+@transaction.atomic
+def _certificate_warn(
+    *, certificate: NodeCertificate, days: int, reached: list[int], done: set[int]
+) -> int:
+    recipients = _administrator_addresses()
+    for threshold in reached:
+        if threshold not in done:
+            CertificateExpiryWarning.objects.create(
+                certificate=certificate,
+                not_after=certificate.not_after,
+                threshold_days=threshold,
+                recipients=len(recipients),
+            )
+    audit_record(
+        actor=Actor.system("certificados"),
+        action="node.certificate.expiry_warning",
+        instance=certificate,
+        object_repr=str(certificate.node),
+        extra={
+            "days_left": days,
+            "threshold_days": min(reached),
+            "not_after": certificate.not_after.isoformat(),
+            "recipients": len(recipients),
+        },
+    )
+    if recipients:
+        subject, body = _expiry_mail(certificate, days)
+        # Inside the transaction: a mail that fails undoes the record, so it is tried again.
+        send_mail(subject, body, None, recipients, fail_silently=False)
+    logger.info(
+        "certificate.expiry_warning node_id=%s days_left=%s recipients=%s",
+        certificate.node_id,
+        days,
+        len(recipients),
+    )
+    return 1
 
 
 @dataclass(frozen=True)

@@ -59,3 +59,17 @@ def push_sweep() -> int:
     for push_id in ids:
         push_node.delay(push_id)
     return len(ids)
+
+
+@shared_task(name="nodes.certificates_check")
+def certificates_check() -> int:
+    """Daily: read the certificates certbot renews on the nodes, then warn the administrators
+    of those expiring within 30, 14 and 7 days. Returns the warnings sent."""
+    from nodes.models import NodeCertificate
+    from nodes.services import certificates_warn_expiry, node_certificate_read
+
+    for certificate in NodeCertificate.objects.filter(
+        source=NodeCertificate.Source.NODE
+    ).select_related("node"):
+        node_certificate_read(certificate=certificate)
+    return certificates_warn_expiry()

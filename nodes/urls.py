@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:pk>/borrar/", views.NodeDeleteView.as_view(), name="node_delete"),
     path("<int:pk>/enviar/", views.NodePushView.as_view(), name="node_push"),
     path("<int:pk>/cambios/", views.NodePreviewView.as_view(), name="node_preview"),
+    path("<int:pk>/certificado/", views.NodeCertificateView.as_view(), name="node_certificate"),
     path("<int:pk>/diagnostico/", views.NodeDiagnosticsView.as_view(), name="node_diagnostics"),
     path("<int:pk>/en-vivo/", views.NodeLiveView.as_view(), name="node_live"),
     path("<int:pk>/bloqueos/", views.NodeBansView.as_view(), name="node_bans"),

@@ -1,8 +1,9 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, View
@@ -15,16 +16,30 @@ from core.ui import (
     ObjectEditView,
     ObjectListView,
     RoleRequiredMixin,
+    apply_service_errors,
 )
 from nodes import services
 from nodes.bans import node_bans
+from nodes.certificates import MAX_UPLOAD_BYTES
 from nodes.config_files import node_managed_files
 from nodes.diagnostics import NodeLive, node_live, node_supervision
 from nodes.filtersets import NodeFilterSet, PushFilterSet
-from nodes.forms import NodeForm, PortCheckForm, SmtpTestForm
+from nodes.forms import (
+    CertificateNodeForm,
+    CertificatePemForm,
+    CertificatePkcs12Form,
+    NodeForm,
+    PortCheckForm,
+    SmtpTestForm,
+)
 from nodes.models import Node, Push
 from nodes.push import push_preview
-from nodes.selectors import node_config_errors, node_pushes, nodes_with_last_push
+from nodes.selectors import (
+    node_certificate,
+    node_config_errors,
+    node_pushes,
+    nodes_with_last_push,
+)
 from nodes.transport import TransportError
 
 
@@ -52,6 +67,7 @@ class NodeListView(ObjectListView):
         "domain",
         "transport",
         ("last_push_status", gettext_lazy("Último envío")),
+        ("certificate_days", gettext_lazy("Certificado")),
     ]
     ordering_fields = ["name", "kind", "address"]
     create_url_name = "node_create"
@@ -64,8 +80,14 @@ class NodeListView(ObjectListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         labels = dict(Push.Status.choices)
+        now = timezone.now()
         for node in context["object_list"]:
             node.last_push_label = labels.get(node.last_push_status, "")
+            node.certificate_days = (
+                None
+                if node.certificate_not_after is None
+                else (node.certificate_not_after - now).days
+            )
         return context
 
 
@@ -279,6 +301,87 @@ class NodePortCheckView(_NodeToolView):
             host=form.cleaned_data["host"],
             port=form.cleaned_data["port"],
         )
+
+
+class NodeCertificateView(SudoRequiredMixin, RoleRequiredMixin, DetailView):
+    """ "Certificado": the node's TLS certificate (manual §3.2.6) — what it is and when it
+    expires; administrators upload a PKCS#12 file or PEM texts, or say that certbot renews it
+    on the node. Uploading asks for the password again (the key goes to the node)."""
+
+    permission_required = "nodes.view_node"
+    sudo_permission = "nodes.change_node"
+    model = Node
+    template_name = "nodes/node_certificate.html"
+    context_object_name = "node"
+    forms = {
+        "pkcs12": CertificatePkcs12Form,
+        "pem": CertificatePemForm,
+        "node": CertificateNodeForm,
+    }
+
+    def get_queryset(self):
+        return Node.objects.select_related("certificate")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        certificate = node_certificate(node=self.object)
+        context["certificate"] = certificate
+        context["days_left"] = certificate.days_left(timezone.now()) if certificate else None
+        context["can_change"] = self.request.user.has_perm("nodes.change_node")
+        initial = (
+            {"certificate_path": certificate.certificate_path, "key_path": certificate.key_path}
+            if certificate
+            else {}
+        )
+        for name, form_class in self.forms.items():
+            context.setdefault(f"{name}_form", form_class(initial=initial, prefix=name))
+        context["active"] = kwargs.get("active") or (
+            "node" if certificate and not certificate.managed else "pkcs12"
+        )
+        return context
+
+    def post(self, request, pk: int):
+        if not request.user.has_perm("nodes.change_node"):
+            raise PermissionDenied
+        self.object = self.get_object()
+        actor = Actor.for_user(request.user)
+        action = request.POST.get("accion", "")
+        if action == "borrar":
+            services.node_certificate_delete(actor=actor, node=self.object)
+            messages.success(request, _("El portal ya no gestiona el certificado de este nodo."))
+            return HttpResponseRedirect(reverse("node_certificate", args=[pk]))
+        if action == "leer":
+            certificate = node_certificate(node=self.object)
+            if certificate is not None and not certificate.managed:
+                certificate = services.node_certificate_read(certificate=certificate)
+                if certificate.read_error:
+                    messages.warning(request, certificate.read_error)
+            return HttpResponseRedirect(reverse("node_certificate", args=[pk]))
+        if action not in self.forms:
+            return HttpResponseRedirect(reverse("node_certificate", args=[pk]))
+        form = self.forms[action](request.POST, request.FILES, prefix=action)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                if action == "pkcs12":
+                    upload = data.pop("pkcs12_file")
+                    data["pkcs12_file"] = upload.read(MAX_UPLOAD_BYTES + 1)
+                    services.node_certificate_upload(actor=actor, node=self.object, **data)
+                elif action == "pem":
+                    services.node_certificate_upload(actor=actor, node=self.object, **data)
+                else:
+                    certificate = services.node_certificate_use_node(
+                        actor=actor, node=self.object, **data
+                    )
+                    services.node_certificate_read(certificate=certificate)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("Certificado guardado."))
+                _announce_pending_push(request, self.object)
+                return HttpResponseRedirect(reverse("node_certificate", args=[pk]))
+        context = self.get_context_data(active=action, **{f"{action}_form": form})
+        return self.render_to_response(context, status=400)
 
 
 class NodeLiveView(RoleRequiredMixin, DetailView):

@@ -11,6 +11,7 @@ import stat
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -327,6 +328,11 @@ CELERY_BEAT_SCHEDULE = {
     "webfon-sessions-expire": {"task": "webfon.sessions_expire", "schedule": 60.0},
     # escobaToken.pl: dead tokens are deleted, in small batches.
     "webfon-sessions-purge": {"task": "webfon.sessions_purge", "schedule": 3600.0},
+    # Certificates of the nodes: read certbot's, warn 30, 14 and 7 days before expiry.
+    "nodes-certificates-check": {
+        "task": "nodes.certificates_check",
+        "schedule": crontab(hour=7, minute=30),
+    },
     # Finished hours of the pools' occupancy are written a few minutes after they end.
     "webfon-occupancy-rollup": {"task": "webfon.occupancy_rollup", "schedule": 300.0},
     # Hourly login counters and occupancy hours are kept 400 days.
@@ -339,6 +345,9 @@ CELERY_BEAT_SCHEDULE = {
 # are refused. Default: var/nodes with DEBUG=1 (the embedded default's demo node), off in
 # production mode.
 LOCAL_NODES_DIR = env_str("LOCAL_NODES_DIR", str(VAR_DIR / "nodes") if DEBUG else "")
+# Root certificates a node's uploaded certificate chain may end at (a PEM bundle): empty means
+# the system's (Debian's ca-certificates). An installer with a private CA names its root here.
+NODE_CERTIFICATE_ROOTS = env_str("NODE_CERTIFICATE_ROOTS", "")
 
 # --- E-mail of the portal itself (staff password reset) -----------------------------------
 # The webfon PINs go out through the WebRTC node's SMTP settings (entered for serCen); the

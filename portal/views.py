@@ -17,6 +17,7 @@ from core.ui import ObjectListView
 from licensing.selectors import license_usage
 from nodes.models import Node, Push
 from nodes.selectors import nodes_with_last_push
+from nodes.services import CERTIFICATE_WARNING_DAYS
 from portal.filtersets import AuditEntryFilterSet
 from portal.health import health_report
 from portal.metrics import metrics_allowed, metrics_text
@@ -62,7 +63,18 @@ class DashboardView(LoginRequiredMixin, TemplateView):
             for node in nodes:
                 # An unsaved push carrying the state, for the shared state badge.
                 node.last_push = Push(status=node.last_push_status) if node.last_push_id else None
+                node.certificate_days = (
+                    None
+                    if node.certificate_not_after is None
+                    else (node.certificate_not_after - now).days
+                )
             context["webrtc_nodes"] = nodes
+            context["certificates_expiring"] = [
+                node
+                for node in nodes
+                if node.certificate_days is not None
+                and node.certificate_days < max(CERTIFICATE_WARNING_DAYS)
+            ]
         context["usage"] = license_usage()
         return context
 

@@ -1,8 +1,14 @@
+import base64
+import binascii
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.viewsets import SecretWarningsField, ServiceModelSerializer
-from nodes.models import Node, Push
+from nodes import certificates
+from nodes.models import Node, NodeCertificate, Push
 from nodes.selectors import node_last_push_state
 
 # The API's names of push states (the contract of issue #6) for the model's.
@@ -152,6 +158,83 @@ class NodePreviewSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     error = serializers.CharField(allow_blank=True)
     files = FilePreviewSerializer(many=True)
+
+
+class NodeCertificateSerializer(serializers.ModelSerializer):
+    """The node's TLS certificate as the portal follows it; the key is never answered."""
+
+    days_left = serializers.SerializerMethodField(
+        help_text="Whole days until expiry (negative once expired); null while unknown."
+    )
+
+    class Meta:
+        model = NodeCertificate
+        fields = [
+            "source",
+            "subject",
+            "names",
+            "issuer",
+            "not_before",
+            "not_after",
+            "days_left",
+            "fingerprint",
+            "certificate_pem",
+            "certificate_file",
+            "key_file",
+            "certificate_path",
+            "key_path",
+            "read_at",
+            "read_error",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    certificate_file = serializers.CharField(read_only=True)
+    key_file = serializers.CharField(read_only=True)
+
+    def get_days_left(self, certificate: NodeCertificate) -> int | None:
+        return certificate.days_left(timezone.now())
+
+
+class NodeCertificateWriteSerializer(serializers.Serializer):
+    """Upload a certificate (``source=portal``: PEM texts, or a base64 PKCS#12 file and its
+    password) or say the node renews its own (``source=node``, certbot). Write-only."""
+
+    source = serializers.ChoiceField(choices=NodeCertificate.Source.choices)
+    pkcs12 = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, help_text="Base64 of a .pfx/.p12 file."
+    )
+    pkcs12_password = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, trim_whitespace=False
+    )
+    certificate_pem = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, trim_whitespace=False
+    )
+    private_key_pem = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, trim_whitespace=False
+    )
+    chain_pem = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, trim_whitespace=False
+    )
+    certificate_path = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    key_path = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+    def validate_pkcs12(self, value: str) -> bytes:
+        if not value:
+            return b""
+        if len(value) > certificates.MAX_UPLOAD_BYTES * 4 // 3 + 4:
+            raise serializers.ValidationError(
+                _("El fichero PKCS#12 ocupa más de %(limit)d KiB: no es un certificado.")
+                % {"limit": certificates.MAX_UPLOAD_BYTES // 1024}
+            )
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise serializers.ValidationError(
+                _(
+                    "Escriba el fichero PKCS#12 en base64 (p. ej. la salida de «base64 -w0 cert.pfx»)."
+                )
+            ) from None
 
 
 class JailStatusSerializer(serializers.Serializer):

@@ -9,6 +9,8 @@ from core.api.viewsets import LIST_FILTER_BACKENDS, ServiceModelViewSet, request
 from nodes import services
 from nodes.api.serializers import (
     NodeBansSerializer,
+    NodeCertificateSerializer,
+    NodeCertificateWriteSerializer,
     NodeDiagnosticsSerializer,
     NodePreviewSerializer,
     NodeSerializer,
@@ -20,9 +22,9 @@ from nodes.bans import node_bans
 from nodes.config_files import node_managed_files
 from nodes.diagnostics import NodeDiagnostics, node_supervision
 from nodes.filtersets import NodeFilterSet, PushFilterSet
-from nodes.models import Node, Push
+from nodes.models import Node, NodeCertificate, Push
 from nodes.push import push_preview
-from nodes.selectors import nodes_with_last_push
+from nodes.selectors import node_certificate, nodes_with_last_push
 from nodes.transport import TransportError
 
 
@@ -49,6 +51,9 @@ class NodeViewSet(ServiceModelViewSet):
         "unban": ["nodes.change_node"],
         "preview": ["nodes.change_node"],
         "push": ["nodes.change_node"],
+        "certificate": ["nodes.view_node"],
+        "certificate_write": ["nodes.change_node"],
+        "certificate_delete": ["nodes.change_node"],
     }
 
     @extend_schema(request=None, responses=NodePreviewSerializer)
@@ -148,6 +153,47 @@ class NodeViewSet(ServiceModelViewSet):
             },
         }
         return Response(NodeDiagnosticsSerializer(data).data)
+
+    @extend_schema(request=None, responses={200: NodeCertificateSerializer, 404: None})
+    @action(detail=True, methods=["get"])
+    def certificate(self, request, pk=None):
+        """The node's TLS certificate as the portal follows it (404 when it follows none):
+        subject, names, issuer, validity, days left, fingerprint; never the key."""
+        certificate = node_certificate(node=self.get_object())
+        if certificate is None:
+            return Response(status=status.HTTP_404_NOT_FOUND)
+        return Response(NodeCertificateSerializer(certificate).data)
+
+    @extend_schema(request=NodeCertificateWriteSerializer, responses=NodeCertificateSerializer)
+    @certificate.mapping.put
+    def certificate_write(self, request, pk=None):
+        """Upload a certificate (checked: key, chain, validity, names) and push it, or say the
+        node renews its own with certbot (the portal then reads it to follow its expiry)."""
+        node = self.get_object()
+        serializer = NodeCertificateWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        actor = request_actor(request)
+        paths = {k: data.pop(k) for k in ("certificate_path", "key_path") if k in data}
+        if data.pop("source") == NodeCertificate.Source.NODE:
+            saved = services.node_certificate_use_node(actor=actor, node=node, **paths)
+            saved = services.node_certificate_read(certificate=saved)
+        else:
+            saved = services.node_certificate_upload(
+                actor=actor,
+                node=node,
+                pkcs12_file=data.pop("pkcs12", b""),
+                **data,
+                **paths,
+            )
+        return Response(NodeCertificateSerializer(saved).data)
+
+    @extend_schema(request=None, responses={204: None})
+    @certificate.mapping.delete
+    def certificate_delete(self, request, pk=None):
+        """Stop following the node's certificate (its files on the node stay)."""
+        services.node_certificate_delete(actor=request_actor(request), node=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PushViewSet(viewsets.ReadOnlyModelViewSet):

@@ -8,7 +8,9 @@ looks like a secret setting (``# clave = "vieja"``) loses what follows the ``=``
 does not parse is hidden whole rather than shown with its secrets.
 
 fail2ban's files are INI (``key = value``, indented continuation lines); they are masked by key
-the same way.
+the same way. Files without secrets (``plain``: the Apache site, /etc/hosts, a certificate) are
+shown as they are; a file that is a secret as a whole (``secret``: a private key) is hidden
+whole.
 
 Nothing here knows about the portal: no Django, no database, no network.
 """
@@ -16,6 +18,7 @@ Nothing here knows about the portal: no Django, no database, no network.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import re
 from collections.abc import Iterable
@@ -175,11 +178,34 @@ def mask_ini(text: str) -> str:
 SYNTAXES = ("libconfig", "ini")
 
 
+_PEM_ARMOUR = re.compile(r"^-----(BEGIN|END) [A-Z0-9 ]+-----$")
+
+
+def mask_whole(text: str) -> str:
+    """A file that is a secret as a whole (a private key): its PEM armour lines stay, every
+    other line becomes one mask line carrying a short digest of the whole text, so a diff
+    still shows that the key changed and nothing of it."""
+    if not text:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    out: list[str] = []
+    for line in text.splitlines():
+        if _PEM_ARMOUR.match(line.strip()):
+            out.append(line.strip())
+        elif not out or out[-1] != f"{MASK} ({digest})":
+            out.append(f"{MASK} ({digest})")
+    return "\n".join(out) + "\n"
+
+
 def mask_text(text: str, syntax: str = "libconfig") -> str:
     """The text with its secrets masked, for display; a file that cannot be parsed is hidden
     whole (one comment line saying so), never shown as it is."""
     if syntax == "ini":
         return mask_ini(text)
+    if syntax == "plain":
+        return text
+    if syntax == "secret":
+        return mask_whole(text)
     if syntax != "libconfig":
         raise ValueError(f"unknown file syntax {syntax!r}")
     try:

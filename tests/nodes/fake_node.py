@@ -4,7 +4,7 @@ from pathlib import Path
 
 from nodes.models import PATH_FIELDS, Node
 
-DAEMONS = ("serCen", "janus", "fail2ban")
+DAEMONS = ("serCen", "janus", "fail2ban", "apache2", "firewall")
 
 INIT_SCRIPT = """#!/bin/sh
 # Fake /etc/init.d/{daemon}: records "{daemon} <action>" in calls.log and fails on demand.

@@ -213,3 +213,29 @@ def test_scrub_hides_known_values_raw_escaped_and_by_line():
     out = scrub(text, ['s3cr"t-1', key, "abc"])
     assert "s3cr" not in out and "AAAAB3" not in out
     assert out.endswith("abc")  # too short to scrub safely: masked by key instead
+
+
+# --- files that are a secret as a whole (a private key) -------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["ec", "rsa"])
+def test_a_private_key_file_shows_nothing_of_the_key_but_that_it_changed(kind):
+    from nodes.push import unified_diff
+    from tests.pki import new_pki
+
+    pki = new_pki()
+    old, new = pki.server("a.example.org", key_kind=kind), pki.server("a.example.org")
+    masked = mask_text(old.key_pem, "secret")
+    body = [line for line in old.key_pem.splitlines() if not line.startswith("-----")]
+    assert not any(line in masked for line in body)
+    assert masked.splitlines()[0] == old.key_pem.splitlines()[0]
+    assert len(masked.splitlines()) == 3
+    diff = unified_diff("/etc/apache2/ssl/a.key", old.key_pem, new.key_pem, syntax="secret")
+    assert diff and "********" in diff
+    assert not any(line in diff for line in body + new.key_pem.splitlines()[1:-1])
+    assert unified_diff("/x.key", old.key_pem, old.key_pem, syntax="secret") == ""
+
+
+def test_plain_files_are_shown_as_they_are():
+    text = "ServerName webrtc.example.org\n# clave = no es un secreto aquí\n"
+    assert mask_text(text, "plain") == text
