@@ -25,6 +25,7 @@ from tests.factories import (
     WebfonExtensionFactory,
     WebfonSessionFactory,
 )
+from tests.pki import new_pki
 from webfon.authlog import SerCenFormatter
 
 CHROMIUM = "/usr/bin/chromium"
@@ -98,6 +99,17 @@ def set_stock(db):
 def licences(set_stock):
     """Plenty of licences, for tests about other rules."""
     set_stock(100_000)
+
+
+@pytest.fixture
+def pki(tmp_path, settings):
+    """A root CA (trusted through ``NODE_CERTIFICATE_ROOTS``, as an installer's private CA
+    would be), an intermediate under it, and ``pki.server(names…)`` for leaves."""
+    made = new_pki()
+    roots = tmp_path / "roots.pem"
+    roots.write_text(made.roots_pem)
+    settings.NODE_CERTIFICATE_ROOTS = str(roots)
+    return made
 
 
 @pytest.fixture

@@ -61,11 +61,24 @@ def fake_node_settings(root: Path, *, commands: bool = True) -> dict[str, str]:
     """A node's settings pointing at the fake tree under ``root``: every file path of the node
     (no push of a test may touch this machine's /etc), and the daemons' commands on the fake
     init scripts (empty without ``commands``). The fail2ban check is off: the tree has no
-    fail2ban of its own for ``fail2ban-client -t`` to read (a test that wants it sets it)."""
-    settings = {name: f"{root}{Node._meta.get_field(name).default}" for name in PATH_FIELDS}
-    for daemon, script in (("sercen", "serCen"), ("janus", "janus"), ("fail2ban", "fail2ban")):
+    fail2ban of its own for ``fail2ban-client -t`` to read, nor an Apache for ``apache2ctl -t``
+    (a test that wants them sets them)."""
+    settings = {
+        name: f"{root}{Node._meta.get_field(name).default}"
+        for name in PATH_FIELDS
+        if Node._meta.get_field(name).default  # a blank path is derived (the Apache site's)
+    }
+    for daemon, script in (
+        ("sercen", "serCen"),
+        ("janus", "janus"),
+        ("fail2ban", "fail2ban"),
+        ("apache", "apache2"),
+        ("firewall", "firewall"),
+    ):
         for action in ("restart", "status"):
             command = f"{root}/etc/init.d/{script} {action}" if commands else ""
             settings[f"{daemon}_{action}_command"] = command
     settings["fail2ban_check_command"] = ""
+    # Nor has it an Apache: apache2ctl -t would read this machine's own configuration.
+    settings["apache_check_command"] = ""
     return settings
