@@ -118,6 +118,12 @@ def positive(limit: int) -> list:
     return [MinValueValidator(1), MaxValueValidator(limit)]
 
 
+# Addresses a host behind a NAT has (RFC 1918, shared CGNAT space, IPv6 ULA): an IP_DMZ in
+# them is why janus advertises another public address (nat_1_1_mapping).
+NAT_PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(net)
+    for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
+)
 HOSTNAME_LABELS = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9\-\.]{0,251}[A-Za-z0-9])?\Z")
 hostname_validator = RegexValidator(
     r"^[A-Za-z0-9]([A-Za-z0-9\-\.]{0,251}[A-Za-z0-9])?\Z",
@@ -1106,6 +1112,28 @@ class Node(BoundSecretsModel):
             errors.update(self._firewall_errors())
         return errors
 
+    def _nat_errors(self, ip_dmz: ipaddress.IPv4Address | ipaddress.IPv6Address) -> dict[str, str]:
+        """The public address janus advertises (nat_1_1_mapping) against the firewall's DMZ
+        address: with a public IP_DMZ there is no NAT in front of the node, so janus must
+        advertise that very address (or none); a private IP_DMZ is why a 1:1 mapping exists."""
+        if not self.nat_1_1_mapping:
+            return {}
+        try:
+            public = ipaddress.ip_address(self.nat_1_1_mapping)
+        except ValueError:
+            return {}  # the field validator names the value
+        if public == ip_dmz or any(ip_dmz in net for net in NAT_PRIVATE_NETWORKS):
+            return {}
+        return {
+            "nat_1_1_mapping": _(
+                "La IP pública de NAT 1:1 %(public)s no es la IP DMZ del cortafuegos "
+                "%(dmz)s, que es pública: sin un NAT delante del nodo, janus debe anunciar "
+                "%(dmz)s. Escriba %(dmz)s aquí o deje la NAT 1:1 vacía (o corrija IP_DMZ si "
+                "el nodo está detrás de un NAT)."
+            )
+            % {"public": public, "dmz": ip_dmz}
+        }
+
     def _firewall_errors(self) -> dict[str, str]:
         errors: dict[str, str] = {}
         names = ("eth_lan", "ip_lan", "red_lan", "eth_dmz", "ip_dmz", "red_dmz")
@@ -1142,6 +1170,7 @@ class Node(BoundSecretsModel):
                 "La interfaz DMZ no puede ser la misma que la LAN (%(eth)s): el cortafuegos "
                 "filtra la DMZ aparte."
             ) % {"eth": self.eth_lan}
+        errors.update(self._nat_errors(networks["dmz"][0]))
         return errors
 
     def _local_errors(self) -> dict[str, str]:

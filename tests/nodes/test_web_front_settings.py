@@ -106,3 +106,25 @@ def test_the_api_and_the_page_give_the_same_refusal(web_node, api, node_form_dat
     assert page.status_code == 400
     assert "192.0.2.130 no está en la red" in page.content.decode()
     assert not Node.objects.get(pk=web_node.pk).firewall_managed
+
+
+@pytest.mark.parametrize(
+    "ip_dmz, red_dmz, nat, accepted",
+    [
+        ("192.0.2.200", "192.0.2.192/27", "", True),  # no NAT: janus advertises nothing else
+        ("192.0.2.200", "192.0.2.192/27", "192.0.2.200", True),  # the DMZ address itself
+        ("192.0.2.200", "192.0.2.192/27", "198.51.100.7", False),  # public DMZ, other address
+        ("10.0.5.20", "10.0.5.0/24", "198.51.100.7", True),  # behind a NAT: the reason for it
+        ("172.16.9.9", "172.16.0.0/12", "198.51.100.7", True),
+        ("100.64.1.2", "100.64.0.0/10", "203.0.113.9", True),  # CGNAT
+    ],
+)
+def test_the_nat_address_is_the_dmz_one_or_there_is_a_nat_in_front(
+    web_node, actor, ip_dmz, red_dmz, nat, accepted
+):
+    changes = {**FIREWALL, "ip_dmz": ip_dmz, "red_dmz": red_dmz, "nat_1_1_mapping": nat}
+    if accepted:
+        node_update(actor=actor, node=web_node, **changes)
+        return
+    message = refused(web_node, actor, **changes)["nat_1_1_mapping"][0]
+    assert nat in message and ip_dmz in message and "NAT" in message
