@@ -66,7 +66,8 @@ def fake_node_settings(root: Path, *, commands: bool = True) -> dict[str, str]:
     settings = {
         name: f"{root}{Node._meta.get_field(name).default}"
         for name in PATH_FIELDS
-        if Node._meta.get_field(name).default  # a blank path is derived (the Apache site's)
+        # A path without a default is derived from others (the Apache site's, from the domain).
+        if Node._meta.get_field(name).has_default()
     }
     for daemon, script in (
         ("sercen", "serCen"),
@@ -78,6 +79,8 @@ def fake_node_settings(root: Path, *, commands: bool = True) -> dict[str, str]:
         for action in ("restart", "status"):
             command = f"{root}/etc/init.d/{script} {action}" if commands else ""
             settings[f"{daemon}_{action}_command"] = command
+    # The Apache site's path is derived from the domain when blank: never this machine's.
+    settings["apache_site_path"] = f"{root}/etc/apache2/sites-available/webrtc.conf"
     settings["fail2ban_check_command"] = ""
     # Nor has it an Apache: apache2ctl -t would read this machine's own configuration.
     settings["apache_check_command"] = ""
