@@ -113,6 +113,24 @@ def pki(tmp_path, settings):
 
 
 @pytest.fixture
+def store_certificate(actor):
+    """Upload ``issued`` (tests/pki.py) as ``node``'s certificate through the service, chain
+    joined to the certificate as a fullchain.pem; ``paths`` are the service's own."""
+    from nodes.services import node_certificate_upload
+
+    def _store(node, issued, **paths):
+        return node_certificate_upload(
+            actor=actor,
+            node=node,
+            certificate_pem=issued.pem + issued.chain_pem,
+            private_key_pem=issued.key_pem,
+            **paths,
+        )
+
+    return _store
+
+
+@pytest.fixture
 def local_nodes_dir(settings, tmp_path):
     """The test's tmp_path as LOCAL_NODES_DIR: local nodes may have their directory in it."""
     settings.LOCAL_NODES_DIR = str(tmp_path)

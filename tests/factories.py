@@ -145,3 +145,15 @@ def ssh_node_fields(ssh_server, root) -> dict:
         "ssh_host_key": ssh_server.host_key,
         **fake_node_settings(root),
     }
+
+
+# A WebRTC node's managed firewall variables (manual §3.2.7), in documentation addresses.
+FIREWALL_SETTINGS = {
+    "firewall_managed": True,
+    "eth_lan": "eth0",
+    "ip_lan": "192.0.2.10",
+    "red_lan": "192.0.2.0/25",
+    "eth_dmz": "eth1",
+    "ip_dmz": "192.0.2.200",
+    "red_dmz": "192.0.2.192/27",
+}

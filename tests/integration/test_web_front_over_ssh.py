@@ -23,6 +23,7 @@ from nodes.rendering.firewall import exported_values
 from nodes.rendering.hosts import fonbo_lines
 from nodes.services import node_certificate_upload
 from tests.deploy.deployment import APACHE2, apache_confdir
+from tests.factories import FIREWALL_SETTINGS
 from tests.integration.ssh_server import free_port
 from tests.nodes.fake_node import calls, make_fake_node
 
@@ -78,13 +79,7 @@ def test_the_web_front_over_ssh_checked_by_apache_and_served(ssh_webrtc_node, pk
         # apache2ctl -t on the node, reading the configuration that enables the site.
         apache_check_command=f"env APACHE_CONFDIR={confdir} /usr/sbin/apache2ctl -t",
         hosts_managed=True,
-        firewall_managed=True,
-        eth_lan="eth0",
-        ip_lan="192.0.2.10",
-        red_lan="192.0.2.0/25",
-        eth_dmz="eth1",
-        ip_dmz="192.0.2.200",
-        red_dmz="192.0.2.192/27",
+        **FIREWALL_SETTINGS,
     )
     (root / "etc").mkdir(exist_ok=True)
     (root / "etc/hosts").write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n")
@@ -174,13 +169,7 @@ def test_a_vars_sh_bash_cannot_parse_is_refused_on_the_node(ssh_webrtc_node, tmp
         domain=DOMAIN,
         local_ip="192.0.2.31",
         corporate_node=Node.objects.create(name="corp", kind="corporate", address="192.0.2.20"),
-        firewall_managed=True,
-        eth_lan="eth0",
-        ip_lan="192.0.2.10",
-        red_lan="192.0.2.0/25",
-        eth_dmz="eth1",
-        ip_dmz="192.0.2.200",
-        red_dmz="192.0.2.192/27",
+        **FIREWALL_SETTINGS,
     )
     vars_sh = root / "etc/firewall/vars.sh"
     vars_sh.parent.mkdir(parents=True)

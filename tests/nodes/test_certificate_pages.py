@@ -194,24 +194,26 @@ def test_api_roles(web_node, client_for):
 # --- days left: node list and dashboard ---------------------------------------------------
 
 
-def _store(node, pki, actor, days):
-    from nodes.services import node_certificate_upload
+@pytest.fixture
+def stored(pki, store_certificate):
+    """``node``'s certificate, uploaded with ``days`` (and a half) of validity left."""
 
-    issued = pki.server(DOMAIN, not_after=NOW + dt.timedelta(days=days, hours=12))
-    return node_certificate_upload(
-        actor=actor,
-        node=node,
-        certificate_pem=issued.pem + issued.chain_pem,
-        private_key_pem=issued.key_pem,
-    )
+    def _stored(node, days):
+        return store_certificate(
+            node, pki.server(DOMAIN, not_after=NOW + dt.timedelta(days=days, hours=12))
+        )
+
+    return _stored
 
 
 @pytest.mark.parametrize(
     "days, badge, banner",
     [(200, "text-bg-success", False), (20, "text-bg-warning", True), (3, "text-bg-danger", True)],
 )
-def test_days_left_in_the_node_list_and_the_dashboard(web_node, pki, actor, days, badge, banner):
-    _store(web_node, pki, actor, days)
+def test_days_left_in_the_node_list_and_the_dashboard(
+    web_node, pki, actor, days, badge, banner, stored
+):
+    stored(web_node, days)
     client = browser()
     listing = client.get(reverse("node_list")).content.decode()
     assert f"{days} días" in listing and badge in listing
@@ -220,15 +222,15 @@ def test_days_left_in_the_node_list_and_the_dashboard(web_node, pki, actor, days
     assert f'id="certificate-banner-{web_node.pk}"' in dashboard if banner else True
 
 
-def test_an_expired_certificate_is_said_so(web_node, pki, actor, monkeypatch):
-    _store(web_node, pki, actor, 5)
+def test_an_expired_certificate_is_said_so(web_node, pki, actor, monkeypatch, stored):
+    stored(web_node, 5)
     later = timezone.now() + dt.timedelta(days=10)
     monkeypatch.setattr(timezone, "now", lambda: later)
     dashboard = browser().get(reverse("dashboard")).content.decode()
     assert "ha caducado" in dashboard
 
 
-def test_the_dashboard_reads_every_certificate_in_one_query(pki, actor, make_webrtc_node):
+def test_the_dashboard_reads_every_certificate_in_one_query(pki, actor, make_webrtc_node, stored):
     client = browser()
 
     def queries() -> int:
@@ -237,9 +239,9 @@ def test_the_dashboard_reads_every_certificate_in_one_query(pki, actor, make_web
         return len(captured)
 
     make_webrtc_node(name="uno", domain=DOMAIN)
-    _store(make_webrtc_node(name="dos", domain=DOMAIN), pki, actor, 20)
+    stored(make_webrtc_node(name="dos", domain=DOMAIN), 20)
     queries()  # the first page of a session also reads the session and permissions
     few = queries()
     for index in range(5):
-        _store(make_webrtc_node(name=f"mas-{index}", domain=DOMAIN), pki, actor, 10 + index)
+        stored(make_webrtc_node(name=f"mas-{index}", domain=DOMAIN), 10 + index)
     assert queries() == few

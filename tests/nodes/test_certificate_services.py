@@ -107,14 +107,11 @@ def test_a_wrong_path_is_refused_on_its_field(web_node, pki, actor):
     assert "key_path" in caught.value.message_dict
 
 
-def test_certbot_mode_forgets_the_key_and_reads_the_nodes_file(web_node, pki, actor, tmp_path):
+def test_certbot_mode_forgets_the_key_and_reads_the_nodes_file(
+    web_node, pki, actor, tmp_path, store_certificate
+):
     issued = pki.server(DOMAIN)
-    node_certificate_upload(
-        actor=actor,
-        node=web_node,
-        certificate_pem=issued.pem + issued.chain_pem,
-        private_key_pem=issued.key_pem,
-    )
+    store_certificate(web_node, issued)
     certificate = node_certificate_use_node(actor=actor, node=web_node)
     assert certificate.private_key == "" and certificate.certificate_pem == ""
     assert certificate.not_after is None
@@ -136,14 +133,9 @@ def test_certbot_mode_forgets_the_key_and_reads_the_nodes_file(web_node, pki, ac
     assert AuditEntry.objects.filter(action="node.certificate.read").count() == 1
 
 
-def test_delete_stops_managing(web_node, pki, actor):
+def test_delete_stops_managing(web_node, pki, actor, store_certificate):
     issued = pki.server(DOMAIN)
-    node_certificate_upload(
-        actor=actor,
-        node=web_node,
-        certificate_pem=issued.pem + issued.chain_pem,
-        private_key_pem=issued.key_pem,
-    )
+    store_certificate(web_node, issued)
     node_certificate_delete(actor=actor, node=web_node)
     assert not NodeCertificate.objects.exists()
     assert AuditEntry.objects.filter(action="node.certificate.delete").exists()
@@ -172,20 +164,22 @@ def admins(db):
     ]
 
 
-def stored(web_node, pki, actor, *, days: float) -> NodeCertificate:
-    issued = pki.server(DOMAIN, not_after=NOW + dt.timedelta(days=days))
-    return node_certificate_upload(
-        actor=actor,
-        node=web_node,
-        certificate_pem=issued.pem + issued.chain_pem,
-        private_key_pem=issued.key_pem,
-    )
+@pytest.fixture
+def stored(web_node, pki, store_certificate):
+    """The node's certificate, uploaded with ``days`` of validity left."""
+
+    def _stored(*, days: float) -> NodeCertificate:
+        return store_certificate(
+            web_node, pki.server(DOMAIN, not_after=NOW + dt.timedelta(days=days))
+        )
+
+    return _stored
 
 
 def test_each_threshold_is_warned_once_by_mail_and_in_the_audit(
-    web_node, pki, actor, mail_server, admins
+    web_node, pki, actor, mail_server, admins, stored
 ):
-    certificate = stored(web_node, pki, actor, days=40)
+    certificate = stored(days=40)
     sent = []
     for day in range(0, 45):
         sent.append(certificates_warn_expiry(now=NOW + dt.timedelta(days=day, hours=1)))
@@ -209,9 +203,9 @@ def test_each_threshold_is_warned_once_by_mail_and_in_the_audit(
 
 
 def test_a_certificate_uploaded_late_gets_only_the_most_urgent_warning(
-    web_node, pki, actor, mail_server, admins
+    web_node, pki, actor, mail_server, admins, stored
 ):
-    stored(web_node, pki, actor, days=10)
+    stored(days=10)
     assert certificates_warn_expiry(now=NOW) == 1
     assert certificates_warn_expiry(now=NOW) == 0
     assert set(CertificateExpiryWarning.objects.values_list("threshold_days", flat=True)) == {
@@ -221,16 +215,18 @@ def test_a_certificate_uploaded_late_gets_only_the_most_urgent_warning(
     assert len(mail_server.messages) == 1
 
 
-def test_a_renewed_certificate_is_warned_about_again(web_node, pki, actor, mail_server, admins):
-    stored(web_node, pki, actor, days=20)
+def test_a_renewed_certificate_is_warned_about_again(
+    web_node, pki, actor, mail_server, admins, stored
+):
+    stored(days=20)
     assert certificates_warn_expiry(now=NOW) == 1
-    stored(web_node, pki, actor, days=25)
+    stored(days=25)
     assert certificates_warn_expiry(now=NOW) == 1
     assert len(mail_server.messages) == 2
 
 
-def test_a_mail_that_cannot_be_sent_is_tried_again(web_node, pki, actor, admins, settings):
-    stored(web_node, pki, actor, days=20)
+def test_a_mail_that_cannot_be_sent_is_tried_again(web_node, pki, actor, admins, settings, stored):
+    stored(days=20)
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
     assert certificates_warn_expiry(now=NOW) == 0

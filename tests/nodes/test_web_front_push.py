@@ -15,19 +15,11 @@ from nodes.rendering.apache import site_values
 from nodes.rendering.firewall import exported_values
 from nodes.rendering.hosts import fonbo_lines
 from nodes.services import node_certificate_upload, node_certificate_use_node, node_update
+from tests.factories import FIREWALL_SETTINGS
 from tests.nodes.fake_node import calls
 
 pytestmark = pytest.mark.django_db
 DOMAIN = "webrtc.example.org"
-FIREWALL = {
-    "firewall_managed": True,
-    "eth_lan": "eth0",
-    "ip_lan": "192.0.2.10",
-    "red_lan": "192.0.2.0/25",
-    "eth_dmz": "eth1",
-    "ip_dmz": "192.0.2.200",
-    "red_dmz": "192.0.2.192/27",
-}
 
 
 def push(node) -> str:
@@ -48,7 +40,9 @@ def test_nothing_of_the_web_front_is_written_unless_handed_over(web_node, root):
     assert not any("apache2" in c or "firewall" in c for c in calls(root))
 
 
-def test_the_whole_web_front_is_written_and_its_daemons_restarted(web_node, pki, actor, root):
+def test_the_whole_web_front_is_written_and_its_daemons_restarted(
+    web_node, pki, actor, root, store_certificate
+):
     issued = pki.server(DOMAIN)
     node_certificate_upload(
         actor=actor,
@@ -58,7 +52,11 @@ def test_the_whole_web_front_is_written_and_its_daemons_restarted(web_node, pki,
         chain_pem=issued.chain_pem,
     )
     node_update(
-        actor=actor, node=web_node, apache_site_managed=True, hosts_managed=True, **FIREWALL
+        actor=actor,
+        node=web_node,
+        apache_site_managed=True,
+        hosts_managed=True,
+        **FIREWALL_SETTINGS,
     )
     Node.objects.filter(pk=web_node.corporate_node_id).update(address="192.0.2.20")
     (root / "etc").mkdir(exist_ok=True)
@@ -97,12 +95,7 @@ def test_the_whole_web_front_is_written_and_its_daemons_restarted(web_node, pki,
 
     # A new certificate: Apache reloads, the firewall does not restart.
     renewed = pki.server(DOMAIN)
-    node_certificate_upload(
-        actor=actor,
-        node=web_node,
-        certificate_pem=renewed.pem + renewed.chain_pem,
-        private_key_pem=renewed.key_pem,
-    )
+    store_certificate(web_node, renewed)
     assert push(web_node) == "applied"
     added = calls(root)[before:]
     assert "apache2 reload" in added and "firewall restart" not in added
@@ -121,14 +114,11 @@ def test_a_certbot_node_gets_its_site_pointing_at_certbots_files_and_no_key(web_
     assert not (root / "etc/apache2/ssl").exists()
 
 
-def test_the_preview_masks_the_key_and_writes_nothing(web_node, pki, actor, root):
+def test_the_preview_masks_the_key_and_writes_nothing(
+    web_node, pki, actor, root, store_certificate
+):
     issued = pki.server(DOMAIN)
-    node_certificate_upload(
-        actor=actor,
-        node=web_node,
-        certificate_pem=issued.pem + issued.chain_pem,
-        private_key_pem=issued.key_pem,
-    )
+    store_certificate(web_node, issued)
     previews = {p.path: p for p in push_preview(node=web_node, files_for=node_managed_files)}
     key_preview = previews[f"/etc/apache2/ssl/{DOMAIN}.key"]
     text = str(vars(key_preview))

@@ -8,19 +8,9 @@ from django.urls import reverse
 
 from nodes.models import Node
 from nodes.services import node_update
-from tests.factories import StaffUserFactory
+from tests.factories import FIREWALL_SETTINGS, StaffUserFactory
 
 pytestmark = pytest.mark.django_db
-
-FIREWALL = {
-    "firewall_managed": True,
-    "eth_lan": "eth0",
-    "ip_lan": "192.0.2.10",
-    "red_lan": "192.0.2.0/25",
-    "eth_dmz": "eth1",
-    "ip_dmz": "192.0.2.200",
-    "red_dmz": "192.0.2.192/27",
-}
 
 
 def refused(node, actor, **changes) -> dict[str, list[str]]:
@@ -30,7 +20,7 @@ def refused(node, actor, **changes) -> dict[str, list[str]]:
 
 
 def test_a_complete_firewall_is_accepted(web_node, actor):
-    node = node_update(actor=actor, node=web_node, **FIREWALL)
+    node = node_update(actor=actor, node=web_node, **FIREWALL_SETTINGS)
     assert Node.objects.get(pk=node.pk).red_dmz == "192.0.2.192/27"
 
 
@@ -38,7 +28,7 @@ def test_a_complete_firewall_is_accepted(web_node, actor):
     "missing", ["eth_lan", "ip_lan", "red_lan", "eth_dmz", "ip_dmz", "red_dmz"]
 )
 def test_every_variable_is_needed_when_the_firewall_is_managed(web_node, actor, missing):
-    errors = refused(web_node, actor, **{**FIREWALL, missing: ""})
+    errors = refused(web_node, actor, **{**FIREWALL_SETTINGS, missing: ""})
     assert list(errors) == [missing] and missing.upper() in errors[missing][0]
 
 
@@ -58,7 +48,7 @@ def test_every_variable_is_needed_when_the_firewall_is_managed(web_node, actor, 
     ],
 )
 def test_firewall_rules_name_the_value(web_node, actor, changes, field, words):
-    errors = refused(web_node, actor, **{**FIREWALL, **changes})
+    errors = refused(web_node, actor, **{**FIREWALL_SETTINGS, **changes})
     assert words in " ".join(errors[field])
     assert not Node.objects.get(pk=web_node.pk).firewall_managed
 
@@ -92,7 +82,9 @@ def test_a_local_nodes_web_front_paths_stay_inside_it(web_node, actor):
 
 def test_the_api_and_the_page_give_the_same_refusal(web_node, api, node_form_data):
     answer = api.patch(
-        f"/api/v1/nodes/{web_node.pk}/", {**FIREWALL, "ip_lan": "192.0.2.130"}, format="json"
+        f"/api/v1/nodes/{web_node.pk}/",
+        {**FIREWALL_SETTINGS, "ip_lan": "192.0.2.130"},
+        format="json",
     )
     assert answer.status_code == 400
     assert "192.0.2.130 no está en la red" in answer.json()["ip_lan"][0]
@@ -101,7 +93,7 @@ def test_the_api_and_the_page_give_the_same_refusal(web_node, api, node_form_dat
     client.force_login(StaffUserFactory())
     page = client.post(
         reverse("node_update", args=[web_node.pk]),
-        node_form_data(web_node, **{**FIREWALL, "ip_lan": "192.0.2.130"}),
+        node_form_data(web_node, **{**FIREWALL_SETTINGS, "ip_lan": "192.0.2.130"}),
     )
     assert page.status_code == 400
     assert "192.0.2.130 no está en la red" in page.content.decode()
@@ -122,7 +114,7 @@ def test_the_api_and_the_page_give_the_same_refusal(web_node, api, node_form_dat
 def test_the_nat_address_is_the_dmz_one_or_there_is_a_nat_in_front(
     web_node, actor, ip_dmz, red_dmz, nat, accepted
 ):
-    changes = {**FIREWALL, "ip_dmz": ip_dmz, "red_dmz": red_dmz, "nat_1_1_mapping": nat}
+    changes = {**FIREWALL_SETTINGS, "ip_dmz": ip_dmz, "red_dmz": red_dmz, "nat_1_1_mapping": nat}
     if accepted:
         node_update(actor=actor, node=web_node, **changes)
         return
