@@ -59,7 +59,7 @@ pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True, serial
 ADMIN, ADMIN_PASSWORD = "jefa", secrets.token_urlsafe(16)
 NAVBAR_DARK = "rgb(33, 37, 41)"  # Bootstrap's .bg-dark: bootstrap.min.css applied
 BRAND_WEIGHT = "300"  # .navbar-brand small: portal.css applied
-HASHED_ASSET = re.compile(r"/static/.+\.[0-9a-f]{12}\.(css|js)$")
+HASHED_ASSET = re.compile(r"/static/.+\.[0-9a-f]{12}\.(css|js|svg)$")
 IMMUTABLE = "max-age=315360000, public, immutable"
 
 
