@@ -257,8 +257,14 @@ class NetworkLog:
         self.failed: list[str] = []
         self.errors: list[str] = []
         page.on("response", lambda r: self.answers.append((r.status, r.url, r.headers)))
-        page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))
+        page.on("requestfailed", self._failed)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def _failed(self, request) -> None:
+        # A request the browser itself abandoned when the test navigated on (the favicon of
+        # a page left at once) is not a failure of the host.
+        if request.failure != "net::ERR_ABORTED":
+            self.failed.append(f"{request.url} {request.failure}")
 
     def problems(self) -> list[str]:
         bad = [f"{status} {url}" for status, url, _ in self.answers if status >= 400]
