@@ -3,7 +3,6 @@ FONBO block of /etc/hosts and the firewall's vars.sh — the manual's files as g
 references, the installer's own lines kept byte for byte, and the site accepted by Debian's
 ``apache2ctl -t``."""
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -223,13 +222,6 @@ def site_files(tmp_path, pki):
     )
 
 
-needs_apache = pytest.mark.skipif(
-    not shutil.which("apache2ctl", path="/usr/sbin:/usr/bin"),
-    reason="Debian's apache2 is installed by scripts/system-deps.sh",
-)
-
-
-@needs_apache
 @pytest.mark.parametrize("existing", [None, INSTALLER_SITE])
 def test_debians_apache_accepts_the_rendered_site(tmp_path, site_files, existing):
     confdir = apache_confdir(tmp_path, render_apache_site(site_files, existing), listen=[])
@@ -237,7 +229,6 @@ def test_debians_apache_accepts_the_rendered_site(tmp_path, site_files, existing
     assert result.returncode == 0, result.stderr
 
 
-@needs_apache
 def test_debians_apache_refuses_a_site_whose_key_is_missing(tmp_path, site_files):
     Path(site_files.key_file).unlink()
     confdir = apache_confdir(tmp_path, render_apache_site(site_files), listen=[])
