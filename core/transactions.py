@@ -13,6 +13,13 @@ back everything since BEGIN, so a savepoint inside it is gone. A call nested in 
 transaction therefore joins it, and the caller that owns the transaction retries. The
 atomic blocks Django's TestCase wraps every test in stand for the request's autocommit
 (Django's ``durable=True`` makes the same exception), so tests retry through a savepoint.
+
+A service (:func:`retrying_atomic`) nested in its caller's transaction joins it without a
+savepoint of its own (two statements less per call: 1,000 edits in one transaction are 2,000
+round trips fewer): when it fails, the whole transaction is marked for rollback, as Django's
+``atomic(savepoint=False)`` does, so nothing of a refused call can be committed. A caller
+that goes on after a refused call gives that call a savepoint of its own (the bulk import
+runs each row it may refuse in ``transaction.atomic()``).
 """
 
 from __future__ import annotations
@@ -64,11 +71,14 @@ def run_atomic(
     attempts: int = ATTEMPTS,
     also_retry: tuple[type[Exception], ...] = (),
     using: str = DEFAULT_DB_ALIAS,
+    savepoint: bool = True,
 ) -> R:
     """Run ``func`` in a transaction; on 1213/1205 (or one of ``also_retry``) roll it back and
-    run it again, up to ``attempts`` times. Nested in another transaction, it joins it."""
+    run it again, up to ``attempts`` times. Nested in another transaction, it joins it, in a
+    savepoint unless ``savepoint`` is False (then a failure marks the whole transaction for
+    rollback)."""
     if not owns_transaction(using):
-        with transaction.atomic(using=using):
+        with transaction.atomic(using=using, savepoint=savepoint):
             return func()
     for attempt in range(1, attempts + 1):
         try:
@@ -88,10 +98,11 @@ def run_atomic(
 
 
 def retrying_atomic(func: Callable[P, R]) -> Callable[P, R]:
-    """``@transaction.atomic`` for a service function, run again on a deadlock (see above)."""
+    """``@transaction.atomic`` for a service function, run again on a deadlock; nested in a
+    caller's transaction, without a savepoint (see above)."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        return run_atomic(lambda: func(*args, **kwargs), label=func.__qualname__)
+        return run_atomic(lambda: func(*args, **kwargs), label=func.__qualname__, savepoint=False)
 
     return wrapper

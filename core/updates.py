@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 
@@ -18,10 +19,27 @@ def apply_fields(
         raise TypeError(f"{type(instance).__name__} has no updatable field(s): {sorted(unknown)}")
     changed: set[str] = set()
     for name, value in data.items():
-        if getattr(instance, name) != value:
+        field = _foreign_key(instance, name)
+        if field is not None and (value is None or isinstance(value, models.Model)):
+            # Compared by id: reading the attribute would load the related row to compare it.
+            current = getattr(instance, field.attname)
+            same = (
+                current is None if value is None else value.pk is not None and value.pk == current
+            )
+        else:
+            same = getattr(instance, name) == value
+        if not same:
             setattr(instance, name, value)
             changed.add(name)
     return changed
+
+
+def _foreign_key(instance: models.Model, name: str) -> models.Field | None:
+    try:
+        field = instance._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return field if field.concrete and (field.many_to_one or field.one_to_one) else None
 
 
 def validate_row(instance: models.Model) -> None:

@@ -4,7 +4,7 @@ import operator
 from collections.abc import Sequence
 from functools import reduce
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 
@@ -79,16 +79,38 @@ def free_webfon_extensions_q() -> Q:
     return Q(kind=Extension.Kind.WEBFON, pool__isnull=True, fixed_user__isnull=True)
 
 
+def _with_holder(queryset: QuerySet) -> QuerySet:
+    """``queryset``'s extensions with ``holder_pk`` and ``holder_account``: the user whose
+    fixed webfon extension each is (None for none)."""
+    return queryset.annotate(holder_pk=F("fixed_user__pk"), holder_account=F("fixed_user__account"))
+
+
 def fixed_extension_holders(extension_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
     """Extension id -> (user id, account) of the user whose fixed webfon extension it is, for
     those of ``extension_ids`` that are one, in one query: a fixed extension has one owner
     and is never in a pool."""
     if not extension_ids:
         return {}
-    rows = Extension.objects.filter(pk__in=extension_ids, fixed_user__isnull=False).values_list(
-        "pk", "fixed_user__pk", "fixed_user__account"
-    )
+    rows = _with_holder(
+        Extension.objects.filter(pk__in=extension_ids, fixed_user__isnull=False)
+    ).values_list("pk", "holder_pk", "holder_account")
     return {pk: (user_pk, account) for pk, user_pk, account in rows}
+
+
+def extensions_locked_with_holders(extension_ids: Sequence[int]) -> dict[int, Extension]:
+    """The extensions of ``extension_ids`` locked for this transaction (a concurrent
+    pool_add_members waits), each with its number, its pool (and the pool's name) and the
+    holder of :func:`fixed_extension_holders` (``holder_pk``, ``holder_account``), in one
+    query: what a user about to take them as fixed extensions is checked against."""
+    if not extension_ids:
+        return {}
+    rows = _with_holder(
+        Extension.objects.select_for_update()
+        .select_related("pool")
+        .only("number", "kind", "pool__name")
+        .filter(pk__in=extension_ids)
+    )
+    return {extension.pk: extension for extension in rows}
 
 
 def fixed_extension_holder(

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
@@ -1259,6 +1259,26 @@ class NodeBusy(Exception):
     """Another push of the same node is running; this one waits its turn."""
 
 
+# The push requests of the current transaction, per connection (nodes.services._request_pushes
+# fills it): the same request again is answered from here without a query.
+PUSH_REQUEST_MEMO = "_push_request_memo"
+
+
+def push_requests_forget() -> None:
+    """Void the request memo of this connection: its transaction committed (a worker may take
+    the pushes now), or a push it holds left "pending" in this connection (Push.start: a push
+    run inline, as the embedded default and the tests do). No other connection can move one of
+    them meanwhile: the request holds their rows and their nodes' rows locked until it ends."""
+    transaction.get_connection().__dict__.pop(PUSH_REQUEST_MEMO, None)
+
+
+class PushQuerySet(models.QuerySet):
+    def delete(self):
+        # A deleted push is no longer one a request of this transaction can join.
+        push_requests_forget()
+        return super().delete()
+
+
 class Push(models.Model):
     """One push of the configuration to one node, and what it did (the push history).
 
@@ -1300,6 +1320,8 @@ class Push(models.Model):
     diff = models.TextField(_("diferencias"), blank=True)
     detail = models.TextField(_("detalle"), blank=True)
     steps = models.JSONField(_("pasos"), default=list, blank=True)
+
+    objects = PushQuerySet.as_manager()
 
     class Meta:
         ordering = ["-requested_at", "-id"]
@@ -1365,6 +1387,9 @@ class Push(models.Model):
 
     def start(self) -> None:
         """Running now, one more attempt (a claim, or the take-over of a dead worker's push)."""
+        # A push leaves "pending" only here: the push requests this connection remembers may
+        # stand for this one, so they are asked again (see push_requests_forget).
+        push_requests_forget()
         started_at = timezone.now()
         Push.objects.filter(pk=self.pk).update(
             status=self.Status.RUNNING, started_at=started_at, attempts=self.attempts + 1

@@ -26,7 +26,14 @@ from nodes import certificates
 from nodes.bans import open_fail2ban_node, unban_command
 from nodes.certificates import CertificateInfo
 from nodes.diagnostics import PortCheckResult, SmtpTestResult, port_check, smtp_test_send
-from nodes.models import CertificateExpiryWarning, Node, NodeCertificate, Push
+from nodes.models import (
+    PUSH_REQUEST_MEMO,
+    CertificateExpiryWarning,
+    Node,
+    NodeCertificate,
+    Push,
+    push_requests_forget,
+)
 from nodes.push import open_transport, push_note_dispatch_failed
 from nodes.transport import TransportError
 
@@ -125,13 +132,6 @@ def node_delete(*, actor: Actor, node: Node) -> None:
 MAX_REASONS = 50
 
 
-def _forget_requests() -> None:
-    """The transaction committed: the pushes it asked for may now be taken by a worker, so
-    the request memo of :func:`_request_pushes` is void (also where a test runs the on-commit
-    callbacks without a real commit)."""
-    transaction.get_connection().__dict__.pop("_push_request_memo", None)
-
-
 def _dispatch_push(push_id: int) -> None:
     """Send the push's task, after the change it carries has committed.
 
@@ -142,7 +142,7 @@ def _dispatch_push(push_id: int) -> None:
     """
     from nodes.tasks import push_node
 
-    _forget_requests()
+    push_requests_forget()
     try:
         push_node.delay(push_id)
     except Exception as exc:
@@ -174,7 +174,7 @@ def _dispatch_on_commit(connection, push_id: int) -> Callable[[], None] | None:
 
 def _forget_marker() -> Callable[[], None]:
     def forget_requests() -> None:
-        _forget_requests()
+        push_requests_forget()
 
     return forget_requests
 
@@ -186,22 +186,20 @@ def _request_pushes(
     they all have one already (the usual case inside a burst of changes).
 
     The same request again in the same transaction (a 1,000-row import asks once per row)
-    changes nothing and is answered from a memo after one COUNT, without locking and reading
+    changes nothing and is answered from a memo without a query, without locking and reading
     every node and push again. The memo is tied to an on-commit callback of the transaction:
     Django drops that callback when the savepoint the request ran in is rolled back, and
     clears them all when the transaction ends, so a memo entry never outlives the rows and
-    updates it stands for; the COUNT checks the pushes are still pending.
+    updates it stands for. The pushes stay pending meanwhile: their rows are locked by this
+    transaction, and a push run in this connection (inline) voids the memo when it starts
+    (``Push.start``).
     """
     connection = transaction.get_connection()
     key = (scope, reason, restart_sercen)
-    memo = connection.__dict__.setdefault("_push_request_memo", {})
+    memo = connection.__dict__.setdefault(PUSH_REQUEST_MEMO, {})
     if key in memo and connection.in_atomic_block:
         marker, pushes = memo[key]
-        if any(func is marker for _sids, func, _robust in connection.run_on_commit) and (
-            # Still pending: nothing in this transaction ran them (tests run pushes inline).
-            Push.objects.filter(pk__in=[p.pk for p in pushes], status=Push.Status.PENDING).count()
-            == len(pushes)
-        ):
+        if any(func is marker for _sids, func, _robust in connection.run_on_commit):
             return pushes
 
     def request() -> list[Push]:

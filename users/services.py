@@ -4,7 +4,7 @@ Forms, the REST API and management commands all call these functions.
 """
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import pyotp
@@ -22,7 +22,7 @@ from core.totp import totp_matching_step
 from core.transactions import retrying_atomic
 from core.updates import apply_fields, validate_row
 from extensions.models import Extension, ExtensionPool
-from extensions.selectors import fixed_extension_holders, webfon_numbers_among
+from extensions.selectors import extensions_locked_with_holders, webfon_numbers_among
 from nodes.services import push_request_webrtc_nodes
 from users import hooks
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
@@ -66,20 +66,42 @@ def _normalize(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _user_conflicts(users: Sequence[PortalUser]) -> dict[int, ServiceConflict]:
+# The fields the rules across rows read (_user_conflicts): a saved user whose update changes
+# none of one rule's fields still keeps that rule (every write of the other side checks it).
+CROSS_ROW_FIELDS = frozenset({"account", "login_number", "webfon_extension"})
+
+
+def _user_conflicts(
+    users: Sequence[PortalUser], *, changed: Sequence[Collection[str]] | None = None
+) -> dict[int, ServiceConflict]:
     """The rules that look at other rows, for each of ``users`` (new or changed), in a few
     queries whatever their number: unique account and login number, one owner per fixed
     extension, a fixed extension never in a pool, a login number never a webfon number.
-    A user also conflicts with an earlier one of ``users``. Answers index -> conflict."""
-    keys = sorted({user.account.lower() for user in users})
-    if len(keys) == 1:  # iexact reads the account index (LOWER() IN … scans the table)
-        same_account = PortalUser.objects.filter(account__iexact=keys[0])
-    else:
-        same_account = PortalUser.objects.annotate(key=Lower("account")).filter(key__in=keys)
-    account_pk: dict[str, object] = {
-        account.lower(): pk for account, pk in same_account.values_list("account", "pk")
-    }
-    logins = sorted({user.login_number for user in users if user.login_number})
+    A user also conflicts with an earlier one of ``users``. Answers index -> conflict.
+
+    ``changed`` (for saved users) names, per user, the fields its update changes: a rule
+    whose field did not change held before and still holds, so it is not read again."""
+    if changed is None:
+        changed = [CROSS_ROW_FIELDS] * len(users)
+    keys = sorted(
+        {u.account.lower() for u, c in zip(users, changed, strict=True) if "account" in c}
+    )
+    account_pk: dict[str, object] = {}
+    if keys:
+        if len(keys) == 1:  # iexact reads the account index (LOWER() IN … scans the table)
+            same_account = PortalUser.objects.filter(account__iexact=keys[0])
+        else:
+            same_account = PortalUser.objects.annotate(key=Lower("account")).filter(key__in=keys)
+        account_pk = {
+            account.lower(): pk for account, pk in same_account.values_list("account", "pk")
+        }
+    logins = sorted(
+        {
+            u.login_number
+            for u, c in zip(users, changed, strict=True)
+            if u.login_number and "login_number" in c
+        }
+    )
     login_owner: dict[str, tuple[object, str]] = {}
     webfon_numbers: set[str] = set()
     if logins:
@@ -90,24 +112,26 @@ def _user_conflicts(users: Sequence[PortalUser]) -> dict[int, ServiceConflict]:
             ).values_list("login_number", "pk", "account")
         }
         webfon_numbers = webfon_numbers_among(logins)
-    extension_ids = sorted({user.webfon_extension_id for user in users if user.webfon_extension_id})
-    locked: dict[int, Extension] = {}
-    holder: dict[int, tuple[object, str]] = {}
-    if extension_ids:
-        # Read the rows again under a lock: a concurrent pool_add_members locks them too.
-        locked = {
-            extension.pk: extension
-            for extension in Extension.objects.select_for_update()
-            .select_related("pool")
-            .filter(pk__in=extension_ids)
+    extension_ids = sorted(
+        {
+            u.webfon_extension_id
+            for u, c in zip(users, changed, strict=True)
+            if u.webfon_extension_id and "webfon_extension" in c
         }
-        holder = fixed_extension_holders(extension_ids)
+    )
+    # Read again under a lock (a concurrent pool_add_members locks them too), with holders.
+    locked = extensions_locked_with_holders(extension_ids)
+    holder: dict[int, tuple[object, str]] = {
+        pk: (extension.holder_pk, extension.holder_account)
+        for pk, extension in locked.items()
+        if extension.holder_pk is not None
+    }
     conflicts: dict[int, ServiceConflict] = {}
-    for index, user in enumerate(users):
+    for index, (user, fields) in enumerate(zip(users, changed, strict=True)):
         # Who the user is in the maps above: its id, or its place among ``users`` if new.
         me = user.pk if user.pk is not None else ("new", index)
-        key = user.account.lower()
-        if account_pk.get(key, me) != me:
+        key = user.account.lower() if "account" in fields else None
+        if key is not None and account_pk.get(key, me) != me:
             conflicts[index] = ServiceConflict(
                 {
                     "account": _("Ya existe un usuario con la cuenta «%(account)s».")
@@ -115,7 +139,7 @@ def _user_conflicts(users: Sequence[PortalUser]) -> dict[int, ServiceConflict]:
                 }
             )
             continue
-        number = user.login_number
+        number = user.login_number if "login_number" in fields else None
         if number and login_owner.get(number, (me, ""))[0] != me:
             conflicts[index] = ServiceConflict(
                 {
@@ -137,7 +161,7 @@ def _user_conflicts(users: Sequence[PortalUser]) -> dict[int, ServiceConflict]:
                 }
             )
             continue
-        extension = locked.get(user.webfon_extension_id)
+        extension = locked.get(user.webfon_extension_id) if "webfon_extension" in fields else None
         if extension is not None:
             if holder.get(extension.pk, (me, ""))[0] != me:
                 conflicts[index] = ServiceConflict(
@@ -162,7 +186,8 @@ def _user_conflicts(users: Sequence[PortalUser]) -> dict[int, ServiceConflict]:
                 )
                 continue
         # Later users of the batch meet this one as if it were saved.
-        account_pk.setdefault(key, me)
+        if key is not None:
+            account_pk.setdefault(key, me)
         if number:
             login_owner.setdefault(number, (me, user.account))
         if extension is not None:
@@ -170,9 +195,9 @@ def _user_conflicts(users: Sequence[PortalUser]) -> dict[int, ServiceConflict]:
     return conflicts
 
 
-def _check_user_cross_rows(user: PortalUser) -> None:
+def _check_user_cross_rows(user: PortalUser, *, changed: Collection[str] | None = None) -> None:
     """The rules that look at other rows (see _user_conflicts), for one user."""
-    conflict = _user_conflicts([user]).get(0)
+    conflict = _user_conflicts([user], changed=None if changed is None else [changed]).get(0)
     if conflict is not None:
         raise conflict
 
@@ -321,7 +346,7 @@ def portal_user_update(*, actor: Actor, user: PortalUser, **data: Any) -> Portal
     # validator or a rule of clean(), and the unique ones are _check_user_cross_rows' (pinned
     # by tests/users/test_constraints_covered.py); the database still enforces them all.
     validate_row(user)
-    _check_user_cross_rows(user)
+    _check_user_cross_rows(user, changed=changed)
     user.save()
     audit_record(
         actor=actor, action="user.update", instance=user, before=before, after=audit_snapshot(user)
