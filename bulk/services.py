@@ -15,6 +15,7 @@ import base64
 import hashlib
 import logging
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ from bulk.files import read_table
 from bulk.kinds import SPECS, KindSpec
 from bulk.models import Import
 from core.actors import Actor
-from core.audit import audit_record
+from core.audit import audit_discarded, audit_record
 from core.transactions import run_atomic
 
 logger = logging.getLogger("bulk")
@@ -168,7 +169,8 @@ def _execute(*, actor: Actor, spec: KindSpec, content: bytes, commit: bool, on_s
 
     def attempt() -> Outcome:
         try:
-            with transaction.atomic():
+            # A preview is rolled back whatever happens: its audit entries are not written.
+            with transaction.atomic(), nullcontext() if commit else audit_discarded():
                 outcome = _run(actor=actor, spec=spec, content=content)
                 if not commit or outcome.errors:
                     raise _Rollback(outcome)

@@ -4,15 +4,35 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import models
 
 from core.actors import Actor
+from core.bulk import bulk_insert
 from core.models import AuditEntry
 
 MASK = "********"
+
+# Inside audit_discarded(): entries are built (the same code runs) but not written.
+_discarded: ContextVar[bool] = ContextVar("audit_discarded", default=False)
+
+
+@contextmanager
+def audit_discarded() -> Iterator[None]:
+    """Build the audit entries of the writes inside without writing them: for a transaction
+    that is rolled back whatever happens (an import's preview), whose entries would be undone
+    with it. Nothing else changes: the writes, their checks and their errors are the same."""
+    token = _discarded.set(True)
+    try:
+        yield
+    finally:
+        _discarded.reset(token)
 
 
 def _json_safe(value: Any) -> Any:
@@ -35,37 +55,51 @@ def audit_snapshot(instance: models.Model) -> dict[str, Any]:
     A model lists its secret fields in ``AUDIT_SECRET_FIELDS``; an empty secret shows as "",
     a set one as the mask, so an audit entry tells that a secret changed, never its value.
     """
-    secret = set(getattr(instance, "AUDIT_SECRET_FIELDS", ()))
-    skip = set(getattr(instance, "AUDIT_SKIP_FIELDS", ("created_at", "updated_at")))
     data: dict[str, Any] = {}
-    for field in instance._meta.concrete_fields:
-        if field.name in skip:
-            continue
-        value = getattr(instance, field.attname)
-        if field.name in secret:
+    for name, attname, secret in _snapshot_fields(type(instance)):
+        value = getattr(instance, attname)
+        if secret:
             # Hash the raw value only to detect a change; the hash is never stored.
-            data[field.name] = (MASK, hash(value)) if value else ("", None)
+            data[name] = (MASK, hash(value)) if value else ("", None)
         else:
-            data[field.name] = _json_safe(value)
+            data[name] = _json_safe(value)
     return data
 
 
+@functools.cache
+def _snapshot_fields(model: type[models.Model]) -> tuple[tuple[str, str, bool], ...]:
+    """(name, attname, is secret) of the fields a snapshot of ``model`` holds, in order."""
+    secret = set(getattr(model, "AUDIT_SECRET_FIELDS", ()))
+    skip = set(getattr(model, "AUDIT_SKIP_FIELDS", ("created_at", "updated_at")))
+    return tuple(
+        (field.name, field.attname, field.name in secret)
+        for field in model._meta.concrete_fields
+        if field.name not in skip
+    )
+
+
 def _public(value: Any) -> Any:
-    return value[0] if isinstance(value, tuple) else value
+    return value[0] if type(value) is tuple else value
 
 
 def audit_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
-    before = before or {}
+    if not before:
+        # A new row (thousands of them in a batch): every value set is a change.
+        return {
+            key: {"before": None, "after": _public(new)}
+            for key, new in sorted((after or {}).items())
+            if new is not None
+        }
     after = after or {}
     changes: dict[str, Any] = {}
-    for key in sorted(set(before) | set(after)):
+    for key in sorted(before.keys() | after.keys()):
         old, new = before.get(key), after.get(key)
         if old != new:
             changes[key] = {"before": _public(old), "after": _public(new)}
     return changes
 
 
-def _entry(
+def _entry_fields(
     *,
     actor: Actor,
     action: str,
@@ -76,7 +110,9 @@ def _entry(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
-) -> AuditEntry:
+) -> dict[str, Any]:
+    """The field values of one audit entry (what both :func:`audit_record` and
+    :func:`audit_record_created` store)."""
     if instance is not None:
         object_type = object_type or instance._meta.label_lower
         object_id = object_id or str(instance.pk)
@@ -84,17 +120,17 @@ def _entry(
     changes = audit_diff(before, after)
     if extra:
         changes.update({key: _json_safe(value) for key, value in extra.items()})
-    return AuditEntry(
-        actor_kind=actor.kind,
-        actor_user_id=actor.user_id,
-        actor_label=actor.label[:150],
-        client_ip=actor.client_ip or None,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        object_repr=object_repr[:200],
-        changes=changes,
-    )
+    return {
+        "actor_kind": actor.kind,
+        "actor_user_id": actor.user_id,
+        "actor_label": actor.label[:150],
+        "client_ip": actor.client_ip or None,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "object_repr": object_repr[:200],
+        "changes": changes,
+    }
 
 
 def audit_record(
@@ -109,28 +145,43 @@ def audit_record(
     after: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    entry = _entry(
-        actor=actor,
-        action=action,
-        instance=instance,
-        object_type=object_type,
-        object_id=object_id,
-        object_repr=object_repr,
-        before=before,
-        after=after,
-        extra=extra,
+    entry = AuditEntry(
+        **_entry_fields(
+            actor=actor,
+            action=action,
+            instance=instance,
+            object_type=object_type,
+            object_id=object_id,
+            object_repr=object_repr,
+            before=before,
+            after=after,
+            extra=extra,
+        )
     )
-    entry.save(force_insert=True)
+    if not _discarded.get():
+        entry.save(force_insert=True)
     return entry
+
+
+# What every entry of one audit_record_created call shares (one actor, one action).
+_SHARED = ("actor_kind", "actor_user_id", "actor_label", "client_ip", "action")
 
 
 def audit_record_created(*, actor: Actor, action: str, instances: list[models.Model]) -> None:
     """One entry per created row (its values as ``after``), as audit_record would write them,
-    in a few multi-row INSERTs."""
-    AuditEntry.objects.bulk_create(
-        [
-            _entry(actor=actor, action=action, instance=instance, after=audit_snapshot(instance))
-            for instance in instances
-        ],
-        batch_size=1000,
+    in a few multi-row INSERTs (core.bulk: the actor and the action are prepared once)."""
+    if not instances:
+        return
+    rows = [
+        _entry_fields(actor=actor, action=action, instance=instance, after=audit_snapshot(instance))
+        for instance in instances
+    ]
+    if _discarded.get():
+        return
+    shared = {name: rows[0][name] for name in _SHARED}
+    bulk_insert(
+        AuditEntry,
+        shared=shared,
+        rows=[{k: v for k, v in row.items() if k not in shared} for row in rows],
+        answer=False,
     )

@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import NOT_PROVIDED
 
+from core.fields import EncryptedTextField
+
 M = TypeVar("M", bound=models.Model)
 
 # Characters per INSERT statement. MariaDB refuses statements over max_allowed_packet (16 MiB
@@ -27,6 +29,8 @@ def bulk_insert(
     shared: Mapping[str, Any],
     rows: Sequence[Mapping[str, Any]],
     using: str = DEFAULT_DB_ALIAS,
+    saved: Sequence[M] | None = None,
+    answer: bool = True,
 ) -> list[M]:
     """INSERT one row per item of ``rows`` and answer the saved instances, in that order.
 
@@ -38,6 +42,12 @@ def bulk_insert(
     value goes through the field's ``get_db_prep_save`` (encrypted fields encrypt), common ones
     once. No signals, no ``full_clean``: the caller validates, as with ``bulk_create``.
     The instances carry their primary key (INSERT … RETURNING where the database has it).
+
+    ``saved``: the unsaved instances ``rows`` were read from (one per row, holding every value
+    of its row and of ``shared``); they are answered instead of new ones, marked saved with
+    their primary key and the batch's timestamps, as ``bulk_create`` leaves its objects.
+    ``answer=False``: no instances are built (an empty list is answered), for callers that
+    only write.
     """
     if not rows:
         return []
@@ -114,6 +124,23 @@ def bulk_insert(
     pks = _insert(
         model, row_fields, shared_columns, shared_values, prepared, sizes, connection, using
     )
+
+    if not answer:
+        return []
+    if saved is not None:
+        auto = [
+            field.attname
+            for field in columns
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        ]
+        for index, instance in enumerate(saved):
+            if pks:
+                setattr(instance, pk.attname, pks[index])
+            for attname in auto:
+                setattr(instance, attname, shared_python[attname])
+            instance._state.adding = False
+            instance._state.db = using
+        return list(saved)
 
     # Instances as if loaded from the database, built positionally (the fast path of
     # Model.__init__) from the Python values.
@@ -201,7 +228,7 @@ def _mogrify(connection, cursor, values: list[Any]) -> str | None:
 def bulk_insert_instances(instances: Sequence[M], *, using: str = DEFAULT_DB_ALIAS) -> list[M]:
     """INSERT unsaved, validated instances of one model (what ``bulk_create(instances)``
     saves: every concrete field but the primary key, ``auto_now`` fields set now) through
-    :func:`bulk_insert`; answers saved instances with their primary keys, in the same order."""
+    :func:`bulk_insert`; answers them, saved, with their primary keys, in the same order."""
     if not instances:
         return []
     model = type(instances[0])
@@ -212,5 +239,22 @@ def bulk_insert_instances(instances: Sequence[M], *, using: str = DEFAULT_DB_ALI
         and not getattr(field, "auto_now", False)
         and not getattr(field, "auto_now_add", False)
     ]
-    rows = [{name: getattr(instance, name) for name in attnames} for instance in instances]
-    return bulk_insert(model, shared={}, rows=rows, using=using)
+    # A column with one value in every row (a batch's node, kind, site…) is prepared once.
+    # Not a secret: its ciphertext must differ per row even for the same clear text.
+    values = {name: [getattr(instance, name) for instance in instances] for name in attnames}
+    shared = {}
+    for name, column in values.items():
+        first = column[0]
+        if (
+            (first is None or isinstance(first, str | int | bool))
+            and not isinstance(model._meta.get_field(name), EncryptedTextField)
+            and all(type(value) is type(first) and value == first for value in column)
+        ):
+            shared[name] = first
+    varying = [name for name in attnames if name not in shared]
+    columns = [values[name] for name in varying]
+    rows = [
+        {name: column[index] for name, column in zip(varying, columns, strict=True)}
+        for index in range(len(instances))
+    ]
+    return bulk_insert(model, shared=shared, rows=rows, using=using, saved=instances)

@@ -7,11 +7,18 @@ from django.test import override_settings
 
 from core import crypto
 from core.actors import Actor
-from core.audit import MASK, audit_diff
+from core.audit import (
+    MASK,
+    audit_diff,
+    audit_discarded,
+    audit_record,
+    audit_record_created,
+    audit_snapshot,
+)
 from core.models import AuditEntry
 from nodes.models import Node
 from nodes.services import node_create
-from tests.factories import StaffUserFactory
+from tests.factories import PortalUserFactory, StaffUserFactory
 
 
 @pytest.mark.django_db
@@ -81,3 +88,34 @@ def test_field_key_rotation_keeps_old_secrets_readable():
 def test_bad_field_key_is_reported():
     with override_settings(FIELD_ENCRYPTION_KEY="corta"), pytest.raises(ImproperlyConfigured):
         crypto.encrypt("x")
+
+
+@pytest.mark.django_db
+def test_entries_of_a_batch_are_those_audit_record_writes_one_by_one(actor):
+    users = [
+        PortalUserFactory(account="ana", name="Ana «ñ»"),
+        PortalUserFactory(account="luis", email="", mobile="600000000", password="hash"),
+        PortalUserFactory(account="eva", totp_secret="secreto", max_sessions=3),
+    ]
+    for user in users:
+        audit_record(actor=actor, action="user.create", instance=user, after=audit_snapshot(user))
+    audit_record_created(actor=actor, action="user.create", instances=users)
+    fields = ["actor_kind", "actor_user", "actor_label", "client_ip", "action", "object_type"]
+    fields += ["object_id", "object_repr", "changes"]
+    entries = list(AuditEntry.objects.order_by("id").values_list(*fields))
+    assert entries[:3] == entries[3:] and len(entries) == 6
+    # A new row's diff (the batch's fast path) is the general one from all-empty values.
+    for user in users:
+        after = audit_snapshot(user)
+        assert audit_diff(None, after) == audit_diff(dict.fromkeys(after), after)
+
+
+@pytest.mark.django_db
+def test_discarded_entries_are_built_but_not_written(actor):
+    with audit_discarded():
+        node = node_create(actor=actor, name="corp", kind="corporate")
+        audit_record_created(actor=actor, action="node.create", instances=[node])
+    assert Node.objects.filter(pk=node.pk).exists()
+    assert not AuditEntry.objects.exists()
+    node_create(actor=actor, name="corp2", kind="corporate")
+    assert AuditEntry.objects.count() == 1

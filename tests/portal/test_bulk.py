@@ -5,11 +5,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core import bulk
-from core.bulk import bulk_insert
+from core.bulk import bulk_insert, bulk_insert_instances
 from core.models import AuditEntry
 from extensions.models import Extension
 from nodes.models import Push
 from tests.factories import NodeFactory, PoolFactory, PortalUserFactory, StaffUserFactory
+from users.models import PortalUser
 
 pytestmark = pytest.mark.django_db
 
@@ -198,3 +199,74 @@ def test_pushes_json_lists_defaults_and_booleans_are_stored_alike():
     )
     assert mine == django and len(mine) == 2
     assert mine[0]["status"] == Push.Status.PENDING and mine[0]["steps"] == []
+
+
+# --- bulk_insert_instances: the batch services' INSERT -----------------------------------------
+
+
+def test_instances_are_stored_as_bulk_create_stores_them_and_answered_saved():
+    """Columns with one value in every row are prepared once; the rows stored must still be
+    bulk_create's, and the instances given come back saved (pk, timestamps, not adding)."""
+    pool = PoolFactory()
+    base = pool.base_extension
+
+    def users(prefix: str) -> list[PortalUser]:
+        return [
+            PortalUser(
+                account=f"{prefix}{n}",
+                name="Mismo nombre" if n % 2 else f"Nombre {n} «ñ» 100%",
+                email="",
+                validation="suite",
+                pool=pool if n % 3 else None,
+                webfon_extension=None,
+                max_sessions=1,
+                totp_secret="mismo-secreto",
+            )
+            for n in range(6)
+        ]
+
+    mine, theirs = users("a"), users("b")
+    answered = bulk_insert_instances(mine)
+    created = PortalUser.objects.bulk_create(theirs)
+    assert answered == mine and all(u.pk and not u._state.adding for u in mine)
+    skip = {"account"}
+    assert _stored(PortalUser, [u.pk for u in mine], skip=skip) == _stored(
+        PortalUser, [u.pk for u in created], skip=skip
+    )
+    stored = {
+        row["id"]: row
+        for row in PortalUser.objects.filter(pk__in=[u.pk for u in mine]).values(
+            "id", "created_at", "updated_at"
+        )
+    }
+    for user in mine:
+        assert stored[user.pk]["created_at"] == user.created_at
+        assert stored[user.pk]["updated_at"] == user.updated_at
+    # The same secret in two rows is encrypted for each (never one ciphertext shared).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT totp_secret FROM users_portaluser WHERE id IN (%s, %s)",
+            [mine[0].pk, mine[1].pk],
+        )
+        first, second = (row[0] for row in cursor.fetchall())
+    assert first != second and "mismo-secreto" not in first + second
+    # Extensions: node, site and department shared, a secret of its own per row.
+    extensions = [
+        Extension(
+            number=str(800 + n),
+            kind="webfon",
+            node=base.node,
+            template_id=base.template_id,
+            site="Sede",
+            department="Dpto",
+            registration_secret=f"secreto-{n}",
+            pool=pool,
+        )
+        for n in range(3)
+    ]
+    bulk_insert_instances(extensions)
+    assert [Extension.objects.get(pk=e.pk).registration_secret for e in extensions] == [
+        "secreto-0",
+        "secreto-1",
+        "secreto-2",
+    ]
