@@ -25,6 +25,7 @@ from extensions.services import (
     extension_create,
     extension_create_many,
     extension_update,
+    extension_update_many,
     pool_create,
     pool_set_members,
     pool_update,
@@ -36,6 +37,7 @@ from users.services import (
     portal_user_create_many,
     portal_user_set_password,
     portal_user_update,
+    portal_user_update_many,
 )
 
 CHUNK = 2000
@@ -143,6 +145,13 @@ class KindSpec:
     def update(self, *, actor: Actor, obj: Model, values: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def update_many(
+        self, *, actor: Actor, changes: list[tuple[Model, dict[str, Any]]]
+    ) -> list[Model | ValidationError] | None:
+        """The rows updated by the service's batch function, in the order of ``changes``, or
+        None where the kind has none: each row is then updated on its own, in order."""
+        return None
+
 
 class UsersSpec(KindSpec):
     kind = "users"
@@ -225,6 +234,11 @@ class UsersSpec(KindSpec):
         if password:
             portal_user_set_password(actor=actor, user=obj, password=password)
 
+    def update_many(self, *, actor: Actor, changes):
+        if any("password" in values for _obj, values in changes):
+            return None  # a password is set by its own service, row by row
+        return portal_user_update_many(actor=actor, changes=changes)
+
 
 class ExtensionsSpec(KindSpec):
     kind = "extensions"
@@ -244,7 +258,7 @@ class ExtensionsSpec(KindSpec):
     create_defaults = {"kind": "", "node": None, "site": "", "department": ""}
     references = {"node": "node", "template": "template", "owner": "owner", "pool": "pool"}
 
-    def export_queryset(self) -> QuerySet:
+    def export_queryset(self, *also: str) -> QuerySet:
         return Extension.objects.select_related("node", "template", "owner", "pool").only(
             "number",
             "kind",
@@ -254,6 +268,7 @@ class ExtensionsSpec(KindSpec):
             "template__name",
             "owner__account",
             "pool__name",
+            *also,
         )
 
     def export_cells(self, obj: Extension) -> dict[str, str]:
@@ -271,7 +286,10 @@ class ExtensionsSpec(KindSpec):
     def prefetch(self, rows) -> Refs:
         refs = Refs(by={"node": {}, "template": {}, "owner": {}, "pool": {}})
         numbers = _distinct(rows, "number")
-        qs = self.export_queryset()
+        # With the secrets when the file gives some: secret_equal compares them.
+        qs = self.export_queryset(
+            *self.secret_columns if _distinct(rows, "registration_secret") else ()
+        )
         for chunk in _chunks(numbers):
             for extension in qs.filter(number__in=chunk):
                 refs.existing[extension.number] = extension
@@ -296,8 +314,7 @@ class ExtensionsSpec(KindSpec):
         }[column] % {"value": value}
 
     def secret_equal(self, obj: Extension, column: str, text: str) -> bool:
-        current = Extension.objects.filter(pk=obj.pk).values_list(column, flat=True).first()
-        return current == text
+        return getattr(obj, column) == text  # loaded with the rows when the file has the column
 
     def create(self, *, actor: Actor, values: dict[str, Any]) -> Extension:
         return extension_create(actor=actor, **(self.create_defaults | values))
@@ -308,6 +325,9 @@ class ExtensionsSpec(KindSpec):
 
     def update(self, *, actor: Actor, obj: Extension, values: dict[str, Any]) -> None:
         extension_update(actor=actor, extension=obj, **values)
+
+    def update_many(self, *, actor: Actor, changes):
+        return extension_update_many(actor=actor, changes=changes)
 
 
 class PoolsSpec(KindSpec):

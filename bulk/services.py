@@ -1,10 +1,12 @@
 """Bulk import of users, extensions and pools: preview (dry run) and apply.
 
-Every row goes through the service functions the forms and the API use, so every rule of
+Every row goes through the service functions the forms and the API use (their batch
+functions, ``*_create_many`` / ``*_update_many``, where the kind has them), so every rule of
 the service layer applies and none is written again here. A preview runs the whole file in a
-transaction that is rolled back, each row in a savepoint of its own so one bad row does not
-hide the errors of the next; applying runs it again in one transaction that commits only when
-no row fails and every row does what the preview said (the file and the data unchanged).
+transaction that is rolled back, a refused row never hiding the errors of the next (the batch
+functions answer each row's error; a row written on its own runs in a savepoint); applying
+runs it again in one transaction that commits only when no row fails and every row does what
+the preview said (the file and the data unchanged).
 The services record one audit entry per created or updated row and ask for the pushes the
 change needs, once per node after the commit.
 """
@@ -111,10 +113,13 @@ def _run(*, actor: Actor, spec: KindSpec, content: bytes) -> Outcome:
             outcome.errors.extend(_row_errors(number, exc, key=spec.key))
             planned.append((number, cells, None, None))
 
-    # Updates row by row, in the order of the file; then the new rows, through the service's
-    # batch function when the kind has one (a few queries for any number of rows).
+    # Updates first, in the order of the file, then the new rows; each through the service's
+    # batch function when the kind has one (a few queries for any number of rows), else row
+    # by row. (A progress report every N rows belongs in the row-by-row loops below and after
+    # each batch call.)
     actions: dict[int, str] = {}
     creations: list[tuple[int, dict[str, Any]]] = []
+    updates: list[tuple[int, Any, dict[str, Any]]] = []
     for number, _cells, obj, values in planned:
         if values is None:
             actions[number] = INVALID
@@ -123,12 +128,25 @@ def _run(*, actor: Actor, spec: KindSpec, content: bytes) -> Outcome:
         elif not values:
             actions[number] = UNCHANGED
         else:
+            updates.append((number, obj, values))
+    updated = (
+        spec.update_many(actor=actor, changes=[(obj, values) for _n, obj, values in updates])
+        if updates
+        else []
+    )
+    if updated is None:
+        for number, obj, values in updates:
             actions[number] = _apply_row(
                 outcome,
                 number,
                 spec.key,
                 lambda o=obj, v=values: spec.update(actor=actor, obj=o, values=v),
             )
+    else:
+        for (number, _obj, _values), result in zip(updates, updated, strict=True):
+            if isinstance(result, ValidationError):
+                outcome.errors.extend(_row_errors(number, result, key=spec.key))
+            actions[number] = INVALID if isinstance(result, ValidationError) else UPDATED
     created = None
     if creations:
         try:

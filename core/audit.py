@@ -170,11 +170,31 @@ _SHARED = ("actor_kind", "actor_user_id", "actor_label", "client_ip", "action")
 def audit_record_created(*, actor: Actor, action: str, instances: list[models.Model]) -> None:
     """One entry per created row (its values as ``after``), as audit_record would write them,
     in a few multi-row INSERTs (core.bulk: the actor and the action are prepared once)."""
-    if not instances:
+    _record_many(actor=actor, action=action, items=[(instance, None) for instance in instances])
+
+
+def audit_record_updated(
+    *, actor: Actor, action: str, changes: list[tuple[models.Model, dict[str, Any]]]
+) -> None:
+    """One entry per updated row, given as (the row now, its audit_snapshot before), as
+    audit_record(before=…, after=audit_snapshot(row)) would write them, in a few INSERTs."""
+    _record_many(actor=actor, action=action, items=changes)
+
+
+def _record_many(
+    *, actor: Actor, action: str, items: list[tuple[models.Model, dict[str, Any] | None]]
+) -> None:
+    if not items:
         return
     rows = [
-        _entry_fields(actor=actor, action=action, instance=instance, after=audit_snapshot(instance))
-        for instance in instances
+        _entry_fields(
+            actor=actor,
+            action=action,
+            instance=instance,
+            before=before,
+            after=audit_snapshot(instance),
+        )
+        for instance, before in items
     ]
     if _discarded.get():
         return

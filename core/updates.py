@@ -1,9 +1,17 @@
 """Helpers shared by the services' update functions."""
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from core.actors import Actor
+from core.audit import audit_record_updated
+from core.bulk import bulk_update_fields
+
+R = TypeVar("R")
 
 
 def apply_fields(
@@ -59,3 +67,39 @@ def validate_row(instance: models.Model) -> None:
         if field.is_relation and getattr(instance, field.attname) is not None
     ]
     instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+
+
+def call_isolated(call: Callable[[], R]) -> R | ValidationError:
+    """One row's service call in a savepoint of its own, for a batch function that answers
+    each row's outcome: what the call answers, or the ValidationError that refused it (and
+    left nothing behind)."""
+    try:
+        with transaction.atomic():
+            return call()
+    except ValidationError as exc:
+        return exc
+
+
+def save_updated(
+    *, actor: Actor, action: str, rows: list[tuple[models.Model, dict[str, Any], set[str]]]
+) -> None:
+    """What ``save()`` and the ``audit_record`` of an update service write for each of
+    ``rows`` (the row, validated; its audit_snapshot before; the fields that changed), in a few
+    statements: the changed fields and the time (``auto_now``), also when nothing changed, and
+    one audit entry each with its before and after."""
+    if not rows:
+        return
+    now = timezone.now()
+    stamped = [
+        field.attname
+        for field in rows[0][0]._meta.concrete_fields
+        if getattr(field, "auto_now", False)
+    ]
+    for row, _before, _changed in rows:
+        for attname in stamped:
+            setattr(row, attname, now)
+    fields = sorted(set().union(*(changed for _row, _before, changed in rows)))
+    bulk_update_fields([row for row, _b, _c in rows], [*fields, *stamped])
+    audit_record_updated(
+        actor=actor, action=action, changes=[(row, before) for row, before, _c in rows]
+    )

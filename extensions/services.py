@@ -17,7 +17,7 @@ from core.audit import audit_record, audit_record_created, audit_snapshot
 from core.bulk import bulk_insert, bulk_insert_instances
 from core.exceptions import ServiceConflict
 from core.transactions import retrying_atomic
-from core.updates import apply_fields, validate_row
+from core.updates import apply_fields, call_isolated, save_updated, validate_row
 from extensions.models import (
     Extension,
     ExtensionPool,
@@ -28,6 +28,7 @@ from extensions.models import (
 from extensions.selectors import (
     filter_numbers,
     fixed_extension_holder,
+    fixed_extension_holders,
     login_numbers_taken,
     numbers_taken,
 )
@@ -224,13 +225,22 @@ def _short_list(items: Iterable[str], limit: int = 20) -> str:
     return shown
 
 
+_READ = object()  # "read the holder" (an argument left out)
+
+
 def _check_pool_membership(
-    *, extension: Extension, pool: ExtensionPool, current_pool: ExtensionPool | None
+    *,
+    extension: Extension,
+    pool: ExtensionPool,
+    current_pool: ExtensionPool | None,
+    holder: Any = _READ,
 ) -> None:
     """A pool member is a webfon extension that is no user's fixed extension and in no other pool.
 
     ``current_pool`` is the pool the extension is in now; a different one is a conflict
     (pass None where moving the extension between pools is what the caller asked for).
+    ``holder``: the account whose fixed extension it is (or None), when the caller read it
+    already (fixed_extension_holders, for many extensions at once).
     """
     if extension.kind != Extension.Kind.WEBFON:
         raise ValidationError(
@@ -252,7 +262,8 @@ def _check_pool_membership(
                 % {"number": extension.number, "pool": current_pool.name}
             }
         )
-    holder = fixed_extension_holder(extension)
+    if holder is _READ:
+        holder = fixed_extension_holder(extension)
     if holder is not None:
         raise ServiceConflict(
             {
@@ -407,8 +418,31 @@ def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Exte
         _check_numbers_free(
             numbers=[extension.number], kind=extension.kind, exclude_pk=extension.pk
         )
+    physical = extension.kind == Extension.Kind.PHYSICAL
+    _check_update_kept(
+        extension,
+        holder=fixed_extension_holder(extension) if physical else None,
+        base_of=list(extension.base_of_pools.values_list("name", flat=True)) if physical else [],
+    )
+    # Validated once (above), in Python; the database still enforces every constraint.
+    extension.save()
+    audit_record(
+        actor=actor,
+        action="extension.update",
+        instance=extension,
+        before=before,
+        after=audit_snapshot(extension),
+    )
+    return extension
+
+
+def _check_update_kept(
+    extension: Extension, *, holder: str | None, base_of: list[str], pool_holder: Any = _READ
+) -> None:
+    """What an updated extension must still be: a physical one is no user's fixed extension
+    (``holder``) and no pool's base extension (``base_of``, the pools' names); a pool member
+    is a webfon extension no user holds (``pool_holder``, read here when not given)."""
     if extension.kind == Extension.Kind.PHYSICAL:
-        holder = fixed_extension_holder(extension)
         if holder is not None:
             raise ServiceConflict(
                 {
@@ -419,7 +453,6 @@ def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Exte
                     % {"number": extension.number, "account": holder}
                 }
             )
-        base_of = list(extension.base_of_pools.values_list("name", flat=True))
         if base_of:
             raise ServiceConflict(
                 {
@@ -432,17 +465,87 @@ def extension_update(*, actor: Actor, extension: Extension, **data: Any) -> Exte
             )
     if extension.pool is not None:
         # Setting the extension's pool field moves it between pools, as in the manual's form.
-        _check_pool_membership(extension=extension, pool=extension.pool, current_pool=None)
-    # Validated once (above), in Python; the database still enforces every constraint.
-    extension.save()
-    audit_record(
-        actor=actor,
-        action="extension.update",
-        instance=extension,
-        before=before,
-        after=audit_snapshot(extension),
+        _check_pool_membership(
+            extension=extension, pool=extension.pool, current_pool=None, holder=pool_holder
+        )
+
+
+# What an update may change on its own row only: no rule across rows reads them (the number,
+# the kind and the pool are checked against other rows).
+EXTENSION_ROW_LOCAL_FIELDS = frozenset(
+    {"site", "department", "template", "registration_secret", "owner", "node"}
+)
+
+
+@retrying_atomic
+def extension_update_many(
+    *, actor: Actor, changes: Sequence[tuple[Extension, dict[str, Any]]]
+) -> list[Extension | ValidationError]:
+    """Update each extension of ``changes`` with its data (the keyword arguments of
+    extension_update), with its rules, answering in order the updated extension or the
+    ValidationError that refused that row (the others are saved: the caller's transaction
+    decides whether a refused row undoes them). Distinct extensions, one change each.
+
+    A change of fields only its own row reads (site, department, template, node, owner,
+    registration secret) is checked and saved with the others in a few queries; a change of
+    the number, the kind or the pool goes through extension_update, in order, in a savepoint
+    of its own. One audit entry per updated extension, as extension_update writes.
+    """
+    # What their rules read (pool, node, template) without a lock, as extension_update does.
+    locked = (
+        Extension.objects.select_for_update()
+        .prefetch_related("pool", "node", "template")
+        .in_bulk([extension.pk for extension, _data in changes])
     )
-    return extension
+    results: list[Extension | ValidationError | None] = [None] * len(changes)
+    batch: list[tuple[int, Extension, dict[str, Any], set[str]]] = []
+    for index, (given, data) in enumerate(changes):
+        extension = locked.get(given.pk)
+        if extension is None or not set(data) <= EXTENSION_ROW_LOCAL_FIELDS:
+            results[index] = call_isolated(
+                lambda given=given, data=data: extension_update(
+                    actor=actor, extension=given, **data
+                )
+            )
+            continue
+        data = dict(data)
+        before = audit_snapshot(extension)
+        if data.get("registration_secret") in (None, "") and "registration_secret" in data:
+            del data["registration_secret"]  # an empty secret keeps the current one
+        changed = apply_fields(extension, data=data, allowed=EXTENSION_FIELDS)
+        try:
+            validate_row(extension)
+        except ValidationError as exc:
+            results[index] = exc
+            continue
+        batch.append((index, extension, before, changed))
+    # The rules extension_update keeps on every update, each read once for the batch.
+    physical = [e.pk for _i, e, _b, _c in batch if e.kind == Extension.Kind.PHYSICAL]
+    held = [e.pk for _i, e, _b, _c in batch if e.kind == Extension.Kind.PHYSICAL or e.pool_id]
+    holders = fixed_extension_holders(held) if held else {}
+    base_of: dict[int, list[str]] = {}
+    if physical:
+        for pk, name in ExtensionPool.objects.filter(base_extension_id__in=physical).values_list(
+            "base_extension_id", "name"
+        ):
+            base_of.setdefault(pk, []).append(name)
+    saving = []
+    for index, extension, before, changed in batch:
+        holder = holders.get(extension.pk, (None, None))[1]
+        try:
+            _check_update_kept(
+                extension,
+                holder=holder if extension.kind == Extension.Kind.PHYSICAL else None,
+                base_of=base_of.get(extension.pk, []),
+                pool_holder=holder,
+            )
+        except ValidationError as exc:
+            results[index] = exc
+            continue
+        results[index] = extension
+        saving.append((extension, before, changed))
+    save_updated(actor=actor, action="extension.update", rows=saving)
+    return results  # type: ignore[return-value]
 
 
 @retrying_atomic

@@ -10,6 +10,7 @@ from typing import Any
 import pyotp
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,7 +21,7 @@ from core.bulk import bulk_insert_instances
 from core.exceptions import ServiceConflict
 from core.totp import totp_matching_step
 from core.transactions import retrying_atomic
-from core.updates import apply_fields, validate_row
+from core.updates import apply_fields, call_isolated, save_updated, validate_row
 from extensions.models import Extension, ExtensionPool
 from extensions.selectors import extensions_locked_with_holders, webfon_numbers_among
 from nodes.services import push_request_webrtc_nodes
@@ -360,6 +361,62 @@ def portal_user_update(*, actor: Actor, user: PortalUser, **data: Any) -> Portal
     if changed & {"pool", "webfon_extension"}:
         push_request_webrtc_nodes(reason="user.update", actor=actor)
     return user
+
+
+# What an update may change on its own row only: no rule across rows reads them and no hook
+# follows them (a user disabled, or moved to another extension or pool, is logged out).
+USER_ROW_LOCAL_FIELDS = USER_FIELDS - CROSS_ROW_FIELDS - {"pool"}
+
+
+def _row_local(data: dict[str, Any]) -> bool:
+    return set(data) <= USER_ROW_LOCAL_FIELDS and (
+        data.get("validation") != PortalUser.Validation.DISABLED
+    )
+
+
+@retrying_atomic
+def portal_user_update_many(
+    *, actor: Actor, changes: Sequence[tuple[PortalUser, dict[str, Any]]]
+) -> list[PortalUser | ValidationError]:
+    """Update each user of ``changes`` with its data (the keyword arguments of
+    portal_user_update), with its rules, answering in order the updated user or the
+    ValidationError that refused that row (the others are saved: the caller's transaction
+    decides whether a refused row undoes them). Distinct users, at most one change each.
+
+    A change of fields only its own row reads (name, e-mail, mobile, validation other than
+    disabling, second factor, sessions) is checked and saved with the others in a few
+    queries; any other change goes through portal_user_update, in order, in a savepoint of
+    its own. The two kinds never meet: the first reads and writes nothing the second reads.
+    One audit entry per updated user, as portal_user_update writes.
+    """
+    # With the fixed extensions' number and kind, which clean() reads (one query, no lock).
+    fixed = Prefetch("webfon_extension", queryset=Extension.objects.only("number", "kind"))
+    locked = (
+        PortalUser.objects.select_for_update()
+        .prefetch_related(fixed)
+        .in_bulk([user.pk for user, _data in changes])
+    )
+    results: list[PortalUser | ValidationError | None] = [None] * len(changes)
+    batch: list[tuple[PortalUser, dict[str, Any], set[str]]] = []
+    for index, (given, data) in enumerate(changes):
+        data = _normalize(dict(data))
+        user = locked.get(given.pk)
+        if user is None or not _row_local(data):
+            results[index] = call_isolated(
+                lambda given=given, data=data: portal_user_update(actor=actor, user=given, **data)
+            )
+            continue
+        before = audit_snapshot(user)
+        changed = apply_fields(user, data=data, allowed=USER_FIELDS)
+        try:
+            validate_row(user)
+        except ValidationError as exc:
+            results[index] = exc
+            continue
+        results[index] = user
+        batch.append((user, before, changed))
+    save_updated(actor=actor, action="user.update", rows=batch)
+    return results  # type: ignore[return-value]
 
 
 @retrying_atomic

@@ -264,13 +264,17 @@ def test_password_column_is_hashed_and_checked_by_the_policy(actor, make_csv, li
     PortalUserFactory(account="existe", name="E")
     content = make_csv(
         ["account", "name", "password"],
-        [["nuevo", "N", "Clave-Segura-2024"], ["existe", "E", "Otra-Clave-2024"], ["sin", "S", ""]],
+        [
+            ["secreto-nuevo-1", "N", "Clave-Segura-2024"],
+            ["existe", "E", "Otra-Clave-2024"],
+            ["sin", "S", ""],
+        ],
     )
     preview = import_preview(actor=actor, kind="users", content=content)
     assert preview.totals == {"new": 2, "updated": 1, "unchanged": 0, "invalid": 0}
     import_apply(actor=actor, import_=preview)
     nuevo, existe = (
-        PortalUser.objects.get(account="nuevo"),
+        PortalUser.objects.get(account="secreto-nuevo-1"),
         PortalUser.objects.get(account="existe"),
     )
     assert check_password("Clave-Segura-2024", nuevo.password)
@@ -382,3 +386,34 @@ def test_pools_import_members_and_update_them(actor, make_csv, webfon_numbers, l
     bad = make_csv(["name", "members"], [["Nuevo", "999999"]])
     preview = import_preview(actor=actor, kind="pools", content=bad)
     assert [(e["row"], e["column"]) for e in preview.errors] == [(2, "members")]
+
+
+def test_a_registration_secret_equal_to_the_stored_one_is_no_change(
+    actor, make_csv, corporate, licences
+):
+    same = PhysicalExtensionFactory(
+        number="4501", node=corporate, registration_secret="secreto-igual-1"
+    )
+    other = PhysicalExtensionFactory(
+        number="4502", node=corporate, registration_secret="secreto-viejo-1"
+    )
+    preview = import_preview(
+        actor=actor,
+        kind="extensions",
+        content=make_csv(
+            ["number", "registration_secret"],
+            [["4501", "secreto-igual-1"], ["4502", "secreto-nuevo-1"], ["4503", ""]],
+        ),
+    )
+    assert preview.plan == ["unchanged", "updated", "invalid"], preview.errors  # 4503: no kind
+    preview = import_preview(
+        actor=actor,
+        kind="extensions",
+        content=make_csv(
+            ["number", "registration_secret"],
+            [["4501", "secreto-igual-1"], ["4502", "secreto-nuevo-1"]],
+        ),
+    )
+    import_apply(actor=actor, import_=preview)
+    assert Extension.objects.get(pk=other.pk).registration_secret == "secreto-nuevo-1"
+    assert Extension.objects.get(pk=same.pk).registration_secret == "secreto-igual-1"

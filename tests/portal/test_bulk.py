@@ -1,8 +1,9 @@
-"""The multi-row INSERT of core.bulk (used by pool ranges)."""
+"""The multi-row INSERT and UPDATE of core.bulk (pool ranges, the batch services)."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from core import bulk
 from core.bulk import bulk_insert, bulk_insert_instances
@@ -270,3 +271,41 @@ def test_instances_are_stored_as_bulk_create_stores_them_and_answered_saved():
         "secreto-1",
         "secreto-2",
     ]
+
+
+def test_updated_fields_are_stored_as_bulk_update_stores_them(monkeypatch):
+    """bulk_update_fields re-implements what bulk_update saves: compared on the same changes
+    (values per row and common ones, NULLs, dates, an encrypted field, several batches)."""
+    monkeypatch.setattr(bulk, "UPDATE_BATCH", 4)
+    pool = PoolFactory()
+    when = timezone.now().replace(microsecond=0)
+
+    def changed(prefix: str) -> list[PortalUser]:
+        users = [PortalUserFactory(account=f"{prefix}{n}", mobile="600000000") for n in range(9)]
+        for n, user in enumerate(users):
+            user.name = f"Nombre {n} «ñ» 100% 'x' %s"
+            user.mobile = "" if n % 2 else "611111111"
+            user.email = "comun@example.com"
+            user.max_sessions = 1 + n % 3
+            user.pool = pool if n % 2 else None
+            user.password_changed_at = when if n % 3 else None
+            user.totp_secret = "mismo-secreto"
+            user.validation = "ldap"
+        return users
+
+    fields = ["name", "mobile", "email", "max_sessions", "pool", "password_changed_at"]
+    fields += ["totp_secret", "validation"]
+    mine, theirs = changed("a"), changed("b")
+    bulk.bulk_update_fields(mine, fields)
+    PortalUser.objects.bulk_update(theirs, fields)
+    skip = {"account"}
+    assert _stored(PortalUser, [u.pk for u in mine], skip=skip) == _stored(
+        PortalUser, [u.pk for u in theirs], skip=skip
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT totp_secret FROM users_portaluser WHERE id IN (%s, %s)",
+            [mine[0].pk, mine[1].pk],
+        )
+        first, second = (row[0] for row in cursor.fetchall())
+    assert first != second  # one ciphertext per row, even for the same secret
