@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from core.actors import Actor
 from core.audit import audit_record, audit_snapshot
+from core.bulk import bulk_insert, bulk_update_fields
 from core.exceptions import ServiceConflict
 from core.roles import ROLE_ADMIN
 from core.secrets import SecretUnavailable
@@ -214,35 +215,46 @@ def _request_pushes(
                 node__in=nodes, status=Push.Status.PENDING
             )
         }
+        # The nodes without a pending push get one, in one INSERT (… RETURNING their ids).
+        values = {
+            "reasons": [reason],
+            "requested_by": requested_by[:150],
+            "restart_sercen": restart_sercen,
+        }
+        new = [node for node in nodes if node.pk not in pending]
+        if not new:
+            made = []
+        elif connection.features.can_return_rows_from_bulk_insert:
+            made = bulk_insert(Push, shared=values, rows=[{"node_id": node.pk} for node in new])
+        else:
+            made = [Push.objects.create(node=node, **values) for node in new]
+        created = {push.node_id: push for push in made}
         pushes = []
+        joined = []  # pending pushes this request adds a reason or the restart to
         marker = None
         for node in nodes:
-            push = pending.get(node.pk)
-            if push is None:
-                push = Push.objects.create(
-                    node=node,
-                    reasons=[reason],
-                    requested_by=requested_by[:150],
-                    restart_sercen=restart_sercen,
-                )
+            push = created.get(node.pk)
+            if push is not None:
                 dispatch = _dispatch_on_commit(connection, push.pk)
                 marker = marker or dispatch
             else:
+                push = pending[node.pk]
                 if settings.CELERY_TASK_ALWAYS_EAGER:
                     # No queue holds a message for it (the embedded default runs tasks here,
                     # and a push whose node was unreachable stays pending): send it again.
                     dispatch = _dispatch_on_commit(connection, push.pk)
                     marker = marker or dispatch
-                changed = []
+                changed = False
                 if reason not in push.reasons and len(push.reasons) < MAX_REASONS:
                     push.reasons = [*push.reasons, reason]
-                    changed.append("reasons")
+                    changed = True
                 if restart_sercen and not push.restart_sercen:
                     push.restart_sercen = True
-                    changed.append("restart_sercen")
+                    changed = True
                 if changed:
-                    push.save(update_fields=changed)
+                    joined.append(push)
             pushes.append(push)
+        bulk_update_fields(joined, ["reasons", "restart_sercen"])  # one UPDATE for them all
         if marker is None:  # every push was there already: a callback of its own marks it
             marker = _forget_marker()
             transaction.on_commit(marker)

@@ -349,3 +349,30 @@ def test_steps_are_saved_in_a_few_updates_not_one_per_file(node, django_assert_m
     steps = [s["step"] for s in push.steps]
     assert steps.count("write") == 9
     assert steps[-4:] == ["sercen.restart", "sercen.status", "janus.restart", "janus.status"]
+
+
+def test_a_request_for_many_nodes_takes_a_few_queries(
+    node, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    """The pushes of every WebRTC node are created in one INSERT, and a new reason joins
+    them in one UPDATE, however many nodes there are."""
+    from core.actors import Actor
+    from nodes.services import push_request_webrtc_nodes
+
+    WebrtcNodeFactory.create_batch(20)
+    actor = Actor.system("tests")
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        with django_assert_max_num_queries(6):
+            first = push_request_webrtc_nodes(reason="user.create", actor=actor)
+        with django_assert_max_num_queries(6):
+            again = push_request_webrtc_nodes(
+                reason="ldap.update", actor=actor, restart_sercen=True
+            )
+    assert len(first) == 21 and [p.pk for p in again] == [p.pk for p in first]
+    assert len(dispatches(callbacks)) == 21
+    for push in Push.objects.all():
+        assert (push.status, push.reasons, push.restart_sercen) == (
+            Push.Status.PENDING,
+            ["user.create", "ldap.update"],
+            True,
+        )
