@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
 
 from celery import shared_task
@@ -87,15 +88,17 @@ def import_apply_request(*, actor: Actor, import_: Import, content: bytes | None
 
 
 def _dispatch(task, row: Import, actor: Actor) -> None:
-    """Send ``task`` for ``row`` once the transaction that queued it commits. A broker that
-    does not answer refuses the import at once (nothing to wait for)."""
+    """Send ``task`` for ``row`` once the transaction that queued it commits (a worker reads
+    the row). Without a broker the task runs here at once, in this transaction: it is the
+    request's own work. A broker that does not answer refuses the import at once."""
+    if task.app.conf.task_always_eager:
+        task.delay(row.pk, dataclasses.asdict(actor))
+        return
 
     def send() -> None:
         try:
             task.delay(row.pk, dataclasses.asdict(actor))
         except Exception as exc:
-            if settings.CELERY_TASK_ALWAYS_EAGER:
-                raise
             logger.warning("import.dispatch_failed import=%s error=%s", row.pk, type(exc).__name__)
             _refuse_job(
                 row.pk,
@@ -124,11 +127,10 @@ def _run_job(task, import_id: int, job: str, work: Callable[[Import, object], Im
         logger.info("import.skipped import=%s job=%s", import_id, job)
         return "skipped"
     logger.info("import.started import=%s job=%s rows=%s", row.pk, job, row.rows)
-    # In the request (embedded default) nobody can follow the job meanwhile.
-    eager = bool(task.request.is_eager)
-    with side_connection() as connection:
+    # In the request (embedded default) nobody follows the job meanwhile: no progress.
+    with nullcontext() if task.request.is_eager else side_connection() as connection:
         progress = None
-        if connection is not None and not eager:
+        if connection is not None:
             progress = row.progress_writer(connection, every=settings.IMPORT_PROGRESS_ROWS)
         try:
             row = work(row, progress)

@@ -1,6 +1,7 @@
 import datetime
 import logging
 import time
+import uuid
 
 import pytest
 from django.core.servers.basehttp import WSGIServer
@@ -17,7 +18,9 @@ from accounts.sudo import SUDO_SESSION_KEY
 from core.actors import Actor
 from core.roles import ROLE_ADMIN
 from licensing.models import LicenseStock
+from portal.celery import app
 from portal.services import api_token_create
+from tests.celery_worker import Worker
 from tests.factories import (
     NodeFactory,
     PoolFactory,
@@ -287,3 +290,43 @@ def auth_log(tmp_path):
     yield path
     logger.removeHandler(handler)
     handler.close()
+
+
+@pytest.fixture
+def celery_mode(settings):
+    """Switch the Celery app between the embedded default (tasks run here) and a broker."""
+    previous = app.conf.task_always_eager
+
+    def _set(*, eager: bool) -> None:
+        app.conf.task_always_eager = eager
+        settings.CELERY_TASK_ALWAYS_EAGER = eager
+
+    yield _set
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def queue():
+    """A Celery queue of this test's own: the tasks it sends wait there for its ``worker``."""
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = name
+    yield name
+    app.conf.task_default_queue = previous
+
+
+@pytest.fixture
+def worker(queue, tmp_path):
+    """Start a real `celery worker` on the test's queue and database (tests marked "broker",
+    with ``django_db(transaction=True)``); ``worker(env={...})`` overrides its settings.
+    Stopped after the test."""
+    workers = []
+
+    def start(**options) -> Worker:
+        started = Worker(queue, tmp_path / f"worker{len(workers) + 1}.log", **options)
+        workers.append(started)
+        return started
+
+    yield start
+    for started in workers:
+        started.stop()
