@@ -284,6 +284,7 @@ def import_queue(
         file_sha256=_digest(content),
         content=base64.b64encode(content).decode("ascii"),
         rows=rows,
+        totals=Outcome().totals,
         heartbeat_at=timezone.now(),
         created_by_id=actor.user_id if actor.kind != "system" else None,
         created_by_label=actor.label[:150],
