@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from django.core.servers.basehttp import WSGIServer
+from django.db import connection, connections
 from django.test import Client
 from django.test.client import ClientMixin
 from django.utils import timezone
@@ -330,3 +331,26 @@ def worker(queue, tmp_path):
     yield start
     for started in workers:
         started.stop()
+
+
+@pytest.fixture
+def row_lock():
+    """``row_lock(instance)`` locks that row (SELECT ... FOR UPDATE, MariaDB) from a connection
+    of the test's own until ``row_lock.release()``, as another writer would: a worker's job
+    that reaches the row waits there, its earlier rows done, without timing anything."""
+    side = connections.create_connection("default")
+
+    class Lock:
+        def __call__(self, instance) -> None:
+            table = connection.ops.quote_name(instance._meta.db_table)
+            side.set_autocommit(False)
+            with side.cursor() as cursor:
+                cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [instance.pk])  # noqa: S608
+                assert cursor.fetchone(), f"no row {instance!r} to lock"
+
+        def release(self) -> None:
+            side.rollback()
+            side.set_autocommit(True)
+
+    yield Lock()
+    side.close()

@@ -14,7 +14,6 @@ import datetime
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connections
 from django.utils import timezone
 
 from bulk.models import Import
@@ -27,31 +26,6 @@ from tests.factories import PortalUserFactory
 from users.models import PortalUser
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-@pytest.fixture
-def lock_user():
-    """``lock_user(account)`` locks that user's row until ``release()``, from a connection
-    of the test's own (the API calls of the test go on the default one, in autocommit)."""
-    side = connections.create_connection("default")
-    table = PortalUser._meta.db_table
-
-    class Lock:
-        def __call__(self, account: str) -> None:
-            side.set_autocommit(False)
-            with side.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT id FROM {table} WHERE account = %s FOR UPDATE",  # noqa: S608
-                    [account],
-                )
-                assert cursor.fetchone()
-
-        def release(self) -> None:
-            side.rollback()
-            side.set_autocommit(True)
-
-    yield Lock()
-    side.close()
 
 
 @pytest.fixture
@@ -81,7 +55,7 @@ def poll(api, pk: int, what: str, until) -> dict:
     return wait_for(ready, what=what)
 
 
-def test_api_202_live_progress_and_one_run_per_job(worker, client_for, long_file, lock_user):
+def test_api_202_live_progress_and_one_run_per_job(worker, client_for, long_file, row_lock):
     api = client_for(ROLE_ADMIN)
     upload = long_file(updated=150, new=50)
     started = worker(env={"IMPORT_PROGRESS_ROWS": "10"})
@@ -100,7 +74,7 @@ def test_api_202_live_progress_and_one_run_per_job(worker, client_for, long_file
     assert body["progress"] == 200 and body["errors"] == []
     assert not PortalUser.objects.filter(account__startswith="nuevo").exists()
 
-    lock_user("viejo120")  # the 121st row to update
+    row_lock(PortalUser.objects.get(account="viejo120"))  # the 121st row to update
     answer = api.post(f"/api/v1/imports/{pk}/apply/", {}, format="multipart")
     assert answer.status_code == 202 and answer.json()["status"] == "queued"
     # The same job sent once more (a message delivered twice): the worker's second slot
@@ -114,7 +88,7 @@ def test_api_202_live_progress_and_one_run_per_job(worker, client_for, long_file
     assert not PortalUser.objects.filter(account__startswith="nuevo").exists()
     wait_for(lambda: f"import.skipped import={pk} job=apply" in started.text(), what="skip")
 
-    lock_user.release()
+    row_lock.release()
     body = poll(api, pk, "the apply", lambda b: b["status"] == "applied")
     assert body["progress"] == 200 and body["totals"]["updated"] == 150
     assert PortalUser.objects.filter(account__startswith="nuevo").count() == 50
@@ -124,7 +98,7 @@ def test_api_202_live_progress_and_one_run_per_job(worker, client_for, long_file
 
 
 def test_a_worker_killed_mid_import_leaves_nothing_and_the_sweep_refuses_it(
-    worker, client_for, long_file, lock_user, settings
+    worker, client_for, long_file, row_lock, settings
 ):
     api = client_for(ROLE_ADMIN)
     upload = long_file(updated=40)
@@ -132,11 +106,11 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_sweep_refuses_it(
     pk = api.post("/api/v1/imports/", {"kind": "users", "file": upload}, format="multipart")
     pk = pk.json()["id"]
     poll(api, pk, "the preview", lambda b: b["status"] == "previewed")
-    lock_user("viejo030")
+    row_lock(PortalUser.objects.get(account="viejo030"))
     assert api.post(f"/api/v1/imports/{pk}/apply/", {}, format="multipart").status_code == 202
     poll(api, pk, "the apply to wait at the locked row", lambda b: b["progress"] == 30)
     started.kill()
-    lock_user.release()
+    row_lock.release()
     # Its transaction died with it: the 30 rows it had updated are not there.
     assert PortalUser.objects.filter(name="Antes").count() == 40
     assert Import.objects.get(pk=pk).status == "running"
