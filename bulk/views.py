@@ -158,10 +158,8 @@ class ImportProgressView(RoleRequiredMixin, TemplateView):
 
     def get(self, request, *args, **kwargs):
         row = get_object_or_404(Import, pk=kwargs["pk"])
-        if not row.is_active:
-            if request.headers.get("HX-Request"):
-                return HttpResponse(status=204, headers={"HX-Refresh": "true"})
-            return HttpResponseRedirect(reverse("import_detail", args=[row.pk]))
+        if not row.is_active and request.headers.get("HX-Request"):
+            return HttpResponse(status=204, headers={"HX-Refresh": "true"})
         return self.render_to_response({"object": row})
 
 
