@@ -28,13 +28,11 @@ import django
 
 django.setup()
 
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.contrib.auth.models import Group  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
-from core.roles import ROLE_ADMIN  # noqa: E402
+from bench.staff_client import staff_client  # noqa: E402
 from extensions.models import Extension, ExtensionPool, Template  # noqa: E402
 from nodes.models import Node  # noqa: E402
 from users.models import PortalUser  # noqa: E402
@@ -130,10 +128,7 @@ def measure(client: Client, repeat: int) -> tuple[float, int]:
 
 def run(sizes: list[int], repeat: int) -> None:
     setup_test_environment()
-    admin = get_user_model().objects.create_user(username="bench-admin", password=None)
-    admin.groups.add(Group.objects.get(name=ROLE_ADMIN))
-    client = Client()
-    client.force_login(admin)
+    client = staff_client()
     loader = Loader()
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
     print(f"{'extensions':>10} {'queries':>8} {'median ms':>10}")

@@ -27,12 +27,10 @@ import django
 
 django.setup()
 
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.contrib.auth.models import Group  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from core.roles import ROLE_ADMIN  # noqa: E402
+from bench.staff_client import staff_client  # noqa: E402
 from extensions.models import Extension, ExtensionPool, Template  # noqa: E402
 from nodes.models import Node  # noqa: E402
 from users.models import PortalUser  # noqa: E402
@@ -162,11 +160,8 @@ def run(sizes: list[int], repeat: int) -> None:
             department="Dpto",
         )
         pools.append(ExtensionPool.objects.create(name=f"Pool {p}", base_extension=base))
-    staff = get_user_model().objects.create(username="bench-admin", is_active=True)
-    staff.groups.add(Group.objects.get(name=ROLE_ADMIN))
     # A host the DEBUG settings allow; no test-environment instrumentation of templates.
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(staff)
+    client = staff_client(HTTP_HOST="localhost")
 
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
     variants = [

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from core.actors import Actor
 from extensions.models import Extension, ExtensionPool, Template
 from extensions.services import (
+    EXTENSION_EDITABLE_FIELDS,
     extension_create,
     extension_create_many,
     extension_update,
@@ -33,6 +34,7 @@ from extensions.services import (
 from nodes.models import Node
 from users.models import PortalUser
 from users.services import (
+    USER_EDITABLE_FIELDS,
     portal_user_create,
     portal_user_create_many,
     portal_user_set_password,
@@ -156,19 +158,7 @@ class KindSpec:
 class UsersSpec(KindSpec):
     kind = "users"
     key = "account"
-    columns = (
-        "account",
-        "name",
-        "email",
-        "mobile",
-        "validation",
-        "second_factor",
-        "login_number",
-        "webfon_extension",
-        "pool",
-        "max_sessions",
-        "password",
-    )
+    columns = (*USER_EDITABLE_FIELDS, "password")
     secret_columns = ("password",)
     create_defaults = {"name": ""}
     references = {"webfon_extension": "extension", "pool": "pool"}
@@ -243,15 +233,9 @@ class UsersSpec(KindSpec):
 class ExtensionsSpec(KindSpec):
     kind = "extensions"
     key = "number"
+    # The form's fields, the secret last (an exported file has it empty).
     columns = (
-        "number",
-        "kind",
-        "node",
-        "template",
-        "site",
-        "department",
-        "owner",
-        "pool",
+        *(name for name in EXTENSION_EDITABLE_FIELDS if name != "registration_secret"),
         "registration_secret",
     )
     secret_columns = ("registration_secret",)

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from bulk.files import FORMATS, write_table
+from bulk.files import FORMATS, read_table, write_table
 from bulk.kinds import SPECS
+from bulk.models import Import
+
+
+def import_row_count(*, kind: str, content: bytes) -> int:
+    """The rows of an uploaded file of ``kind`` (raises ValidationError, naming the problem,
+    for a file that is no table of the kind's columns)."""
+    return len(read_table(content, allowed=SPECS[kind].columns).rows)
+
+
+def import_file(row: Import) -> bytes:
+    """The file kept with an import (empty once it is finished)."""
+    return base64.b64decode(row.content)
 
 
 def export_queryset(kind: str) -> QuerySet:

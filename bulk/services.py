@@ -17,6 +17,7 @@ import base64
 import hashlib
 import logging
 from collections import Counter
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,9 @@ logger = logging.getLogger("bulk")
 
 NEW, UPDATED, UNCHANGED, INVALID = "new", "updated", "unchanged", "invalid"
 ACTIONS = (NEW, UPDATED, UNCHANGED, INVALID)
+
+# progress(done, total): called as rows are done (the caller decides how often to record it).
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -81,14 +85,25 @@ def _spec(kind: str) -> KindSpec:
         ) from None
 
 
-def _run(*, actor: Actor, spec: KindSpec, content: bytes) -> Outcome:
-    """Run the file's rows through the services inside the caller's transaction."""
+def _run(
+    *, actor: Actor, spec: KindSpec, content: bytes, progress: Progress | None = None
+) -> Outcome:
+    """Run the file's rows through the services inside the caller's transaction, telling
+    ``progress`` the rows done (their outcome known) as it goes."""
     table = read_table(content, allowed=spec.columns)
     if spec.key not in table.columns:
         raise ValidationError(
             _("Falta la columna «%(key)s», que identifica cada fila.") % {"key": spec.key}
         )
     outcome = Outcome(rows=len(table.rows))
+    done = 0
+
+    def advance(count: int = 1) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(done, outcome.rows)
+
     refs = spec.prefetch(table.rows)
     first_row: dict[str, int] = {}
     planned: list[tuple[int, dict[str, str], Any, dict[str, Any] | None]] = []
@@ -115,8 +130,7 @@ def _run(*, actor: Actor, spec: KindSpec, content: bytes) -> Outcome:
 
     # Updates first, in the order of the file, then the new rows; each through the service's
     # batch function when the kind has one (a few queries for any number of rows), else row
-    # by row. (A progress report every N rows belongs in the row-by-row loops below and after
-    # each batch call.)
+    # by row. Progress counts a row once its outcome is known.
     actions: dict[int, str] = {}
     creations: list[tuple[int, dict[str, Any]]] = []
     updates: list[tuple[int, Any, dict[str, Any]]] = []
@@ -125,10 +139,13 @@ def _run(*, actor: Actor, spec: KindSpec, content: bytes) -> Outcome:
             actions[number] = INVALID
         elif obj is None:
             creations.append((number, values))
+            continue
         elif not values:
             actions[number] = UNCHANGED
         else:
             updates.append((number, obj, values))
+            continue
+        advance()
     updated = (
         spec.update_many(actor=actor, changes=[(obj, values) for _n, obj, values in updates])
         if updates
@@ -142,11 +159,14 @@ def _run(*, actor: Actor, spec: KindSpec, content: bytes) -> Outcome:
                 spec.key,
                 lambda o=obj, v=values: spec.update(actor=actor, obj=o, values=v),
             )
+            advance()
     else:
         for (number, _obj, _values), result in zip(updates, updated, strict=True):
             if isinstance(result, ValidationError):
                 outcome.errors.extend(_row_errors(number, result, key=spec.key))
             actions[number] = INVALID if isinstance(result, ValidationError) else UPDATED
+        if updates:
+            advance(len(updates))
     created = None
     if creations:
         try:
@@ -160,11 +180,14 @@ def _run(*, actor: Actor, spec: KindSpec, content: bytes) -> Outcome:
             actions[number] = _apply_row(
                 outcome, number, spec.key, lambda v=values: spec.create(actor=actor, values=v), NEW
             )
+            advance()
     else:
         for (number, _values), result in zip(creations, created, strict=True):
             if isinstance(result, ValidationError):
                 outcome.errors.extend(_row_errors(number, result, key=spec.key))
             actions[number] = INVALID if isinstance(result, ValidationError) else NEW
+        if creations:
+            advance(len(creations))
     outcome.plan = [actions[number] for number, _cells in table.rows]
     outcome.errors.sort(key=lambda e: (e["row"] is not None, e["row"] or 0))
     return outcome
@@ -181,7 +204,15 @@ def _apply_row(outcome: Outcome, number: int, key: str, write, done: str = UPDAT
     return done
 
 
-def _execute(*, actor: Actor, spec: KindSpec, content: bytes, commit: bool, on_success=None):
+def _execute(
+    *,
+    actor: Actor,
+    spec: KindSpec,
+    content: bytes,
+    commit: bool,
+    on_success=None,
+    progress: Progress | None = None,
+):
     """Run the file in one transaction; keep it only when ``commit`` and every row passed
     (and ``on_success(outcome)``, called inside the transaction, raised nothing)."""
 
@@ -189,7 +220,7 @@ def _execute(*, actor: Actor, spec: KindSpec, content: bytes, commit: bool, on_s
         try:
             # A preview is rolled back whatever happens: its audit entries are not written.
             with transaction.atomic(), nullcontext() if commit else audit_discarded():
-                outcome = _run(actor=actor, spec=spec, content=content)
+                outcome = _run(actor=actor, spec=spec, content=content, progress=progress)
                 if not commit or outcome.errors:
                     raise _Rollback(outcome)
                 if on_success is not None:
@@ -206,26 +237,44 @@ def _digest(content: bytes) -> str:
 
 
 @transaction.atomic
-def import_preview(*, actor: Actor, kind: str, content: bytes, file_name: str = "") -> Import:
+def import_preview(
+    *,
+    actor: Actor,
+    kind: str,
+    content: bytes,
+    file_name: str = "",
+    progress: Progress | None = None,
+    import_: Import | None = None,
+) -> Import:
     """Check a file without writing anything and keep its preview for :func:`import_apply`.
 
     Raises ValidationError for a file that is no table of the kind's columns; errors of rows
-    are in the answer's ``errors`` (row, column, the service's message).
+    are in the answer's ``errors`` (row, column, the service's message). ``import_``: the
+    queued upload of this file, claimed by ``bulk.import_preview`` (``Import.start``), which
+    gets the preview instead of a new row.
     """
     spec = _spec(kind)
-    outcome = _execute(actor=actor, spec=spec, content=content, commit=False)
-    row = Import.objects.create(
-        kind=kind,
-        file_name=file_name[:255],
-        file_sha256=_digest(content),
-        content=base64.b64encode(content).decode("ascii"),
-        rows=outcome.rows,
-        totals=outcome.totals,
-        errors=outcome.errors,
-        plan=outcome.plan,
-        created_by_id=actor.user_id if actor.kind != "system" else None,
-        created_by_label=actor.label[:150],
-    )
+    outcome = _execute(actor=actor, spec=spec, content=content, commit=False, progress=progress)
+    result = {
+        "rows": outcome.rows,
+        "totals": outcome.totals,
+        "errors": outcome.errors,
+        "plan": outcome.plan,
+    }
+    if import_ is not None:
+        row = import_
+        if not row.claimed or not row.finish(Import.Status.PREVIEWED, **result):
+            raise ImportJobLost
+    else:
+        row = Import.objects.create(
+            kind=kind,
+            file_name=file_name[:255],
+            file_sha256=_digest(content),
+            content=base64.b64encode(content).decode("ascii"),
+            created_by_id=actor.user_id if actor.kind != "system" else None,
+            created_by_label=actor.label[:150],
+            **result,
+        )
     logger.info(
         "import.previewed import=%s kind=%s rows=%s errors=%s",
         row.pk,
@@ -236,31 +285,68 @@ def import_preview(*, actor: Actor, kind: str, content: bytes, file_name: str = 
     return row
 
 
+def import_queue(
+    *,
+    actor: Actor,
+    kind: str,
+    content: bytes,
+    rows: int,
+    file_name: str = "",
+    then_apply: bool = False,
+) -> Import:
+    """Keep a file of ``rows`` rows (``bulk.selectors.import_row_count``) for its preview by
+    ``bulk.import_preview``, then (``then_apply``) its application if the preview has no
+    errors. The file is kept encrypted like a preview's."""
+    _spec(kind)
+    row = Import.objects.create(
+        kind=kind,
+        status=Import.Status.QUEUED,
+        job=Import.Job.PREVIEW,
+        then_apply=then_apply,
+        file_name=file_name[:255],
+        file_sha256=_digest(content),
+        content=base64.b64encode(content).decode("ascii"),
+        rows=rows,
+        totals=Outcome().totals,
+        heartbeat_at=timezone.now(),
+        created_by_id=actor.user_id if actor.kind != "system" else None,
+        created_by_label=actor.label[:150],
+    )
+    logger.info("import.queued import=%s kind=%s rows=%s", row.pk, kind, rows)
+    return row
+
+
 def _refuse(row: Import, errors: list[dict[str, Any]]) -> Import:
-    row.status = Import.Status.REFUSED
-    row.errors = errors
-    row.content = ""
-    row.finished_at = timezone.now()
-    row.save(update_fields=["status", "errors", "content", "finished_at"])
+    if not row.finish(Import.Status.REFUSED, errors=errors):
+        raise ImportJobLost
     logger.info("import.refused import=%s errors=%s", row.pk, len(errors))
     return row
 
 
-def import_apply(*, actor: Actor, import_: Import, content: bytes | None = None) -> Import:
+def import_apply(
+    *,
+    actor: Actor,
+    import_: Import,
+    content: bytes | None = None,
+    progress: Progress | None = None,
+) -> Import:
     """Apply a previewed import in one transaction, all or nothing.
 
     Refused (status ``refused``, with the errors) when the preview had errors, when
     ``content`` (the file sent again) is not the previewed file, or when running the file now
     fails a rule or would do something else than the preview showed (the data changed
-    meanwhile). Nothing is written then.
+    meanwhile). Nothing is written then. ``import_`` is a preview (locked here), or the
+    running job claimed by ``bulk.import_apply`` (``Import.start``): its row is not locked,
+    so that ``progress`` can record the rows done from another connection meanwhile.
     """
     with transaction.atomic():
-        row = Import.objects.select_for_update().get(pk=import_.pk)
-        if row.status != Import.Status.PREVIEWED:
-            raise ValidationError(
-                _("La importación %(id)d ya está %(status)s: suba el fichero de nuevo.")
-                % {"id": row.pk, "status": row.get_status_display().lower()}
-            )
+        if import_.claimed:
+            row = import_
+        else:
+            row = Import.objects.select_for_update().get(pk=import_.pk)
+            refusal = row.apply_refusal()
+            if refusal:
+                raise ValidationError(refusal)
         if row.errors:
             return _refuse(
                 row,
@@ -278,7 +364,7 @@ def import_apply(*, actor: Actor, import_: Import, content: bytes | None = None)
                 ],
             )
         stored = base64.b64decode(row.content)
-        if content is not None and _digest(content) != row.file_sha256:
+        if content is not None and not row.matches(content):
             return _refuse(
                 row,
                 [
@@ -305,11 +391,8 @@ def import_apply(*, actor: Actor, import_: Import, content: bytes | None = None)
                     if before != after
                 ]
                 raise _PlanChanged(outcome, changed)
-            row.status = Import.Status.APPLIED
-            row.totals = outcome.totals
-            row.content = ""
-            row.finished_at = timezone.now()
-            row.save(update_fields=["status", "totals", "content", "finished_at"])
+            if not row.finish(Import.Status.APPLIED, totals=outcome.totals):
+                raise ImportJobLost
             audit_record(
                 actor=actor,
                 action="import.apply",
@@ -319,7 +402,12 @@ def import_apply(*, actor: Actor, import_: Import, content: bytes | None = None)
 
         try:
             outcome = _execute(
-                actor=actor, spec=spec, content=stored, commit=True, on_success=finish
+                actor=actor,
+                spec=spec,
+                content=stored,
+                commit=True,
+                on_success=finish,
+                progress=progress,
             )
         except _PlanChanged as exc:
             table_rows = exc.outcome.rows
@@ -347,3 +435,8 @@ class _PlanChanged(Exception):
     def __init__(self, outcome: Outcome, changed: list[tuple[int, str, str]]) -> None:
         self.outcome = outcome
         self.changed = changed
+
+
+class ImportJobLost(Exception):
+    """The job's row is no longer ``running`` for this worker (the sweep refused it as silent
+    meanwhile): everything the job did is rolled back."""

@@ -13,13 +13,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView, View
 
-from bulk import services
 from bulk.api.views import read_upload
 from bulk.files import CONTENT_TYPES, read_table
 from bulk.forms import ImportUploadForm
 from bulk.kinds import SPECS
 from bulk.models import Import
 from bulk.selectors import export_file, export_queryset
+from bulk.tasks import import_apply_request, import_upload
 from core.actors import Actor
 from core.ui import RoleRequiredMixin, apply_service_errors, model_perm
 from extensions.views import ExtensionListView, PoolListView
@@ -70,7 +70,7 @@ class ImportPageView(RoleRequiredMixin, FormView):
     def form_valid(self, form):
         upload = form.cleaned_data["file"]
         try:
-            row = services.import_preview(
+            row = import_upload(
                 actor=page_actor(self.request),
                 kind=form.cleaned_data["kind"],
                 content=read_upload(upload),
@@ -103,7 +103,7 @@ class ImportDetailView(RoleRequiredMixin, TemplateView):
             if error["row"] is not None:
                 errors_at.setdefault(error["row"], set()).add(error["column"])
         preview = None
-        if row.content:
+        if row.content and not row.is_active:
             spec = SPECS[row.kind]
             table = read_table(base64.b64decode(row.content), allowed=spec.columns)
             # Rows with errors first, then the others, up to PREVIEW_ROWS.
@@ -146,17 +146,39 @@ class ImportDetailView(RoleRequiredMixin, TemplateView):
         return context
 
 
+class ImportProgressView(RoleRequiredMixin, TemplateView):
+    """The live part of a queued or running import (state and bar), which the import's page
+    fetches again every second; once the job has finished, htmx reloads the whole page (the
+    preview table or the result)."""
+
+    template_name = "bulk/_import_progress.html"
+
+    def get_permission_required(self):
+        return [model_perm(Import, "view")]
+
+    def get(self, request, *args, **kwargs):
+        row = get_object_or_404(Import, pk=kwargs["pk"])
+        if not row.is_active and request.headers.get("HX-Request"):
+            return HttpResponse(status=204, headers={"HX-Refresh": "true"})
+        return self.render_to_response({"object": row})
+
+
 class ImportApplyView(RoleRequiredMixin, View):
     permission_required = "bulk.add_import"
 
     def post(self, request, pk):
         row = get_object_or_404(Import, pk=pk)
         try:
-            row = services.import_apply(actor=page_actor(request), import_=row)
+            row = import_apply_request(actor=page_actor(request), import_=row)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            if row.status == Import.Status.APPLIED:
+            if row.is_active:
+                messages.info(
+                    request,
+                    _("Importación en curso: esta página muestra su avance y luego su resultado."),
+                )
+            elif row.status == Import.Status.APPLIED:
                 totals = row.totals
                 messages.success(
                     request,

@@ -24,14 +24,16 @@ runs each row it may refuse in ``transaction.atomic()``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 logger = logging.getLogger("portal.db")
 
@@ -106,3 +108,19 @@ def retrying_atomic(func: Callable[P, R]) -> Callable[P, R]:
         return run_atomic(lambda: func(*args, **kwargs), label=func.__qualname__, savepoint=False)
 
     return wrapper
+
+
+@contextlib.contextmanager
+def side_connection(using: str = DEFAULT_DB_ALIAS) -> Iterator[BaseDatabaseWrapper | None]:
+    """A connection of its own to the database ``using``, in autocommit, for what must be
+    seen by others while the current transaction is still open (the rows done of an import,
+    whose data commits at its end); closed on leaving. None on SQLite, which lets one writer
+    at a time: the open transaction holds the lock such a write would wait for."""
+    if connections[using].vendor == "sqlite":
+        yield None
+        return
+    connection = connections.create_connection(using)
+    try:
+        yield connection
+    finally:
+        connection.close()

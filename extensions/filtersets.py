@@ -1,4 +1,6 @@
-"""Filters shared by the list pages and the API."""
+"""Filters of the extensions, pools and templates: the API's FilterSet of each model, and
+its list page's, built on it (same filters where the page has them, the page's search and
+"Todos" choices on top, the API-only filters left off the page's form)."""
 
 import django_filters
 from django.utils.translation import gettext_lazy
@@ -39,8 +41,8 @@ class TemplateFilterSet(django_filters.FilterSet):
         fields = {"name": ["exact", "icontains"], "is_system": ["exact"], "webfon": ["exact"]}
 
 
-class ExtensionPageFilterSet(StyledFilterSet):
-    """Search by number; filter by node, kind, pool and owner."""
+class ExtensionPageFilterSet(StyledFilterSet, ExtensionFilterSet):
+    """Search by number; filter by node, kind, pool and owner (by account, on the page)."""
 
     q = django_filters.CharFilter(
         field_name="number", lookup_expr="contains", label=gettext_lazy("Número")
@@ -66,20 +68,20 @@ class ExtensionPageFilterSet(StyledFilterSet):
         label=gettext_lazy("Usuario propietario (cuenta)"),
     )
 
-    class Meta:
-        model = Extension
+    in_pool = None  # the page's pool select says it
+
+    class Meta(ExtensionFilterSet.Meta):
         fields: list[str] = []
 
 
-class PoolPageFilterSet(StyledFilterSet):
+class PoolPageFilterSet(StyledFilterSet, ExtensionPoolFilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains", label=gettext_lazy("Nombre"))
 
-    class Meta:
-        model = ExtensionPool
+    class Meta(ExtensionPoolFilterSet.Meta):
         fields: list[str] = []
 
 
-class TemplatePageFilterSet(StyledFilterSet):
+class TemplatePageFilterSet(StyledFilterSet, TemplateFilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains", label=gettext_lazy("Nombre"))
     # A yes/no select with "Todas", not the NullBooleanSelect's "Desconocido".
     webfon = django_filters.ChoiceFilter(
@@ -89,8 +91,7 @@ class TemplatePageFilterSet(StyledFilterSet):
         empty_label=gettext_lazy("Todas"),
     )
 
-    class Meta:
-        model = Template
+    class Meta(TemplateFilterSet.Meta):
         fields: list[str] = []
 
     def filter_webfon(self, queryset, name, value):

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.ui import BootstrapFormMixin, ServiceModelForm, show_secret_warnings
 from extensions.models import NUMBER_MAX_LENGTH, Extension, ExtensionPool, Template
-from extensions.services import EXTENSION_EDITABLE_FIELDS
+from extensions.services import EXTENSION_EDITABLE_FIELDS, POOL_EDITABLE_FIELDS
 from nodes.models import Node
 
 
@@ -138,14 +138,7 @@ class PoolForm(ServiceModelForm):
 
     class Meta:
         model = ExtensionPool
-        fields = [
-            "name",
-            "base_extension",
-            "description",
-            "max_session_minutes",
-            "daily_release_time",
-            "relogin",
-        ]
+        fields = list(POOL_EDITABLE_FIELDS)
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
             "daily_release_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),

@@ -50,16 +50,16 @@ EXTENSION_EDITABLE_FIELDS = (
     "pool",
 )
 EXTENSION_FIELDS = frozenset(EXTENSION_EDITABLE_FIELDS)
-POOL_FIELDS = frozenset(
-    {
-        "name",
-        "base_extension",
-        "description",
-        "max_session_minutes",
-        "daily_release_time",
-        "relogin",
-    }
+# What a pool's form and update service edit (its members go through pool_set_members).
+POOL_EDITABLE_FIELDS = (
+    "name",
+    "base_extension",
+    "description",
+    "max_session_minutes",
+    "daily_release_time",
+    "relogin",
 )
+POOL_FIELDS = frozenset(POOL_EDITABLE_FIELDS)
 TEMPLATE_FIELDS = frozenset({"name", "value", "webfon"})
 
 

@@ -9,11 +9,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import EncryptedTextField
+from core.i18n import Data, message_text
 from core.secrets import BoundSecretsModel, SecretsMixin
 from nodes.rendering.libconfig import FORBIDDEN_CHARACTERS, check_string
 from nodes.transport import TransportRefused, confined_path, local_node_root
@@ -1318,7 +1319,10 @@ class Push(models.Model):
     files_pending = models.JSONField(_("ficheros por escribir"), default=list, blank=True)
     restarts_pending = models.JSONField(_("reinicios pendientes"), default=list, blank=True)
     diff = models.TextField(_("diferencias"), blank=True)
+    # The outcome in the default language (for the database reader and the logs)…
     detail = models.TextField(_("detalle"), blank=True)
+    # …and as recorded (core.i18n: msgid and parameters), shown in the reader's language.
+    detail_message = models.JSONField(_("detalle (mensaje)"), null=True, blank=True)
     steps = models.JSONField(_("pasos"), default=list, blank=True)
 
     objects = PushQuerySet.as_manager()
@@ -1355,6 +1359,19 @@ class Push(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @property
+    def detail_text(self) -> str:
+        """The outcome in the active language (rows from before messages were recorded
+        untranslated keep their Spanish text)."""
+        if self.detail_message is not None:
+            return message_text(self.detail_message)
+        return self.detail
+
+    @property
+    def step_records(self) -> list[dict]:
+        """The steps with each detail as text in the active language."""
+        return [{**step, "detail": message_text(step.get("detail"))} for step in self.steps or []]
 
     # --- state changes, called by the push engine (nodes/push.py) ----------------------------
     # Each is one conditional UPDATE of this row (never a save() of the whole row: the page
@@ -1425,12 +1442,27 @@ class Push(models.Model):
         if fields:
             Push.objects.filter(pk=self.pk).update(**fields)
 
-    def finish(self, status: str, detail: str = "") -> None:
-        """Finished with ``status`` (``detail`` already free of secrets)."""
+    @staticmethod
+    def _detail_fields(detail: Data) -> dict:
+        # ``detail`` is text or a recorded message (core.i18n.message_data), already free of
+        # secrets: kept as recorded, and as text in the default language.
+        with translation.override(settings.LANGUAGE_CODE):
+            text = message_text(detail)
+        return {
+            "detail": text[:10000],
+            "detail_message": detail if isinstance(detail, dict) else None,
+        }
+
+    def note(self, detail: Data) -> None:
+        """Why a push still waits (its task could not be sent, its node did not answer)."""
+        self.flush(**self._detail_fields(detail))
+
+    def finish(self, status: str, detail: Data = "") -> None:
+        """Finished with ``status`` and why (see :meth:`note`)."""
         self.flush(
             status=status,
             finished_at=timezone.now(),
-            detail=detail[:10000],
+            **self._detail_fields(detail),
             restarts_pending=[],
             files_pending=[],
         )

@@ -18,8 +18,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from core.i18n import Message, message_data, message_scrub
 from core.secrets import SecretUnavailable
 from core.transactions import run_atomic
 from nodes.models import Node, Push
@@ -121,16 +121,24 @@ def open_transport(node: Node, *, connect_timeout: int = CONNECT_TIMEOUT) -> Nod
     )
 
 
+def _recorded(push: Push, detail) -> str | int | float | dict:
+    """``detail`` (text, a Message or an exception carrying one) as stored: translated when
+    read (core.i18n), with every secret of the node scrubbed from the text it holds, since
+    command output and error messages may echo one."""
+    return message_scrub(message_data(detail), node_secret_values(push.node), scrub)
+
+
 def _step(
-    push: Push, step: str, ok: bool = True, detail: str = "", plan: int | None = None, **fields
+    push: Push, step: str, ok: bool = True, detail="", plan: int | None = None, **fields
 ) -> None:
     """Record a step. It reaches the database with ``fields`` (state the push relies on, written
     at once), else with the next such write or before the next remote command (see
     :func:`_flush_before_command`): the history shows progress live without one UPDATE per file.
     """
-    # Command output and error messages may echo a secret of the node: never stored.
-    detail = scrub(detail, node_secret_values(push.node))
-    record = {"at": timezone.now().isoformat(), "step": step, "ok": ok, "detail": detail[:2000]}
+    detail = _recorded(push, detail)
+    if isinstance(detail, str):
+        detail = detail[:2000]
+    record = {"at": timezone.now().isoformat(), "step": step, "ok": ok, "detail": detail}
     if plan is not None:
         record["plan"] = plan  # how many steps follow, for the progress bar
     push.add_step(record)
@@ -174,8 +182,8 @@ def push_claim(*, push_id: int, redelivered: bool = False) -> Push | None:
     return run_atomic(claim, label="push.claim")
 
 
-def _finish(push: Push, status: str, detail: str = "") -> str:
-    push.finish(status, scrub(detail, node_secret_values(push.node)))
+def _finish(push: Push, status: str, detail="") -> str:
+    push.finish(status, _recorded(push, detail))
     logger.info("push.finished push_id=%s node_id=%s status=%s", push.pk, push.node_id, status)
     return status
 
@@ -185,58 +193,64 @@ def _release(push: Push) -> None:
     push.release()
 
 
-def _note_pending(push_id: int, detail: str, *, step: str = "") -> None:
+def _note_pending(push_id: int, detail: Message, *, step: str = "") -> None:
     push = (
         Push.objects.select_related("node").filter(pk=push_id, status=Push.Status.PENDING).first()
     )
     if push is None:
         return
-    detail = scrub(detail, node_secret_values(push.node))
     if step:
         _step(push, step, ok=False, detail=detail)
-    push.flush(detail=detail[:10000])
+    push.note(_recorded(push, detail))
 
 
 def push_note_dispatch_failed(*, push_id: int, error: str) -> None:
     """The push's task could not be sent (broker down): the push stays pending and says so."""
-    detail = _(
-        "No se pudo encargar el envío (%(error)s); queda en cola y se reenviará automáticamente."
-    ) % {"error": error[:500]}
+    detail = Message(
+        "No se pudo encargar el envío (%(error)s); queda en cola y se reenviará automáticamente.",
+        error=error[:500],
+    )
     _note_pending(push_id, detail, step="dispatch")
 
 
-def push_note_pending(*, push_id: int, reason: str) -> None:
+def push_note_pending(*, push_id: int, reason: Message | str) -> None:
     """The embedded default ran the push here and the node did not answer: it stays pending
     (no worker retries it later), and says why; the next change or *Aplicar* sends it."""
-    detail = _("%(reason)s; queda en cola hasta el próximo cambio o «Aplicar».") % {
-        "reason": reason
-    }
+    detail = Message(
+        "%(reason)s; queda en cola hasta el próximo cambio o «Aplicar».", reason=reason
+    )
     _note_pending(push_id, detail)
 
 
-def push_mark_failed(*, push_id: int, reason: str) -> None:
+def push_mark_failed(*, push_id: int, reason: Message | str) -> None:
     push = Push.objects.get(pk=push_id)
     if not push.is_finished:
         _step(push, "failed", ok=False, detail=reason)
         _finish(push, Push.Status.FAILED, reason)
 
 
-def _restart_and_check(push: Push, transport: NodeTransport, daemons: list[str]) -> str:
-    """Restart then check each daemon; answers the failure, or "" when all came back."""
+def _restart_and_check(push: Push, transport: NodeTransport, daemons: list[str]) -> Message | None:
+    """Restart then check each daemon; answers the failure, or None when all came back."""
     node = push.node
     for daemon in daemons:
         for kind in ("restart", "status"):
             command = getattr(node, f"{daemon}_{kind}_command")
             if not command:
-                _step(push, f"{daemon}.{kind}", detail="sin orden configurada")
+                _step(push, f"{daemon}.{kind}", detail=Message("sin orden configurada"))
                 continue
             _flush_before_command(push)
             result = transport.run(command)
             output = (result.stdout + result.stderr).strip()
             _step(push, f"{daemon}.{kind}", ok=result.ok, detail=f"$ {command}\n{output}")
             if not result.ok:
-                return f"{command} → código {result.returncode}: {output[-500:]}"
-    return ""
+                return _command_failed(command, result.returncode, output[-500:])
+    return None
+
+
+def _command_failed(command: str, code: int, output: str) -> Message:
+    return Message(
+        "%(command)s → código %(code)s: %(output)s", command=command, code=code, output=output
+    )
 
 
 # Colours janus-cfgconv writes even to a pipe ("\x1b[31m[ERR]\x1b[0m").
@@ -270,13 +284,21 @@ def _run_check(push: Push, transport: NodeTransport, step: str, command: str) ->
     if program and program not in found:
         found[program] = transport.has_program(program)
     if not program or not found[program]:
-        _step(push, step, detail=f"$ {command}\nomitida: «{program}» no está en el nodo")
+        _step(
+            push,
+            step,
+            detail=Message(
+                "$ %(command)s\nomitida: «%(program)s» no está en el nodo",
+                command=command,
+                program=program,
+            ),
+        )
         return
     result = transport.run(command)
     output = _TERMINAL_CODES.sub("", result.stdout + result.stderr).strip()
     _step(push, step, ok=result.ok, detail=f"$ {command}\n{output}")
     if not result.ok:
-        raise CheckFailed(f"{command} → código {result.returncode}: {output[-1500:]}")
+        raise CheckFailed(_command_failed(command, result.returncode, output[-1500:]))
 
 
 def _check_staged(push: Push, transport: NodeTransport, staged: list[tuple[ManagedFile, str]]):
@@ -304,26 +326,28 @@ def push_execute(
     try:
         transport = open_transport(node)
     except (SecretUnavailable, HostKeyMismatch, TransportRefused) as exc:
-        _step(push, "connect", ok=False, detail=str(exc))
-        return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
+        _step(push, "connect", ok=False, detail=exc)
+        return _finish(push, Push.Status.FAILED, Message("envío rechazado: %(error)s", error=exc))
     except TransportError as exc:
-        _step(push, "connect", ok=False, detail=str(exc))
+        _step(push, "connect", ok=False, detail=exc)
         _release(push)
-        raise NodeUnreachable(str(exc)) from exc
+        raise NodeUnreachable(*exc.args) from exc
     try:
         return _apply(push, transport, files_for(node))
     except TransportRefused as exc:
-        _step(push, "transport", ok=False, detail=str(exc))
-        return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
+        _step(push, "transport", ok=False, detail=exc)
+        return _finish(push, Push.Status.FAILED, Message("envío rechazado: %(error)s", error=exc))
     except TransportError as exc:
-        _step(push, "transport", ok=False, detail=str(exc))
+        _step(push, "transport", ok=False, detail=exc)
         _release(push)
-        raise NodeUnreachable(str(exc)) from exc
+        raise NodeUnreachable(*exc.args) from exc
     except SecretUnavailable as exc:
-        _step(push, "render", ok=False, detail=str(exc))
-        return _finish(push, Push.Status.FAILED, f"envío rechazado: {exc}")
+        _step(push, "render", ok=False, detail=exc)
+        return _finish(push, Push.Status.FAILED, Message("envío rechazado: %(error)s", error=exc))
     except ValueError as exc:
-        return _finish(push, Push.Status.FAILED, f"configuración no válida: {exc}")
+        return _finish(
+            push, Push.Status.FAILED, Message("configuración no válida: %(error)s", error=exc)
+        )
     finally:
         transport.close()
 
@@ -359,8 +383,8 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
     if push.restart_sercen:
         daemons.add("sercen")
     if not changes and not daemons:
-        _step(push, "compare", detail="sin cambios")
-        return _finish(push, Push.Status.UNCHANGED, "sin cambios")
+        _step(push, "compare", detail=Message("sin cambios"))
+        return _finish(push, Push.Status.UNCHANGED, Message("sin cambios"))
     secrets = node_secret_values(push.node)
     diff = "".join(
         unified_diff(m.path, old, new, syntax=m.syntax, secrets=secrets) for m, old, new in changes
@@ -378,7 +402,7 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
     _step(
         push,
         "compare",
-        detail=", ".join(m.path for m, _o, _n in changes) or "reinicio solicitado",
+        detail=", ".join(m.path for m, _o, _n in changes) or Message("reinicio solicitado"),
         plan=len(changes) + 2 * len(ordered),
         diff=diff or push.diff,
         files_pending=push.files_pending,
@@ -398,8 +422,10 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
             return _finish(
                 push,
                 Push.Status.FAILED,
-                _("comprobación fallida en el nodo, no se cambió ningún fichero: %(error)s")
-                % {"error": exc},
+                Message(
+                    "comprobación fallida en el nodo, no se cambió ningún fichero: %(error)s",
+                    error=exc,
+                ),
             )
         raise
     installed = 0
@@ -428,11 +454,11 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
         return _finish(
             push,
             Push.Status.FAILED,
-            _(
+            Message(
                 "comprobación fallida en el nodo antes de reiniciar, se restauró la "
-                "configuración anterior y no se reinició nada: %(error)s"
-            )
-            % {"error": exc},
+                "configuración anterior y no se reinició nada: %(error)s",
+                error=exc,
+            ),
         )
     failure = _restart_and_check(push, transport, ordered)
     if not failure:
@@ -441,9 +467,15 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
         transport.restore(path, path + BACKUP_SUFFIX)
         _step(push, "restore", detail=path)
     again = _restart_and_check(push, transport, ordered)
-    detail = f"{failure}; se restauró la configuración anterior"
     if again:
-        detail += f" y el reinicio posterior también falló: {again}"
+        detail = Message(
+            "%(failure)s; se restauró la configuración anterior y el reinicio posterior también "
+            "falló: %(again)s",
+            failure=failure,
+            again=again,
+        )
+    else:
+        detail = Message("%(failure)s; se restauró la configuración anterior", failure=failure)
     return _finish(push, Push.Status.ROLLED_BACK, detail)
 
 

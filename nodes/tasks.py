@@ -3,6 +3,8 @@
 from celery import shared_task
 from django.conf import settings
 
+from core.i18n import Message
+
 BUSY_RETRY_SECONDS = 5
 MAX_BUSY_RETRIES = 120
 
@@ -40,10 +42,14 @@ def push_node(self, push_id: int) -> str:
         ) from exc
     except NodeUnreachable as exc:
         if self.request.is_eager:
-            push_note_pending(push_id=push_id, reason=f"nodo inalcanzable: {exc}")
+            push_note_pending(
+                push_id=push_id, reason=Message("nodo inalcanzable: %(error)s", error=exc)
+            )
             return "pending"
         if self.request.retries >= settings.PUSH_MAX_RETRIES:
-            push_mark_failed(push_id=push_id, reason=f"nodo inalcanzable: {exc}")
+            push_mark_failed(
+                push_id=push_id, reason=Message("nodo inalcanzable: %(error)s", error=exc)
+            )
             return "failed"
         delay = min(settings.PUSH_RETRY_BASE_SECONDS * 2**self.request.retries, 300)
         raise self.retry(exc=exc, countdown=delay) from exc

@@ -23,6 +23,8 @@ from typing import Protocol
 
 import paramiko
 
+from core.i18n import Message
+
 CONNECT_TIMEOUT = 10
 COMMAND_TIMEOUT = 60
 QUERY_TIMEOUT = 5  # seconds to read a daemon's supervision answer
@@ -92,7 +94,7 @@ def read_answer(stream: _Readable, *, timeout: float, limit: int = QUERY_MAX_BYT
         chunks.append(chunk)
         size += len(chunk)
     if not chunks:
-        raise TimeoutError(f"no answer within {timeout:g} s")
+        raise TimeoutError(Message("sin respuesta en %(seconds)s s", seconds=f"{timeout:g}"))
     return b"".join(chunks)
 
 
@@ -100,6 +102,25 @@ def _temp_name(path: str) -> str:
     """A sibling temporary name ending in the file's own extension (janus-cfgconv tells a
     .jcfg from an old .cfg by its name)."""
     return f"{path}.portal-tmp-{secrets.token_hex(4)}{PurePosixPath(path).suffix}"
+
+
+def _cannot(verb: str, path, error) -> Message:
+    # One msgid per operation (the words differ by language); path and OS error as they are.
+    if verb == "read":
+        return Message("no se puede leer %(path)s: %(error)s", path=path, error=error)
+    if verb == "write":
+        return Message("no se puede escribir %(path)s: %(error)s", path=path, error=error)
+    if verb == "remove":
+        return Message("no se puede borrar %(path)s: %(error)s", path=path, error=error)
+    return Message("no se puede restaurar %(path)s: %(error)s", path=path, error=error)
+
+
+def _outside(path, root) -> Message:
+    return Message("%(path)s sale del directorio del nodo (%(root)s)", path=path, root=root)
+
+
+def _on_node(port: int, error) -> Message:
+    return Message("127.0.0.1:%(port)s en el nodo: %(error)s", port=port, error=error)
 
 
 class TransportRefused(TransportError):
@@ -121,17 +142,25 @@ def local_node_root(*, base: str | Path, local_root: str, name: str) -> Path:
     the deployment allows no local node."""
     if not str(base).strip():
         raise TransportRefused(
-            "el transporte local está desactivado en esta instalación (LOCAL_NODES_DIR no "
-            "está definido): use SSH"
+            Message(
+                "el transporte local está desactivado en esta instalación (LOCAL_NODES_DIR no "
+                "está definido): use SSH"
+            )
         )
     try:
         base_path = Path(base).resolve()
         root = (base_path / (local_root or name)).resolve()
     except (OSError, RuntimeError, ValueError) as exc:  # NUL byte, symlink loop
-        raise TransportRefused(f"el directorio del nodo no es válido: {exc}") from exc
+        raise TransportRefused(
+            Message("el directorio del nodo no es válido: %(error)s", error=exc)
+        ) from exc
     if root == base_path or not root.is_relative_to(base_path):
         raise TransportRefused(
-            f"el directorio del nodo {root} no está dentro de LOCAL_NODES_DIR ({base_path})"
+            Message(
+                "el directorio del nodo %(root)s no está dentro de LOCAL_NODES_DIR (%(base)s)",
+                root=root,
+                base=base_path,
+            )
         )
     return root
 
@@ -142,9 +171,11 @@ def confined_path(root: Path, path: str) -> Path:
     try:
         target = (root / path.lstrip("/")).resolve()
     except (OSError, RuntimeError, ValueError) as exc:  # NUL byte, symlink loop
-        raise TransportRefused(f"{path!r}: ruta no válida ({exc})") from exc
+        raise TransportRefused(
+            Message("%(path)s: ruta no válida (%(error)s)", path=repr(path), error=exc)
+        ) from exc
     if target == root or not target.is_relative_to(root):
-        raise TransportRefused(f"{path} sale del directorio del nodo ({root})")
+        raise TransportRefused(_outside(path, root))
     return target
 
 
@@ -188,7 +219,7 @@ class LocalTransport:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise TransportError(f"cannot read {path}: {exc}") from exc
+            raise TransportError(_cannot("read", path, exc)) from exc
 
     def write_atomic(self, path: str, content: str, backup_path: str, *, mode: int = 0o600) -> None:
         self._path(backup_path)  # refused before anything is written
@@ -201,17 +232,19 @@ class LocalTransport:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             if not target.parent.resolve().is_relative_to(self.root):  # still inside once made
-                raise TransportRefused(f"{path} sale del directorio del nodo ({self.root})")
+                raise TransportRefused(_outside(path, self.root))
             temp = Path(_temp_name(str(target)))
             _write_new(temp, content.encode(), mode & _NO_EXECUTE)
         except OSError as exc:
-            raise TransportError(f"cannot write {path}: {exc}") from exc
+            raise TransportError(_cannot("write", path, exc)) from exc
         return str(temp)
 
     def _staged(self, staged: str) -> Path:
         temp = Path(staged)
         if not temp.resolve().is_relative_to(self.root) or ".portal-tmp-" not in temp.name:
-            raise TransportRefused(f"{staged} no es un fichero temporal del nodo")
+            raise TransportRefused(
+                Message("%(path)s no es un fichero temporal del nodo", path=staged)
+            )
         return temp
 
     def install(self, path: str, staged: str, backup_path: str, *, mode: int = 0o600) -> None:
@@ -224,13 +257,13 @@ class LocalTransport:
                 os.replace(backup_temp, backup)
             os.replace(temp, target)  # atomic: readers see the old file or the new one
         except OSError as exc:
-            raise TransportError(f"cannot write {path}: {exc}") from exc
+            raise TransportError(_cannot("write", path, exc)) from exc
 
     def discard(self, staged: str) -> None:
         try:
             self._staged(staged).unlink(missing_ok=True)
         except OSError as exc:
-            raise TransportError(f"cannot remove {staged}: {exc}") from exc
+            raise TransportError(_cannot("remove", staged, exc)) from exc
 
     def restore(self, path: str, backup_path: str) -> None:
         backup, target = self._path(backup_path), self._path(path)
@@ -243,28 +276,39 @@ class LocalTransport:
             elif target.exists():
                 target.unlink()  # there was no file before the push
         except OSError as exc:
-            raise TransportError(f"cannot restore {path}: {exc}") from exc
+            raise TransportError(_cannot("restore", path, exc)) from exc
 
     def _program(self, program: str) -> Path:
         """The node's program as a file inside the root, or TransportRefused saying why."""
         if not program.startswith("/"):
             raise TransportRefused(
-                f"«{program}»: un nodo local solo ejecuta programas de su directorio, escritos "
-                "con su ruta absoluta en el nodo (p. ej. /etc/init.d/janus); no se buscan en el "
-                "PATH ni se usa un intérprete de órdenes"
+                Message(
+                    "«%(program)s»: un nodo local solo ejecuta programas de su directorio, "
+                    "escritos con su ruta absoluta en el nodo (p. ej. /etc/init.d/janus); no se "
+                    "buscan en el PATH ni se usa un intérprete de órdenes",
+                    program=program,
+                )
             )
         path = self._path(program)
         if not path.is_file():
-            raise TransportRefused(f"«{program}» no existe en el directorio del nodo ({path})")
+            raise TransportRefused(
+                Message(
+                    "«%(program)s» no existe en el directorio del nodo (%(path)s)",
+                    program=program,
+                    path=path,
+                )
+            )
         if not os.access(path, os.X_OK):
-            raise TransportRefused(f"«{program}» ({path}) no es ejecutable")
+            raise TransportRefused(
+                Message("«%(program)s» (%(path)s) no es ejecutable", program=program, path=path)
+            )
         return path
 
     def run(self, command: str) -> CommandResult:
         try:
             args = shlex.split(command)
             if not args:
-                raise TransportRefused("orden vacía")
+                raise TransportRefused(Message("orden vacía"))
             args[0] = str(self._program(args[0]))
         except ValueError as exc:  # shlex: an unclosed quote
             return CommandResult(returncode=126, stdout="", stderr=f"orden no válida: {exc}")
@@ -363,8 +407,13 @@ class SshTransport:
                 key = parse_host_key(host_key)
             except (ValueError, paramiko.SSHException, paramiko.pkey.UnknownKeyType) as exc:
                 raise HostKeyMismatch(
-                    f"la clave de host SSH registrada para {host}:{port} no se puede leer "
-                    f"({exc!r}); corríjala en los ajustes del nodo"
+                    Message(
+                        "la clave de host SSH registrada para %(host)s:%(port)s no se puede "
+                        "leer (%(error)s); corríjala en los ajustes del nodo",
+                        host=host,
+                        port=port,
+                        error=repr(exc),
+                    )
                 ) from exc
             name = host if port == 22 else f"[{host}]:{port}"
             self.client.get_host_keys().add(name, key.get_name(), key)
@@ -391,22 +440,46 @@ class SshTransport:
         except paramiko.BadHostKeyException as exc:
             self.client.close()
             raise HostKeyMismatch(
-                f"la clave de host SSH de {host}:{port} ha cambiado: el nodo presenta "
-                f"{exc.key.get_name()} {exc.key.fingerprint}, la registrada es "
-                f"{exc.expected_key.get_name()} {exc.expected_key.fingerprint}. No se envía nada "
-                "hasta que un administrador acepte la nueva clave en los ajustes del nodo"
+                Message(
+                    "la clave de host SSH de %(host)s:%(port)s ha cambiado: el nodo presenta "
+                    "%(seen)s, la registrada es %(recorded)s. No se envía nada hasta que un "
+                    "administrador acepte la nueva clave en los ajustes del nodo",
+                    host=host,
+                    port=port,
+                    seen=f"{exc.key.get_name()} {exc.key.fingerprint}",
+                    recorded=f"{exc.expected_key.get_name()} {exc.expected_key.fingerprint}",
+                )
             ) from exc
         except paramiko.SSHException as exc:
             self.client.close()
             if "not found in known_hosts" in str(exc):
                 raise HostKeyMismatch(
-                    f"la clave de host SSH de {host}:{port} no es la registrada. No se envía "
-                    "nada hasta que un administrador acepte la nueva clave en los ajustes del nodo"
+                    Message(
+                        "la clave de host SSH de %(host)s:%(port)s no es la registrada. No se "
+                        "envía nada hasta que un administrador acepte la nueva clave en los "
+                        "ajustes del nodo",
+                        host=host,
+                        port=port,
+                    )
                 ) from exc
-            raise TransportError(f"SSH to {host}:{port} failed: {exc}") from exc
+            raise TransportError(
+                Message(
+                    "la conexión SSH con %(host)s:%(port)s falló: %(error)s",
+                    host=host,
+                    port=port,
+                    error=exc,
+                )
+            ) from exc
         except OSError as exc:
             self.client.close()
-            raise TransportError(f"cannot connect to {host}:{port}: {exc}") from exc
+            raise TransportError(
+                Message(
+                    "no se puede conectar con %(host)s:%(port)s: %(error)s",
+                    host=host,
+                    port=port,
+                    error=exc,
+                )
+            ) from exc
         remote_key = self.client.get_transport().get_remote_server_key()
         self.seen_host_key = f"{remote_key.get_name()} {remote_key.get_base64()}"
         try:
@@ -414,7 +487,11 @@ class SshTransport:
             self.sftp.get_channel().settimeout(command_timeout)
         except (OSError, paramiko.SSHException) as exc:
             self.client.close()
-            raise TransportError(f"SFTP to {host}:{port} failed: {exc}") from exc
+            raise TransportError(
+                Message(
+                    "SFTP con %(host)s:%(port)s falló: %(error)s", host=host, port=port, error=exc
+                )
+            ) from exc
 
     def read(self, path: str) -> str | None:
         try:
@@ -423,7 +500,7 @@ class SshTransport:
         except FileNotFoundError:
             return None
         except (OSError, paramiko.SSHException) as exc:
-            raise TransportError(f"cannot read {path}: {exc}") from exc
+            raise TransportError(_cannot("read", path, exc)) from exc
 
     def _makedirs(self, directory: str) -> None:
         """mkdir -p over SFTP (each level is created only when missing)."""
@@ -504,7 +581,7 @@ class SshTransport:
             with self._open_new(temp, mode) as handle:
                 handle.write(content.encode())
         except (OSError, paramiko.SSHException) as exc:
-            raise TransportError(f"cannot write {path}: {exc}") from exc
+            raise TransportError(_cannot("write", path, exc)) from exc
         return temp
 
     def install(self, path: str, staged: str, backup_path: str, *, mode: int = 0o600) -> None:
@@ -519,13 +596,13 @@ class SshTransport:
                 self._backup(path, backup_path, mode)
             self.sftp.posix_rename(staged, path)  # atomic replace on the node
         except (OSError, paramiko.SSHException) as exc:
-            raise TransportError(f"cannot write {path}: {exc}") from exc
+            raise TransportError(_cannot("write", path, exc)) from exc
 
     def discard(self, staged: str) -> None:
         try:
             self._remove_if_present(staged)
         except (OSError, paramiko.SSHException) as exc:
-            raise TransportError(f"cannot remove {staged}: {exc}") from exc
+            raise TransportError(_cannot("remove", staged, exc)) from exc
 
     def restore(self, path: str, backup_path: str) -> None:
         try:
@@ -536,7 +613,7 @@ class SshTransport:
                 return
             self._copy(backup_path, path)
         except (OSError, paramiko.SSHException) as exc:
-            raise TransportError(f"cannot restore {path}: {exc}") from exc
+            raise TransportError(_cannot("restore", path, exc)) from exc
 
     def run(self, command: str) -> CommandResult:
         try:
@@ -545,7 +622,11 @@ class SshTransport:
             err = stderr.read().decode(errors="replace")
             return CommandResult(stdout.channel.recv_exit_status(), out, err)
         except (OSError, paramiko.SSHException) as exc:
-            raise TransportError(f"{command!r} failed on the node: {exc!r}") from exc
+            raise TransportError(
+                Message(
+                    "«%(command)s» falló en el nodo: %(error)s", command=command, error=repr(exc)
+                )
+            ) from exc
 
     def has_program(self, program: str) -> bool:
         """Whether ``program`` is a command of the node (``command -v``, as its shell finds it)."""
@@ -565,15 +646,15 @@ class SshTransport:
         except paramiko.ChannelException as exc:
             # sshd's answer: "Connect failed" (nothing listens) or "Administratively
             # prohibited" (forwarding disabled).
-            raise TransportError(f"127.0.0.1:{port} on the node: {exc.text}") from exc
+            raise TransportError(_on_node(port, exc.text)) from exc
         except (OSError, paramiko.SSHException) as exc:
-            raise TransportError(f"127.0.0.1:{port} on the node: {exc}") from exc
+            raise TransportError(_on_node(port, exc)) from exc
         try:
             if send:
                 channel.sendall(send)
             return read_answer(channel, timeout=timeout).decode(errors="replace")
         except (OSError, paramiko.SSHException) as exc:
-            raise TransportError(f"127.0.0.1:{port} on the node: {exc}") from exc
+            raise TransportError(_on_node(port, exc)) from exc
         finally:
             channel.close()
 
@@ -600,5 +681,5 @@ def load_private_key(text: str) -> paramiko.PKey:
         except (paramiko.SSHException, ValueError):
             continue
     raise TransportError(
-        "the node's SSH private key cannot be read (OpenSSH/PEM ed25519, ECDSA or RSA)"
+        Message("la clave privada SSH del nodo no se puede leer (OpenSSH/PEM ed25519, ECDSA o RSA)")
     )

@@ -50,8 +50,8 @@ def _announce_pending_push(request, node: Node) -> None:
     if push is None or push.status != Push.Status.PENDING:
         return
     text = _("El envío #%(id)s a %(node)s está en cola.") % {"id": push.pk, "node": node}
-    if push.detail:
-        messages.warning(request, f"{text} {push.detail}")
+    if detail := push.detail_text:
+        messages.warning(request, f"{text} {detail}")
     else:
         messages.info(request, text)
 

@@ -337,6 +337,10 @@ CELERY_BEAT_SCHEDULE = {
     "webfon-occupancy-rollup": {"task": "webfon.occupancy_rollup", "schedule": 300.0},
     # Hourly login counters and occupancy hours are kept 400 days.
     "webfon-outcomes-purge": {"task": "webfon.outcomes_purge", "schedule": 86400.0},
+    # Imports whose worker died are refused (IMPORT_LEASE_SECONDS).
+    "bulk-jobs-sweep": {"task": "bulk.jobs_sweep", "schedule": 60.0},
+    # Previews never applied lose their file (IMPORT_PREVIEW_TTL_HOURS); old imports go.
+    "bulk-previews-expire": {"task": "bulk.previews_expire", "schedule": 900.0},
 }
 
 # --- Nodes ------------------------------------------------------------------------------
@@ -392,6 +396,18 @@ API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
 API_JSON_MAX_BYTES = env_int("API_JSON_MAX_BYTES", 1024 * 1024)
 # The largest file an import accepts (10,000 users as CSV are about 1 MB).
 BULK_IMPORT_MAX_BYTES = env_int("BULK_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+# A file of more rows is previewed and applied by a Celery task (bulk.import_preview,
+# bulk.import_apply) while the page shows its progress; up to this many, in the request.
+IMPORT_ASYNC_ROWS = env_int("IMPORT_ASYNC_ROWS", 500)
+# A running import writes its rows done every this many rows (one UPDATE each time).
+IMPORT_PROGRESS_ROWS = env_int("IMPORT_PROGRESS_ROWS", 100)
+# A queued or running import with no sign of life for this long (its worker died, its message
+# was lost) is refused by the beat's sweep (bulk.jobs_sweep): nothing was written.
+IMPORT_LEASE_SECONDS = env_int("IMPORT_LEASE_SECONDS", 600)
+# A preview not applied within this many hours expires: its file (which can hold passwords)
+# is deleted (bulk.previews_expire). Finished imports are deleted after IMPORT_RETENTION_DAYS.
+IMPORT_PREVIEW_TTL_HOURS = env_int("IMPORT_PREVIEW_TTL_HOURS", 24)
+IMPORT_RETENTION_DAYS = env_int("IMPORT_RETENTION_DAYS", 90)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.api.authentication.HashedTokenAuthentication",

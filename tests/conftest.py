@@ -1,9 +1,11 @@
 import datetime
 import logging
 import time
+import uuid
 
 import pytest
 from django.core.servers.basehttp import WSGIServer
+from django.db import connection, connections
 from django.test import Client
 from django.test.client import ClientMixin
 from django.utils import timezone
@@ -17,7 +19,9 @@ from accounts.sudo import SUDO_SESSION_KEY
 from core.actors import Actor
 from core.roles import ROLE_ADMIN
 from licensing.models import LicenseStock
+from portal.celery import app
 from portal.services import api_token_create
+from tests.celery_worker import Worker
 from tests.factories import (
     NodeFactory,
     PoolFactory,
@@ -287,3 +291,66 @@ def auth_log(tmp_path):
     yield path
     logger.removeHandler(handler)
     handler.close()
+
+
+@pytest.fixture
+def celery_mode(settings):
+    """Switch the Celery app between the embedded default (tasks run here) and a broker."""
+    previous = app.conf.task_always_eager
+
+    def _set(*, eager: bool) -> None:
+        app.conf.task_always_eager = eager
+        settings.CELERY_TASK_ALWAYS_EAGER = eager
+
+    yield _set
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def queue():
+    """A Celery queue of this test's own: the tasks it sends wait there for its ``worker``."""
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = name
+    yield name
+    app.conf.task_default_queue = previous
+
+
+@pytest.fixture
+def worker(queue, tmp_path):
+    """Start a real `celery worker` on the test's queue and database (tests marked "broker",
+    with ``django_db(transaction=True)``); ``worker(env={...})`` overrides its settings.
+    Stopped after the test."""
+    workers = []
+
+    def start(**options) -> Worker:
+        started = Worker(queue, tmp_path / f"worker{len(workers) + 1}.log", **options)
+        workers.append(started)
+        return started
+
+    yield start
+    for started in workers:
+        started.stop()
+
+
+@pytest.fixture
+def row_lock():
+    """``row_lock(instance)`` locks that row (SELECT ... FOR UPDATE, MariaDB) from a connection
+    of the test's own until ``row_lock.release()``, as another writer would: a worker's job
+    that reaches the row waits there, its earlier rows done, without timing anything."""
+    side = connections.create_connection("default")
+
+    class Lock:
+        def __call__(self, instance) -> None:
+            table = connection.ops.quote_name(instance._meta.db_table)
+            side.set_autocommit(False)
+            with side.cursor() as cursor:
+                cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [instance.pk])  # noqa: S608
+                assert cursor.fetchone(), f"no row {instance!r} to lock"
+
+        def release(self) -> None:
+            side.rollback()
+            side.set_autocommit(True)
+
+    yield Lock()
+    side.close()

@@ -99,3 +99,47 @@ def test_every_hook_a_lower_app_calls_is_provided():
         assert "users.live_sessions" in check_hooks_provided(None)[0].msg
     finally:
         hooks.live_sessions._function = function
+
+
+def _list_pages():
+    """Every list page of the URLconf (an ObjectListView with filters), by its model."""
+    from django.urls import get_resolver
+
+    from core.ui import ObjectListView
+
+    pages = {}
+
+    def walk(patterns):
+        for pattern in patterns:
+            if hasattr(pattern, "url_patterns"):
+                walk(pattern.url_patterns)
+                continue
+            view = getattr(pattern.callback, "view_class", None)
+            if view and issubclass(view, ObjectListView) and view.filterset_class:
+                pages[view.model] = view
+
+    walk(get_resolver().url_patterns)
+    return pages
+
+
+def _api_lists():
+    from portal.api.urls import router
+
+    # The FilterSet names its model (a viewset may build its queryset in get_queryset).
+    return {
+        viewset.filterset_class._meta.model: viewset
+        for _prefix, viewset, _basename in router.registry
+        if getattr(viewset, "filterset_class", None)
+    }
+
+
+def test_a_list_page_filters_with_its_api_filterset():
+    """One FilterSet per model (docs/architecture.md): a list page whose model the API lists
+    filters with the API's FilterSet, or with one built on it (the page's search box and
+    "Todos" choices on top)."""
+    pages, apis = _list_pages(), _api_lists()
+    shared = sorted(model._meta.label for model in pages.keys() & apis.keys())
+    assert len(shared) >= 7, shared  # users, extensions, pools, templates, sessions, nodes, pushes
+    for model in pages.keys() & apis.keys():
+        page, api = pages[model].filterset_class, apis[model].filterset_class
+        assert issubclass(page, api), (model._meta.label, page, api)

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from core.ui import StyledFilterSet
 from extensions.models import ExtensionPool
 from users.models import PortalUser, SecondFactorExemptNetwork
 from users.selectors import user_connected_condition
@@ -50,7 +51,7 @@ class ExemptNetworkFilterSet(django_filters.FilterSet):
         fields = {"network": ["exact"]}
 
 
-class PortalUserPageFilterSet(PortalUserFilterSet):
+class PortalUserPageFilterSet(StyledFilterSet, PortalUserFilterSet):
     """The filters of the list page: one search box and the choices an administrator uses."""
 
     q = django_filters.CharFilter(
@@ -102,11 +103,6 @@ class PortalUserPageFilterSet(PortalUserFilterSet):
         # "Conectado" is declared by the shared filter set, so it would come first; the
         # search box leads, as on every list page.
         self.filters.move_to_end("connected")
-        for field in self.form.fields.values():
-            if isinstance(field.widget, forms.Select):
-                field.widget.attrs["class"] = "form-select form-select-sm"
-            else:
-                field.widget.attrs["class"] = "form-control form-control-sm"
 
     def search(self, queryset, name, value):
         """Every word must appear in the account, name, login number or e-mail."""

@@ -14,7 +14,7 @@ from core.ui import BootstrapFormMixin, ServiceModelForm
 from extensions.models import Extension
 from extensions.selectors import free_webfon_extensions_q
 from users.models import PortalUser
-from users.services import USER_EDITABLE_FIELDS
+from users.services import USER_ACCOUNT_FIELDS, USER_EDITABLE_FIELDS, USER_PBX_FIELDS
 
 
 def mark_invalid(form: forms.BaseForm) -> None:
@@ -50,25 +50,8 @@ class PortalUserForm(ServiceModelForm):
     """A webfon user, in the manual's two tabs "Usuario" and "Centralita"."""
 
     TABS = (
-        (
-            "usuario",
-            _("Usuario"),
-            (
-                "account",
-                "name",
-                "email",
-                "mobile",
-                "validation",
-                "second_factor",
-                "password",
-                "password2",
-            ),
-        ),
-        (
-            "centralita",
-            _("Centralita"),
-            ("login_number", "webfon_extension", "pool", "max_sessions"),
-        ),
+        ("usuario", _("Usuario"), (*USER_ACCOUNT_FIELDS, "password", "password2")),
+        ("centralita", _("Centralita"), USER_PBX_FIELDS),
     )
 
     class Meta:

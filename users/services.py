@@ -30,19 +30,10 @@ from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
 from users.passwords import password_policy_errors
 
 # What a user's form, API serializer and update service edit, in the form's order: the one
-# list of them.
-USER_EDITABLE_FIELDS = (
-    "account",
-    "name",
-    "email",
-    "mobile",
-    "validation",
-    "second_factor",
-    "login_number",
-    "webfon_extension",
-    "pool",
-    "max_sessions",
-)
+# list of them, in the manual's two groups (§7.6.2: the tabs "Usuario" and "Centralita").
+USER_ACCOUNT_FIELDS = ("account", "name", "email", "mobile", "validation", "second_factor")
+USER_PBX_FIELDS = ("login_number", "webfon_extension", "pool", "max_sessions")
+USER_EDITABLE_FIELDS = (*USER_ACCOUNT_FIELDS, *USER_PBX_FIELDS)
 USER_FIELDS = frozenset(USER_EDITABLE_FIELDS)
 # What the LDAP settings page and update service edit, in the page's order.
 LDAP_EDITABLE_FIELDS = (

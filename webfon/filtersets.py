@@ -24,13 +24,13 @@ class WebfonSessionFilterSet(django_filters.FilterSet):
         }
 
 
-class WebfonSessionPageFilterSet(StyledFilterSet):
-    """One search box: account, extension or origin address."""
+class WebfonSessionPageFilterSet(StyledFilterSet, WebfonSessionFilterSet):
+    """The page's filters, on the API's: one search box (account, extension or origin)."""
 
     q = django_filters.CharFilter(method="search", label=gettext_lazy("Buscar"))
+    account = None  # the search box finds the account
 
-    class Meta:
-        model = WebfonSession
+    class Meta(WebfonSessionFilterSet.Meta):
         fields: list[str] = []
 
     def search(self, queryset, name, value):

@@ -21,6 +21,9 @@ class ImportTotalsSerializer(serializers.Serializer):
 
 
 class ImportSerializer(serializers.ModelSerializer):
+    progress = serializers.IntegerField(
+        read_only=True, help_text="Rows done of `rows` by the queued or running job."
+    )
     totals = ImportTotalsSerializer(read_only=True)
     errors = ImportErrorSerializer(many=True, read_only=True)
 
@@ -30,9 +33,11 @@ class ImportSerializer(serializers.ModelSerializer):
             "id",
             "kind",
             "status",
+            "job",
             "file_name",
             "file_sha256",
             "rows",
+            "progress",
             "totals",
             "errors",
             "created_by_label",

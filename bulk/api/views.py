@@ -13,11 +13,11 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from bulk import services
 from bulk.api.serializers import ImportApplySerializer, ImportCreateSerializer, ImportSerializer
 from bulk.files import CONTENT_TYPES
 from bulk.models import Import
 from bulk.selectors import export_file, export_queryset
+from bulk.tasks import import_apply_request, import_upload
 from core.api.permissions import model_permissions
 from core.api.viewsets import LIST_FILTER_BACKENDS, request_actor
 from extensions.api.views import ExtensionPoolViewSet, ExtensionViewSet
@@ -40,7 +40,10 @@ def read_upload(upload) -> bytes:
 
 
 def _answer(row: Import, created: bool = False) -> Response:
-    if row.status == Import.Status.REFUSED:
+    if row.is_active:
+        # Queued for a worker: follow it with GET /api/v1/imports/{id}/.
+        code = status.HTTP_202_ACCEPTED
+    elif row.status == Import.Status.REFUSED:
         code = status.HTTP_409_CONFLICT
     else:
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -54,6 +57,11 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     otherwise it creates; a column absent from the file leaves that field as it is; an empty
     cell clears an optional field and is an error for a required one. Applying is all or
     nothing and is refused (409) when the file or the data changed since the preview.
+
+    A file of more than ``IMPORT_ASYNC_ROWS`` rows is previewed and applied by a worker: the
+    answer is 202 with the import's ``id`` and ``status`` (``queued``/``running``); ``GET
+    /api/v1/imports/{id}/`` then gives its ``status``, ``progress`` (rows done of ``rows``),
+    ``totals`` and ``errors``. Without a broker (the embedded default) the answer waits for it.
     """
 
     queryset = Import.objects.all()
@@ -66,23 +74,26 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return model_permissions(Import, request.method)
 
     @extend_schema(
-        request=ImportCreateSerializer, responses={201: ImportSerializer, 409: ImportSerializer}
+        request=ImportCreateSerializer,
+        responses={201: ImportSerializer, 202: ImportSerializer, 409: ImportSerializer},
     )
     def create(self, request):
         params = ImportCreateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         upload = params.validated_data["file"]
         content = read_upload(upload)
-        actor = request_actor(request)
-        row = services.import_preview(
-            actor=actor, kind=params.validated_data["kind"], content=content, file_name=upload.name
+        row = import_upload(
+            actor=request_actor(request),
+            kind=params.validated_data["kind"],
+            content=content,
+            file_name=upload.name,
+            apply=not params.validated_data["dry_run"],
         )
-        if not params.validated_data["dry_run"]:
-            row = services.import_apply(actor=actor, import_=row, content=content)
         return _answer(row, created=True)
 
     @extend_schema(
-        request=ImportApplySerializer, responses={200: ImportSerializer, 409: ImportSerializer}
+        request=ImportApplySerializer,
+        responses={200: ImportSerializer, 202: ImportSerializer, 409: ImportSerializer},
     )
     @action(detail=True, methods=["post"])
     def apply(self, request, pk=None):
@@ -91,7 +102,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         params.is_valid(raise_exception=True)
         upload = params.validated_data.get("file")
         content = read_upload(upload) if upload is not None else None
-        row = services.import_apply(
+        row = import_apply_request(
             actor=request_actor(request), import_=self.get_object(), content=content
         )
         return _answer(row)

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from core.api.viewsets import ServiceModelSerializer
 from extensions.models import Extension, ExtensionPool, Template
-from extensions.services import EXTENSION_EDITABLE_FIELDS
+from extensions.services import EXTENSION_EDITABLE_FIELDS, POOL_EDITABLE_FIELDS
 
 
 class ExtensionSerializer(ServiceModelSerializer):
@@ -35,18 +35,7 @@ class ExtensionPoolSerializer(ServiceModelSerializer):
 
     class Meta:
         model = ExtensionPool
-        fields = [
-            "id",
-            "name",
-            "base_extension",
-            "description",
-            "members",
-            "max_session_minutes",
-            "daily_release_time",
-            "relogin",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *POOL_EDITABLE_FIELDS, "members", "created_at", "updated_at"]
 
 
 class PoolRangeSerializer(serializers.Serializer):

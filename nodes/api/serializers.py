@@ -115,6 +115,17 @@ class PushSerializer(serializers.ModelSerializer):
     progress = serializers.IntegerField(
         read_only=True, help_text="Per cent done (100 once finished), as the history's bar shows."
     )
+    detail = serializers.CharField(
+        source="detail_text",
+        read_only=True,
+        help_text="The outcome, in the language of the request (Spanish unless chosen).",
+    )
+    steps = serializers.ListField(
+        source="step_records",
+        child=serializers.DictField(),
+        read_only=True,
+        help_text="Each step: at, step, ok, detail (text in the request's language) and plan.",
+    )
 
     class Meta:
         model = Push

@@ -1,5 +1,6 @@
 """General > Importar / exportar in Chromium: upload → preview with errors → corrected upload
-→ Importar → export from the users list, with a screenshot at every step."""
+→ Importar → export from the users list, with a screenshot at every step; and a long file on
+a real worker (MariaDB pass): the progress bar, then the preview, then the result."""
 
 import csv
 import io
@@ -8,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from extensions.models import Extension
+from tests.factories import PortalUserFactory
 from users.models import PortalUser
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -95,3 +97,58 @@ def test_upload_preview_correct_apply_and_export(visit, staff, licences, tmp_pat
     assert [line.split(";")[0] for line in lines[2:]] == ["mnunez"]
     assert "María Núñez" in lines[2]
     assert not Extension.objects.exists()
+
+
+@pytest.mark.broker
+def test_a_long_file_shows_its_progress_then_the_preview_and_the_result(
+    visit, staff, licences, worker, row_lock, settings
+):
+    """A file longer than IMPORT_ASYNC_ROWS on a real worker: the page shows the bar while
+    the preview waits for a worker, then the preview table; after *Importar*, the bar while the
+    worker applies (held at a locked row: half done), then the result."""
+    settings.IMPORT_ASYNC_ROWS = 3
+    for i in range(6):
+        PortalUserFactory(account=f"vecino{i}", name="Sin nombre", max_sessions=1)
+    rows = [[f"vecino{i}", f"Vecino Núñez {i}", "", "none", "1"] for i in range(6)]
+    rows += [["nuevo1", "Ana Peña", "", "none", "2"], ["nuevo2", "Íñigo", "", "none", "2"]]
+    staff("administrador", username="admin1")
+    visit.login("admin1")
+    page = visit.page
+    page.emulate_media(reduced_motion="reduce")
+    visit.goto("/importar-exportar/", "import-page")
+    page.select_option("#id_kind", "users")
+    page.set_input_files("#id_file", files=[csv_file(rows)])
+    with page.expect_navigation():
+        page.get_by_role("button", name="Ver vista previa").click()
+    # No worker yet: the preview waits in the queue, the page shows its bar.
+    expect(page.locator("#import-status")).to_have_text("En cola")
+    expect(page.locator("#import-progress-label")).to_contain_text("espera a un trabajador")
+    expect(page.locator("#import-progress-rows")).to_have_text("0 de 8 filas hechas.")
+    visit.shot("preview-queued")
+
+    worker(env={"IMPORT_PROGRESS_ROWS": "1"})
+    # The bar's polling reloads the page once the worker is done: the preview table.
+    expect(page.locator("#import-preview")).to_be_visible(timeout=90_000)
+    expect(page.locator("#import-status")).to_have_text("Vista previa")
+    expect(page.locator("[data-total=updated]")).to_have_text("6")
+    expect(page.locator("[data-total=new]")).to_have_text("2")
+    visit.shot("preview-done")
+
+    row_lock(PortalUser.objects.get(account="vecino4"))
+    with page.expect_navigation():
+        page.locator("#import-apply").click()
+    expect(page.locator("#import-progress-rows")).to_have_text(
+        "4 de 8 filas hechas.", timeout=90_000
+    )
+    expect(page.locator("#import-progress-label")).to_contain_text("Importando")
+    expect(page.locator("#import-progress .progress-bar")).to_have_text("50 %")
+    visit.shot("apply-running")
+    assert PortalUser.objects.filter(name="Sin nombre").count() == 6  # nothing committed yet
+
+    row_lock.release()
+    expect(page.locator("#import-status")).to_have_text("Aplicada", timeout=90_000)
+    expect(page.locator("#import-progress")).to_have_count(0)
+    expect(page.locator("[data-total=updated]")).to_have_text("6")
+    visit.shot("applied")
+    assert not PortalUser.objects.filter(name="Sin nombre").exists()
+    assert PortalUser.objects.filter(account__startswith="nuevo").count() == 2

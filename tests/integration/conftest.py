@@ -1,5 +1,3 @@
-import uuid
-
 import pytest
 
 from portal.celery import app
@@ -56,15 +54,6 @@ def ssh_webrtc_node(ssh_server, tmp_path):
         )
 
     return _make
-
-
-@pytest.fixture
-def queue():
-    name = f"test-{uuid.uuid4().hex[:8]}"
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = name
-    yield name
-    app.conf.task_default_queue = previous
 
 
 @pytest.fixture

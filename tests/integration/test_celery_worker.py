@@ -15,100 +15,16 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import transaction
 
 from nodes.models import Node, Push
 from nodes.services import push_request
+from tests.celery_worker import wait_for
 from tests.factories import NodeFactory, ssh_node_fields
 from tests.nodes.fake_node import calls, make_fake_node, timeline
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Worker:
-    """A `celery worker` process on the test's queue and database, logging to a file.
-
-    ``broker_url`` points it at another broker than the suite's; ``env`` overrides settings."""
-
-    def __init__(self, queue: str, log: Path, broker_url: str = "", env: dict | None = None):
-        db = settings.DATABASES["default"]
-        environment = {
-            **os.environ,
-            "DATABASE_URL": f"mysql://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}",
-            "CELERY_QUEUE": queue,
-            "PUSH_MAX_RETRIES": "1",
-            "PUSH_RETRY_BASE_SECONDS": "1",
-            "PUSH_RUNNING_LEASE_SECONDS": "3",
-            "PUSH_PENDING_GRACE_SECONDS": "1",
-            **({"CELERY_BROKER_URL": broker_url} if broker_url else {}),
-            **(env or {}),
-        }
-        self.log = log
-        # A file, not a pipe: nobody reads a pipe, and a full one would block the worker.
-        self.handle = open(log, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "-Q",
-                queue,
-                "-c",
-                "2",
-                # Reserve no more than it runs: what is not running stays queued in Redis.
-                "--prefetch-multiplier",
-                "1",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-l",
-                "INFO",
-            ],
-            cwd=ROOT,
-            env=environment,
-            stdout=self.handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        wait_for(lambda: " ready." in self.text(), timeout, what="the worker to be ready")
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.handle.close()
-
-
-@pytest.fixture
-def worker(queue, tmp_path):
-    workers = []
-
-    def start(**options) -> Worker:
-        started = Worker(queue, tmp_path / f"worker{len(workers) + 1}.log", **options)
-        workers.append(started)
-        return started
-
-    yield start
-    for started in workers:
-        started.stop()
 
 
 def ssh_node(
@@ -130,16 +46,6 @@ def ssh_node(
 def request(node: Node, reason: str = "test") -> Push:
     with transaction.atomic():
         return push_request(node=node, reason=reason)
-
-
-def wait_for(predicate, timeout: float = 90, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def queued_push_ids(client, queue: str) -> list[int]:

@@ -60,7 +60,7 @@ def test_closed_port_on_the_node_is_reported(node, client_for):
     sercen_status, webfon_status = data["services"]
     assert sercen_status["ok"] and sercen_status["raw"] == reference("sercen-status.txt")
     assert not webfon_status["ok"]
-    assert "on the node: Connect failed" in webfon_status["error"]
+    assert "en el nodo: Connect failed" in webfon_status["error"]
 
 
 def test_changed_host_key_refuses(node, ssh_server):
@@ -101,4 +101,4 @@ def test_the_ports_are_read_through_sshd_not_directly(node):
     finally:
         strict.cleanup()
     assert result.error == ""
-    assert "on the node: Administratively prohibited" in result.services[0].error
+    assert "en el nodo: Administratively prohibited" in result.services[0].error

@@ -63,7 +63,7 @@ def test_a_broken_jcfg_is_refused_by_janus_cfgconv_and_the_old_file_stays(node, 
     assert push.status == "failed"
     assert "janus-cfgconv" in push.detail and "syntax error" in push.detail, push.detail
     assert "no se cambió ningún fichero" in push.detail
-    check = next(step for step in push.steps if step["step"] == "check" and not step["ok"])
+    check = next(step for step in push.step_records if step["step"] == "check" and not step["ok"])
     assert "Error parsing config file at line 3: syntax error" in check["detail"]
     assert "\x1b[" not in check["detail"]  # the terminal's colours are not kept
     # Nothing used: neither the refused file nor the one checked fine beside it in the same set.
@@ -76,7 +76,7 @@ def test_a_broken_jcfg_is_refused_by_janus_cfgconv_and_the_old_file_stays(node, 
 def test_a_good_jcfg_passes_the_check_and_is_applied(node, root):
     push = push_files(node, [jcfg(node, GOOD_JCFG)])
     assert push.status == "applied", push.detail
-    check = next(step for step in push.steps if step["step"] == "check")
+    check = next(step for step in push.step_records if step["step"] == "check")
     assert check["ok"] and "janus-cfgconv --parse" in check["detail"]
     assert (root / "etc/janus/janus.jcfg").read_text() == GOOD_JCFG
     assert calls(root) == ["janus restart", "janus status"] and leftovers(root) == []
@@ -86,7 +86,7 @@ def test_a_check_whose_program_the_node_lacks_is_skipped_and_said(node, root):
     node.jcfg_check_command = "no-such-checker --parse %s"
     push = push_files(node, [jcfg(node, BROKEN_JCFG)])
     assert push.status == "applied", push.detail
-    check = next(step for step in push.steps if step["step"] == "check")
+    check = next(step for step in push.step_records if step["step"] == "check")
     assert "omitida" in check["detail"] and "no-such-checker" in check["detail"]
 
 

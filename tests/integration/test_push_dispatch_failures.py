@@ -8,25 +8,11 @@ import pytest
 import redis
 
 from nodes.models import Node, Push
-from portal.celery import app
 from tests.factories import NodeFactory
 from tests.integration.ssh_server import free_port
 
 # The on-commit callbacks that dispatch pushes run only on a real commit.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture
-def celery_mode(settings):
-    """Switch the Celery app between the embedded default (tasks run here) and a broker."""
-    previous = app.conf.task_always_eager
-
-    def _set(*, eager: bool) -> None:
-        app.conf.task_always_eager = eager
-        settings.CELERY_TASK_ALWAYS_EAGER = eager
-
-    yield _set
-    app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ def test_no_secret_in_steps_detail_or_logs(ssh_server, tmp_path, caplog, failing
     push_execute(push_id=push.pk, files_for=lambda _node: files)
     push.refresh_from_db()
     assert push.status == ("rolled_back" if failing else "applied"), push.detail
-    outputs = " ".join(step["detail"] for step in push.steps)
+    outputs = " ".join(step["detail"] for step in push.step_records)
     assert "$ cat" in outputs or "$ sh -c" in outputs
     assert "clave = " in outputs  # the command's output is there, the secret is not
     recorded = outputs + push.detail + push.diff

@@ -144,7 +144,7 @@ def test_a_silent_port_times_out(tmp_path):
 
     with (
         SupervisionServer("", hold_seconds=3) as silent,
-        pytest.raises(TransportError, match=r"no answer within 0\.5 s"),
+        pytest.raises(TransportError, match=r"sin respuesta en 0\.5 s"),
     ):
         LocalTransport("node", base=tmp_path).query_port(silent.port, timeout=0.5)
 
@@ -176,7 +176,7 @@ def test_unreachable_node_is_a_message(tmp_path, browser_for):
     response = browser_for().get(f"/nodos/{node.pk}/diagnostico/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'id="supervision-error"' in html and "cannot connect to 127.0.0.1" in html
+    assert 'id="supervision-error"' in html and "no se puede conectar con 127.0.0.1" in html
 
 
 @pytest.mark.django_db

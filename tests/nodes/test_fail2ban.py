@@ -191,7 +191,7 @@ def test_push_writes_the_fail2ban_files_and_restarts_it_only_when_they_change(
     push = Push.objects.create(node=node, reasons=["test"])
     assert push_execute(push_id=push.pk, files_for=node_managed_files) == "applied"
     assert jail.read_text() == render_fail2ban_jail_sercen()
-    steps = Push.objects.get(pk=push.pk).steps
+    steps = Push.objects.get(pk=push.pk).step_records
     assert [s["detail"] for s in steps if s["step"] == "fail2ban.restart"] == [
         "sin orden configurada"
     ]
