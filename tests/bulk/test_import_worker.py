@@ -3,9 +3,9 @@ the import's progress is read live while the worker holds it, a job is run once 
 often it is sent, and a worker killed mid-import leaves nothing written and an import the
 beat's sweep refuses.
 
-To see a job half done without timing anything, the test holds a lock on one of the rows the
-file updates (from a connection of its own, as another writer would): the worker stops there,
-with the rows before it done and recorded, until the test lets go.
+To see a job half done without timing anything, the test holds a lock on the fixed extension
+of one of the file's new users (from a connection of its own, as another writer would): the
+worker stops there, its batch of updates done and recorded, until the test lets go.
 """
 
 import dataclasses
@@ -21,28 +21,40 @@ from bulk.tasks import import_apply_task, jobs_sweep
 from core.actors import Actor
 from core.models import AuditEntry
 from core.roles import ROLE_ADMIN
+from extensions.models import Extension
 from tests.celery_worker import wait_for
-from tests.factories import PortalUserFactory
+from tests.factories import PortalUserFactory, WebfonExtensionFactory
 from users.models import PortalUser
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
+FIRST_FIXED = 7_700_000
+
+
 @pytest.fixture
 def long_file(make_csv, settings, licences):
-    """``updated`` existing users renamed then ``new`` new ones, a file longer than
-    IMPORT_ASYNC_ROWS (so a job)."""
+    """``updated`` existing users renamed then ``new`` new ones with a fixed webfon extension
+    each (numbers from FIRST_FIXED), a file longer than IMPORT_ASYNC_ROWS (so a job)."""
     settings.IMPORT_ASYNC_ROWS = 20
 
     def _make(*, updated: int, new: int = 0) -> SimpleUploadedFile:
         for i in range(updated):
             PortalUserFactory(account=f"viejo{i:03d}", name="Antes", max_sessions=1)
-        rows = [[f"viejo{i:03d}", f"Después {i}", "1"] for i in range(updated)]
-        rows += [[f"nuevo{i:03d}", f"Núñez {i}", "2"] for i in range(new)]
-        content = make_csv(["account", "name", "max_sessions"], rows)
+        for i in range(new):
+            WebfonExtensionFactory(number=str(FIRST_FIXED + i))
+        rows = [[f"viejo{i:03d}", f"Después {i}", "1", ""] for i in range(updated)]
+        rows += [[f"nuevo{i:03d}", f"Núñez {i}", "2", str(FIRST_FIXED + i)] for i in range(new)]
+        content = make_csv(["account", "name", "max_sessions", "webfon_extension"], rows)
         return SimpleUploadedFile("usuarios.csv", content, content_type="text/csv")
 
     return _make
+
+
+def lock_a_new_users_extension(row_lock) -> None:
+    """The new users' batch locks their fixed extensions: it waits at this one, the updates
+    (a batch before it) done."""
+    row_lock(Extension.objects.get(number=str(FIRST_FIXED)))
 
 
 def poll(api, pk: int, what: str, until) -> dict:
@@ -74,13 +86,13 @@ def test_api_202_live_progress_and_one_run_per_job(worker, client_for, long_file
     assert body["progress"] == 200 and body["errors"] == []
     assert not PortalUser.objects.filter(account__startswith="nuevo").exists()
 
-    row_lock(PortalUser.objects.get(account="viejo120"))  # the 121st row to update
+    lock_a_new_users_extension(row_lock)
     answer = api.post(f"/api/v1/imports/{pk}/apply/", {}, format="multipart")
     assert answer.status_code == 202 and answer.json()["status"] == "queued"
     # The same job sent once more (a message delivered twice): the worker's second slot
     # finds it claimed.
     import_apply_task.delay(pk, dataclasses.asdict(Actor.system("tests")))
-    body = poll(api, pk, "the apply to wait at the locked row", lambda b: b["progress"] == 120)
+    body = poll(api, pk, "the apply to wait at the locked row", lambda b: b["progress"] == 150)
     assert body["status"] == "running" and body["job"] == "apply"
     # A second "Importar" meanwhile is refused; nothing is written before the commit.
     again = api.post(f"/api/v1/imports/{pk}/apply/", {}, format="multipart")
@@ -101,17 +113,17 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_sweep_refuses_it(
     worker, client_for, long_file, row_lock, settings
 ):
     api = client_for(ROLE_ADMIN)
-    upload = long_file(updated=40)
+    upload = long_file(updated=40, new=5)
     started = worker(env={"IMPORT_PROGRESS_ROWS": "5"})
     pk = api.post("/api/v1/imports/", {"kind": "users", "file": upload}, format="multipart")
     pk = pk.json()["id"]
     poll(api, pk, "the preview", lambda b: b["status"] == "previewed")
-    row_lock(PortalUser.objects.get(account="viejo030"))
+    lock_a_new_users_extension(row_lock)
     assert api.post(f"/api/v1/imports/{pk}/apply/", {}, format="multipart").status_code == 202
-    poll(api, pk, "the apply to wait at the locked row", lambda b: b["progress"] == 30)
+    poll(api, pk, "the apply to wait at the locked row", lambda b: b["progress"] == 40)
     started.kill()
     row_lock.release()
-    # Its transaction died with it: the 30 rows it had updated are not there.
+    # Its transaction died with it: the 40 rows it had updated are not there.
     assert PortalUser.objects.filter(name="Antes").count() == 40
     assert Import.objects.get(pk=pk).status == "running"
 
