@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from extensions.models import Extension
-from tests.factories import PortalUserFactory
+from tests.factories import PortalUserFactory, WebfonExtensionFactory
 from users.models import PortalUser
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -17,10 +17,10 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 COLUMNS = ["account", "name", "email", "second_factor", "max_sessions"]
 
 
-def csv_file(rows) -> dict:
+def csv_file(rows, columns=COLUMNS) -> dict:
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=";")
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     writer.writerows(rows)
     return {
         "name": "usuarios.csv",
@@ -105,19 +105,24 @@ def test_a_long_file_shows_its_progress_then_the_preview_and_the_result(
 ):
     """A file longer than IMPORT_ASYNC_ROWS on a real worker: the page shows the bar while
     the preview waits for a worker, then the preview table; after *Importar*, the bar while the
-    worker applies (held at a locked row: half done), then the result."""
+    worker applies (held at a new user's locked fixed extension: the updates done), then the
+    result."""
     settings.IMPORT_ASYNC_ROWS = 3
     for i in range(6):
         PortalUserFactory(account=f"vecino{i}", name="Sin nombre", max_sessions=1)
-    rows = [[f"vecino{i}", f"Vecino Núñez {i}", "", "none", "1"] for i in range(6)]
-    rows += [["nuevo1", "Ana Peña", "", "none", "2"], ["nuevo2", "Íñigo", "", "none", "2"]]
+    fixed = [WebfonExtensionFactory(number=str(7_800_000 + i)) for i in range(2)]
+    rows = [[f"vecino{i}", f"Vecino Núñez {i}", "", "none", "1", ""] for i in range(6)]
+    rows += [
+        ["nuevo1", "Ana Peña", "", "none", "2", fixed[0].number],
+        ["nuevo2", "Íñigo", "", "none", "2", fixed[1].number],
+    ]
     staff("administrador", username="admin1")
     visit.login("admin1")
     page = visit.page
     page.emulate_media(reduced_motion="reduce")
     visit.goto("/importar-exportar/", "import-page")
     page.select_option("#id_kind", "users")
-    page.set_input_files("#id_file", files=[csv_file(rows)])
+    page.set_input_files("#id_file", files=[csv_file(rows, [*COLUMNS, "webfon_extension"])])
     with page.expect_navigation():
         page.get_by_role("button", name="Ver vista previa").click()
     # No worker yet: the preview waits in the queue, the page shows its bar.
@@ -134,14 +139,14 @@ def test_a_long_file_shows_its_progress_then_the_preview_and_the_result(
     expect(page.locator("[data-total=new]")).to_have_text("2")
     visit.shot("preview-done")
 
-    row_lock(PortalUser.objects.get(account="vecino4"))
+    row_lock(fixed[0])  # the new users' batch waits here, after the updates' batch
     with page.expect_navigation():
         page.locator("#import-apply").click()
     expect(page.locator("#import-progress-rows")).to_have_text(
-        "4 de 8 filas hechas.", timeout=90_000
+        "6 de 8 filas hechas.", timeout=90_000
     )
     expect(page.locator("#import-progress-label")).to_contain_text("Importando")
-    expect(page.locator("#import-progress .progress-bar")).to_have_text("50 %")
+    expect(page.locator("#import-progress .progress-bar")).to_have_text("75 %")
     visit.shot("apply-running")
     assert PortalUser.objects.filter(name="Sin nombre").count() == 6  # nothing committed yet
 
