@@ -4,7 +4,11 @@ For each size N: a file of N extensions (half webfon, half physical) and a file 
 (half with a fixed webfon extension of the first file, half on a pool), each previewed (dry
 run) and then applied through bulk.services. Prints wall time and SQL queries of each step
 and the queries per 1,000 rows, which must not grow with N; goals at 10,000 rows: dry run
-≤ 5 s, import ≤ 10 s. Runs on MariaDB (DATABASE_URL=mysql://root:@127.0.0.1:3306/test) in
+≤ 5 s, import ≤ 10 s. Then a file of new users with a ``password`` column (--passwords
+rows): a password is hashed with the portal's hasher (PBKDF2, a deliberate fraction of a
+second each), so the figures are printed beside one hash's time measured in the same run:
+the dry run must not hash (the preview is rolled back), the import hashes on every CPU.
+Runs on MariaDB (DATABASE_URL=mysql://root:@127.0.0.1:3306/test) in
 a throw-away database.
 
     DEBUG=1 [BENCH_DB_SUFFIX=me] [CELERY_BROKER_URL=redis://…] .venv/bin/python bench/import_data.py [--sizes 1000 10000]
@@ -32,6 +36,7 @@ import django
 django.setup()
 
 from django.conf import settings  # noqa: E402
+from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from bulk.services import import_apply, import_preview  # noqa: E402
@@ -71,7 +76,7 @@ def timed(label: str, size: int, func, **kwargs) -> tuple[float, int, object]:
     return elapsed, queries, result
 
 
-def run(sizes: list[int]) -> None:
+def run(sizes: list[int], passwords: int) -> None:
     actor = Actor.system("bench")
     LicenseStock.objects.update_or_create(id=1, defaults={"stock": 10_000_000})
     corporate = node_create(actor=actor, name="bench-corp", kind="corporate")
@@ -121,11 +126,37 @@ def run(sizes: list[int]) -> None:
         timed("users import", size, import_apply, actor=actor, import_=preview)
         print(f"{'':>22} new pushes after the users import: {Push.objects.count() - pushes}")
         start += size
+    if passwords:
+        password_rows(actor, passwords, start)
+
+
+def password_rows(actor: Actor, size: int, start: int) -> None:
+    """New users with a password each: the dry run and the import against one hash's time."""
+    began = time.perf_counter()
+    make_password("Bench-clave-1")
+    one_hash = time.perf_counter() - began
+    users = [[f"b{start}-k{i}", f"Usuario k{i}", f"Bench-clave-{i}"] for i in range(size)]
+    content = csv_bytes(["account", "name", "password"], users)
+    dry, _q, preview = timed(
+        "passwords dry run", size, import_preview, actor=actor, kind="users", content=content
+    )
+    applied, _q, _result = timed(
+        "passwords import", size, import_apply, actor=actor, import_=preview
+    )
+    serial = size * one_hash
+    print(
+        f"{'':>22} one password hash: {one_hash:.3f} s ({size} in a row: {serial:.1f} s); dry run "
+        f"{dry / serial:.0%} of that, import {applied / serial:.0%} (hashed on "
+        f"{os.cpu_count()} CPUs)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000])
+    parser.add_argument(
+        "--passwords", type=int, default=200, help="new users with a password (0: none)"
+    )
     args = parser.parse_args()
     if connection.vendor != "mysql" or not settings.CELERY_BROKER_URL:
         sys.exit("needs DATABASE_URL=mysql://… and CELERY_BROKER_URL=redis://…")
@@ -135,7 +166,7 @@ def main() -> None:
     )
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
-        run(args.sizes)
+        run(args.sizes, args.passwords)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         import redis

@@ -38,6 +38,7 @@ from users.services import (
     portal_user_create,
     portal_user_create_many,
     portal_user_set_password,
+    portal_user_set_password_many,
     portal_user_update,
     portal_user_update_many,
 )
@@ -225,9 +226,31 @@ class UsersSpec(KindSpec):
             portal_user_set_password(actor=actor, user=obj, password=password)
 
     def update_many(self, *, actor: Actor, changes):
-        if any("password" in values for _obj, values in changes):
-            return None  # a password is set by its own service, row by row
-        return portal_user_update_many(actor=actor, changes=changes)
+        # The fields first (portal_user_update_many), then the passwords of the rows they
+        # did not refuse, by their own service (portal_user_set_password_many: hashed
+        # together), as update() does for one row.
+        results: list[Any] = [obj for obj, _values in changes]
+        fields = [
+            (index, obj, {k: v for k, v in values.items() if k != "password"})
+            for index, (obj, values) in enumerate(changes)
+        ]
+        fields = [(index, obj, values) for index, obj, values in fields if values]
+        updated = portal_user_update_many(
+            actor=actor, changes=[(obj, values) for _index, obj, values in fields]
+        )
+        for (index, _obj, _values), result in zip(fields, updated, strict=True):
+            results[index] = result
+        passwords = [
+            (index, values["password"])
+            for index, (_obj, values) in enumerate(changes)
+            if values.get("password") and not isinstance(results[index], ValidationError)
+        ]
+        set_ = portal_user_set_password_many(
+            actor=actor, changes=[(results[index], password) for index, password in passwords]
+        )
+        for (index, _password), result in zip(passwords, set_, strict=True):
+            results[index] = result
+        return results
 
 
 class ExtensionsSpec(KindSpec):

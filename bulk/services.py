@@ -31,7 +31,8 @@ from bulk.files import read_table
 from bulk.kinds import SPECS, KindSpec
 from bulk.models import Import
 from core.actors import Actor
-from core.audit import audit_discarded, audit_record
+from core.audit import audit_record
+from core.dry_run import dry_run
 from core.transactions import run_atomic
 
 logger = logging.getLogger("bulk")
@@ -218,8 +219,8 @@ def _execute(
 
     def attempt() -> Outcome:
         try:
-            # A preview is rolled back whatever happens: its audit entries are not written.
-            with transaction.atomic(), nullcontext() if commit else audit_discarded():
+            # A preview is rolled back whatever happens: a dry run (core.dry_run).
+            with transaction.atomic(), nullcontext() if commit else dry_run():
                 outcome = _run(actor=actor, spec=spec, content=content, progress=progress)
                 if not commit or outcome.errors:
                     raise _Rollback(outcome)

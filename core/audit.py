@@ -6,33 +6,16 @@ import datetime
 import decimal
 import functools
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from django.db import models
 
 from core.actors import Actor
 from core.bulk import bulk_insert
+from core.dry_run import in_dry_run
 from core.models import AuditEntry
 
 MASK = "********"
-
-# Inside audit_discarded(): entries are built (the same code runs) but not written.
-_discarded: ContextVar[bool] = ContextVar("audit_discarded", default=False)
-
-
-@contextmanager
-def audit_discarded() -> Iterator[None]:
-    """Build the audit entries of the writes inside without writing them: for a transaction
-    that is rolled back whatever happens (an import's preview), whose entries would be undone
-    with it. Nothing else changes: the writes, their checks and their errors are the same."""
-    token = _discarded.set(True)
-    try:
-        yield
-    finally:
-        _discarded.reset(token)
 
 
 def _json_safe(value: Any) -> Any:
@@ -160,7 +143,7 @@ def audit_record(
         after=after,
         extra=extra,
     )
-    if not _discarded.get():
+    if not in_dry_run():  # the entry is built, not written
         bulk_insert(AuditEntry, shared={}, rows=[entry], answer=False)
 
 
@@ -197,7 +180,7 @@ def _record_many(
         )
         for instance, before in items
     ]
-    if _discarded.get():
+    if in_dry_run():
         return
     shared = {name: rows[0][name] for name in _SHARED}
     bulk_insert(

@@ -29,6 +29,7 @@ from tests.factories import (
     WebfonExtensionFactory,
     WebfonSessionFactory,
 )
+from tests.hashers import RecordingHasher
 from tests.pki import new_pki
 from webfon.authlog import SerCenFormatter
 
@@ -156,6 +157,15 @@ def webrtc_fields(corporate):
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness adds ~0.3 s per password set; tests only need *a* hash.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def recording_hasher(settings):
+    """The password hasher becomes tests.hashers.RecordingHasher (counts and threads)."""
+    RecordingHasher.reset()
+    settings.PASSWORD_HASHERS = ["tests.hashers.RecordingHasher"]
+    yield RecordingHasher
+    RecordingHasher.reset()
 
 
 @pytest.fixture

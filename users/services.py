@@ -8,7 +8,6 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import pyotp
-from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.db.models.functions import Lower
@@ -27,7 +26,7 @@ from extensions.selectors import extensions_locked_with_holders, webfon_numbers_
 from nodes.services import push_request_webrtc_nodes
 from users import hooks
 from users.models import LdapSettings, PortalUser, SecondFactorExemptNetwork
-from users.passwords import password_policy_errors
+from users.passwords import password_hashes, password_policy_errors
 
 # What a user's form, API serializer and update service edit, in the form's order: the one
 # list of them, in the manual's two groups (§7.6.2: the tabs "Usuario" and "Centralita").
@@ -194,9 +193,23 @@ def _check_user_cross_rows(user: PortalUser, *, changed: Collection[str] | None 
         raise conflict
 
 
-def _check_password(password: str, *, account: str) -> None:
-    """The webfon password policy (General > Política de acceso webfon)."""
-    policy = hooks.password_rules()
+def _passwords_store(pairs: Sequence[tuple[PortalUser, str]]) -> None:
+    """Set each user's portal password (already checked against the policy) to its hash,
+    the hashes computed together (users.passwords.password_hashes)."""
+    if not pairs:
+        return
+    now = timezone.now()
+    hashes = password_hashes([password for _user, password in pairs])
+    for (user, _password), encoded in zip(pairs, hashes, strict=True):
+        user.password = encoded
+        user.password_changed_at = now
+
+
+def _check_password(password: str, *, account: str, policy: Any = None) -> None:
+    """The webfon password policy (General > Política de acceso webfon); ``policy``: the
+    policy already read (a batch reads it once)."""
+    if policy is None:
+        policy = hooks.password_rules()
     errors = password_policy_errors(
         password,
         account=account,
@@ -223,8 +236,10 @@ def _user_build(
     pool: ExtensionPool | None = None,
     max_sessions: int = 1,
     password: str | None = None,
+    policy: Any = None,
 ) -> PortalUser:
-    """A new user, normalized, its password hashed, validated on its own (no other row)."""
+    """A new user, normalized, validated on its own (no other row), its ``password`` checked
+    against the policy but not yet stored."""
     data = _normalize(
         {
             "account": account,
@@ -240,10 +255,8 @@ def _user_build(
         }
     )
     user = PortalUser(**data)
-    if password:
-        _check_password(password, account=user.account)
-        user.password = make_password(password)
-        user.password_changed_at = timezone.now()
+    if password:  # checked here, hashed once the row is accepted (_passwords_store)
+        _check_password(password, account=user.account, policy=policy)
     # Validated once, in Python: every CheckConstraint of PortalUser is a field choice, a
     # validator or a rule of clean(), and the unique ones are _user_conflicts' (pinned by
     # tests/users/test_constraints_covered.py); the database still enforces them all.
@@ -281,6 +294,8 @@ def portal_user_create(
         password=password,
     )
     _check_user_cross_rows(user)
+    if password:
+        _passwords_store([(user, password)])
     user.save()
     audit_record(actor=actor, action="user.create", instance=user, after=audit_snapshot(user))
     # Whether any user logs in through a pool decides colas_limpiar_siempre on the nodes.
@@ -293,17 +308,18 @@ def portal_user_create_many(
     *, actor: Actor, rows: Sequence[dict[str, Any]]
 ) -> list[PortalUser | ValidationError]:
     """Create one user per item of ``rows`` (the keyword arguments of portal_user_create),
-    with its rules, in a number of queries that does not grow with the rows (a row with a
-    password reads the password policy).
+    with its rules, in a number of queries that does not grow with the rows (the accepted
+    rows' passwords are hashed together, on every CPU).
 
     Answers, in the order of ``rows``, the created user or the ValidationError that refused
     that row (the others are created: the caller's transaction decides whether a refused row
     undoes them). One audit entry per user and one push request, as portal_user_create.
     """
     results: list[PortalUser | ValidationError] = []
+    policy = hooks.password_rules() if any(row.get("password") for row in rows) else None
     for row in rows:
         try:
-            results.append(_user_build(**row))
+            results.append(_user_build(**row, policy=policy))
         except ValidationError as exc:
             results.append(exc)
     built = [(index, user) for index, user in enumerate(results) if isinstance(user, PortalUser)]
@@ -311,6 +327,13 @@ def portal_user_create_many(
     for position, (index, _user) in enumerate(built):
         if position in conflicts:
             results[index] = conflicts[position]
+    _passwords_store(
+        [
+            (user, row["password"])
+            for user, row in zip(results, rows, strict=True)
+            if isinstance(user, PortalUser) and row.get("password")
+        ]
+    )
     creating = [user for user in results if isinstance(user, PortalUser)]
     saved = iter(bulk_insert_instances(creating))
     results = [next(saved) if isinstance(row, PortalUser) else row for row in results]
@@ -426,8 +449,7 @@ def portal_user_set_password(*, actor: Actor, user: PortalUser, password: str) -
     user = PortalUser.objects.select_for_update().get(pk=user.pk)
     _check_password(password, account=user.account)
     before = audit_snapshot(user)
-    user.password = make_password(password)
-    user.password_changed_at = timezone.now()
+    _passwords_store([(user, password)])
     user.save(update_fields=["password", "password_changed_at", "updated_at"])
     audit_record(
         actor=actor,
@@ -437,6 +459,37 @@ def portal_user_set_password(*, actor: Actor, user: PortalUser, password: str) -
         after=audit_snapshot(user),
     )
     return user
+
+
+@retrying_atomic
+def portal_user_set_password_many(
+    *, actor: Actor, changes: Sequence[tuple[PortalUser, str]]
+) -> list[PortalUser | ValidationError]:
+    """Set the portal password of each user of ``changes`` (distinct users), as
+    portal_user_set_password does, in a few queries, the passwords hashed together on every
+    CPU. Answers, in order, the user or the ValidationError that refused its password (the
+    others are saved: the caller's transaction decides whether a refused row undoes them).
+    One audit entry per user."""
+    locked = PortalUser.objects.select_for_update().in_bulk([user.pk for user, _pw in changes])
+    results: list[PortalUser | ValidationError] = []
+    accepted: list[tuple[PortalUser, str]] = []
+    rows: list[tuple[PortalUser, dict[str, Any], set[str]]] = []
+    policy = hooks.password_rules() if changes else None
+    for given, password in changes:
+        user = locked.get(given.pk)
+        if user is None:  # deleted meanwhile: what portal_user_set_password's get() raises
+            raise PortalUser.DoesNotExist(f"PortalUser matching pk={given.pk} does not exist.")
+        try:
+            _check_password(password, account=user.account, policy=policy)
+        except ValidationError as exc:
+            results.append(exc)
+            continue
+        results.append(user)
+        accepted.append((user, password))
+        rows.append((user, audit_snapshot(user), {"password", "password_changed_at"}))
+    _passwords_store(accepted)
+    save_updated(actor=actor, action="user.set_password", rows=rows)
+    return results
 
 
 @retrying_atomic

@@ -4,6 +4,8 @@ the export that imports back unchanged. Run on SQLite and MariaDB."""
 import pytest
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from bulk.models import Import
 from bulk.selectors import export_file, export_queryset
@@ -288,6 +290,34 @@ def test_password_column_is_hashed_and_checked_by_the_policy(actor, make_csv, li
         content=make_csv(["account", "name", "password"], [["x", "X", "a"]]),
     )
     assert [e["column"] for e in preview.errors] == ["password"]
+
+
+def test_passwords_are_not_hashed_by_the_preview_and_are_hashed_in_a_batch(
+    actor, make_csv, licences, recording_hasher
+):
+    """A file of passwords: the preview checks every one against the policy but hashes none
+    (it is rolled back); applying hashes each once, new and existing users alike, in a number
+    of queries that does not grow with the rows."""
+
+    def run(size: int, start: int):
+        for i in range(size):  # existing users, half of the file
+            PortalUserFactory(account=f"e{start + i}", name="E")
+        rows = [[f"e{start + i}", "E", f"Clave-Segura-{start + i}-ñ"] for i in range(size)]
+        rows += [[f"n{start + i}", "N", f"Clave-Nueva-{start + i}-ñ"] for i in range(size)]
+        content = make_csv(["account", "name", "password"], rows)
+        recording_hasher.reset()
+        preview = import_preview(actor=actor, kind="users", content=content)
+        assert preview.errors == [] and recording_hasher.calls == 0
+        assert preview.totals == {"new": size, "updated": size, "unchanged": 0, "invalid": 0}
+        with CaptureQueriesContext(connection) as queries:
+            import_apply(actor=actor, import_=preview)
+        assert recording_hasher.calls == 2 * size
+        for account, _name, password in rows:
+            assert check_password(password, PortalUser.objects.get(account=account).password)
+        return len(queries)
+
+    assert run(3, 0) == run(12, 100)
+    assert AuditEntry.objects.filter(action="user.set_password").count() == 3 + 12
 
 
 def test_licence_check_counts_the_whole_file(actor, make_csv, corporate, set_stock):

@@ -10,11 +10,11 @@ from core.actors import Actor
 from core.audit import (
     MASK,
     audit_diff,
-    audit_discarded,
     audit_record,
     audit_record_created,
     audit_snapshot,
 )
+from core.dry_run import dry_run
 from core.models import AuditEntry
 from nodes.models import Node
 from nodes.services import node_create
@@ -111,8 +111,8 @@ def test_entries_of_a_batch_are_those_audit_record_writes_one_by_one(actor):
 
 
 @pytest.mark.django_db
-def test_discarded_entries_are_built_but_not_written(actor):
-    with audit_discarded():
+def test_dry_run_entries_are_built_but_not_written(actor):
+    with dry_run():
         node = node_create(actor=actor, name="corp", kind="corporate")
         audit_record_created(actor=actor, action="node.create", instances=[node])
     assert Node.objects.filter(pk=node.pk).exists()
