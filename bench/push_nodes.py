@@ -499,12 +499,13 @@ def user_edits(env: Env, corporate: Node, edits: int, timeout: float) -> None:
     # The wall time is the CPU time the transaction needs (this process, then MariaDB, one
     # statement at a time) divided by the share of a CPU it got: on a shared machine whose
     # other processes keep both CPUs busy, it grows with them while the CPU seconds do not.
-    others = max(cpu["busy"] - cpu["bench"] - cpu["mariadb"] - cpu["workers"], 0.0)
+    ours = cpu["bench"] + cpu["mariadb"]
+    others = max(cpu["busy"] - ours - cpu["workers"] - cpu["sshd"], 0.0)
     print(
         f"  CPU seconds in the transaction: bench process {cpu['bench']:.2f}, MariaDB "
-        f"{cpu['mariadb']:.2f} (together {cpu['bench'] + cpu['mariadb']:.2f}); other processes "
-        f"{others:.2f} of the machine's {cpu['capacity']:.2f}; load average "
-        f"{os.getloadavg()[0]:.1f}"
+        f"{cpu['mariadb']:.2f} (together {ours:.2f}); meanwhile workers {cpu['workers']:.2f}, "
+        f"sshds {cpu['sshd']:.2f}, other processes {others:.2f}, of the machine's "
+        f"{cpu['capacity']:.2f}; load average {os.getloadavg()[0]:.1f}"
     )
     print(
         f"  new pushes: {len(ids)} for {len(webrtc)} WebRTC nodes; per WebRTC node "
