@@ -1,5 +1,9 @@
 """Re-authentication ("sudo mode"): dangerous actions need a password (and second factor)
-confirmed within the last STAFF_SUDO_SECONDS. A login counts as a confirmation."""
+confirmed within the last STAFF_SUDO_SECONDS. A login counts as a confirmation.
+
+Pages ask for it with :class:`SudoRequiredMixin`; the REST API with
+:class:`SessionSudoPermission`, for the requests a browser's session signs (a token is a
+credential of its own, created after a re-authentication)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import BasePermission
 
 SUDO_SESSION_KEY = "staff_sudo_at"
 
@@ -87,3 +93,33 @@ class SudoRequiredMixin:
         ):
             return sudo_required_response(request, self.sudo_next_url())
         return super().dispatch(request, *args, **kwargs)
+
+
+class SessionSudoPermission(BasePermission):
+    """The API side of :class:`SudoRequiredMixin` (in DEFAULT_PERMISSION_CLASSES): the API's
+    counterparts of the pages that ask for a re-authentication ask for it too when the
+    request comes with the browser's session, so a stolen session cookie reveals no secret
+    and changes no node or LDAP settings through the API either.
+
+    A view names them in ``sudo_actions``: its action (a viewset's ``secret``,
+    ``partial_update``…) or, for a plain view, its method in lower case (``put``), mapped to
+    the permission whose holders must have confirmed, as ``sudo_permission`` on a page. A
+    request signed with a token, or by a user without that permission (refused by the
+    other checks), passes."""
+
+    def has_permission(self, request, view) -> bool:
+        actions: dict[str, str] = getattr(view, "sudo_actions", {})
+        if not actions:
+            return True
+        permission = actions.get(getattr(view, "action", None) or request.method.lower())
+        if permission is None or not isinstance(
+            request.successful_authenticator, SessionAuthentication
+        ):
+            return True
+        if not request.user.has_perm(permission) or sudo_fresh(request):
+            return True
+        self.message = _(
+            "Esta acción pide confirmar su identidad: hágalo en %(url)s y repítala en los "
+            "%(minutes)d minutos siguientes, o use un token de API."
+        ) % {"url": reverse("staff_sudo"), "minutes": settings.STAFF_SUDO_SECONDS // 60}
+        return False

@@ -413,7 +413,10 @@ REST_FRAMEWORK = {
         "portal.api.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.RolePermission"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "core.api.permissions.RolePermission",
+        "accounts.sudo.SessionSudoPermission",
+    ],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PortalPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",

@@ -32,6 +32,8 @@ class ExtensionViewSet(ServiceModelViewSet):
     delete_service = services.extension_delete
     service_instance_kwarg = "extension"
     action_permissions = {"secret": ["extensions.change_extension"]}
+    # As the page's "Mostrar clave" (accounts.sudo.SessionSudoPermission).
+    sudo_actions = {"secret": "extensions.change_extension"}
 
     @extend_schema(responses=ExtensionSecretSerializer)
     @action(detail=True, methods=["get"])

@@ -55,6 +55,15 @@ class NodeViewSet(ServiceModelViewSet):
         "certificate_write": ["nodes.change_node"],
         "certificate_delete": ["nodes.change_node"],
     }
+    # As the node's form and certificate pages (accounts.sudo.SessionSudoPermission): the SSH
+    # connection, its keys and the TLS key go to the node.
+    sudo_actions = {
+        "create": "nodes.add_node",
+        "update": "nodes.change_node",
+        "partial_update": "nodes.change_node",
+        "certificate_write": "nodes.change_node",
+        "certificate_delete": "nodes.change_node",
+    }
 
     @extend_schema(request=None, responses=NodePreviewSerializer)
     @action(detail=True, methods=["get"])

@@ -76,6 +76,8 @@ class LdapSettingsView(generics.RetrieveUpdateAPIView):
 
     serializer_class = LdapSettingsSerializer
     queryset = LdapSettings.objects.all()
+    # As the page (accounts.sudo.SessionSudoPermission): the bind account and its password.
+    sudo_actions = {"put": "users.change_ldapsettings", "patch": "users.change_ldapsettings"}
 
     def get_required_permissions(self, request) -> list[str]:
         return model_permissions(LdapSettings, request.method)
@@ -94,6 +96,10 @@ class LdapTestView(APIView):
 
     Uses the stored settings, or unsaved values sent with the request; saves nothing.
     """
+
+    # The page's "Probar" is behind its re-authentication: a test may bind with the stored
+    # password (accounts.sudo.SessionSudoPermission).
+    sudo_actions = {"post": "users.change_ldapsettings"}
 
     def get_required_permissions(self, request) -> list[str]:
         return ["users.change_ldapsettings"]
