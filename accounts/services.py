@@ -12,8 +12,10 @@ import secrets
 
 import pyotp
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django_otp_webauthn.models import WebAuthnCredential
 
@@ -31,6 +33,9 @@ from core.audit import audit_record, audit_snapshot
 from core.totp import totp_matching_step
 
 logger = logging.getLogger("accounts.auth")
+
+PASSWORD_RESET_EMAIL_TEMPLATE = "registration/password_reset_email.txt"
+PASSWORD_RESET_SUBJECT_TEMPLATE = "registration/password_reset_subject.txt"
 
 
 def _attempt_actor(*, account: str, client_ip: str, user=None) -> Actor:
@@ -320,3 +325,41 @@ def staff_language_set(*, actor: Actor, user, language: str) -> StaffPreference:
         after=audit_snapshot(preference),
     )
     return preference
+
+
+def staff_password_reset_request(*, email: str, domain: str, use_https: bool) -> None:
+    """¿Ha olvidado su contraseña?: have the reset link mailed to the accounts of ``email``
+    by a worker (accounts.password_reset_send), whatever the address. The request then does
+    the same work, in the same time, whether an account has it or not; sending from here
+    would take an SMTP conversation for a known address only, which tells that it exists.
+    With the broker down the link is sent from here, so it still arrives."""
+    from accounts.tasks import password_reset_send
+
+    language = translation.get_language()
+    try:
+        password_reset_send.delay(
+            email=email, domain=domain, use_https=use_https, language=language
+        )
+    except Exception as exc:
+        logger.warning("staff.password_reset_dispatch_failed error=%s", type(exc).__name__)
+        staff_password_reset_send(
+            email=email, domain=domain, use_https=use_https, language=language
+        )
+
+
+def staff_password_reset_send(
+    *, email: str, domain: str, use_https: bool, language: str | None = None
+) -> None:
+    """Mail a reset link (one hour, once) to each active account of ``email`` with a usable
+    password (Django's PasswordResetForm: its rules and its tokens), in ``language``, links
+    on ``domain``. An SMTP failure is logged by the form, never raised."""
+    form = PasswordResetForm({"email": email})
+    if not form.is_valid():
+        return
+    with translation.override(language):
+        form.save(
+            domain_override=domain,
+            use_https=use_https,
+            email_template_name=PASSWORD_RESET_EMAIL_TEMPLATE,
+            subject_template_name=PASSWORD_RESET_SUBJECT_TEMPLATE,
+        )

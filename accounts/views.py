@@ -103,10 +103,16 @@ class StaffLoginView(auth_views.LoginView):
 
 class StaffPasswordResetView(auth_views.PasswordResetView):
     """¿Ha olvidado su contraseña?: a link by e-mail, valid one hour, once. The answer is the
-    same whether an account has that address or not."""
+    same, and takes the same time, whether an account has that address or not (a worker
+    sends the mail: services.staff_password_reset_request)."""
 
-    email_template_name = "registration/password_reset_email.txt"
-    subject_template_name = "registration/password_reset_subject.txt"
+    def form_valid(self, form):
+        services.staff_password_reset_request(
+            email=form.cleaned_data["email"],
+            domain=self.request.get_host(),
+            use_https=self.request.is_secure(),
+        )
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class StaffPasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -17,6 +17,13 @@ pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "Otra-clave-larga-77"
 
 
+@pytest.fixture(autouse=True)
+def _mail_sent_in_process(celery_mode):
+    # The embedded default, on both databases: the task that mails the link runs inside the
+    # request. Through a worker, and with the broker down: tests/integration.
+    celery_mode(eager=True)
+
+
 @pytest.fixture
 def mailbox(settings):
     controller, box = start_smtp_server()
