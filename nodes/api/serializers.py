@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from core.api.viewsets import SecretWarningsField, ServiceModelSerializer
 from nodes import certificates
-from nodes.models import Node, NodeCertificate, Push
+from nodes.models import Node, NodeCertificate, Push, hostname_validator
 from nodes.selectors import node_last_push_state
 
 # The API's names of push states (the contract of issue #6) for the model's.
@@ -274,3 +274,36 @@ class UnbanSerializer(serializers.Serializer):
 class UnbanAnswerSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     detail = serializers.CharField()
+
+
+class SmtpTestSerializer(serializers.Serializer):
+    """ "Probar SMTP" (manual §5.1.1): where the test e-mail goes, as the page's form."""
+
+    to = serializers.EmailField(max_length=254)
+
+
+class SmtpTestAnswerSerializer(serializers.Serializer):
+    """What the node's SMTP server said, line by line as ``curl -v`` shows it: ``*`` where
+    the portal connected, ``<`` the server's replies, ``>`` the portal's commands (AUTH's
+    credentials never shown)."""
+
+    ok = serializers.BooleanField()
+    error = serializers.CharField()
+    transcript = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField(), min_length=2, max_length=2)
+    )
+
+
+class PortCheckSerializer(serializers.Serializer):
+    """ "Comprobar puerto" (manual §5.1.2): a host and TCP port, as the page's form."""
+
+    host = serializers.CharField(max_length=253, validators=[hostname_validator])
+    port = serializers.IntegerField(min_value=1, max_value=65535)
+
+
+class PortCheckAnswerSerializer(serializers.Serializer):
+    host = serializers.CharField()
+    port = serializers.IntegerField()
+    open = serializers.BooleanField()
+    banner = serializers.CharField()
+    error = serializers.CharField()

@@ -14,7 +14,11 @@ from nodes.api.serializers import (
     NodeDiagnosticsSerializer,
     NodePreviewSerializer,
     NodeSerializer,
+    PortCheckAnswerSerializer,
+    PortCheckSerializer,
     PushSerializer,
+    SmtpTestAnswerSerializer,
+    SmtpTestSerializer,
     UnbanAnswerSerializer,
     UnbanSerializer,
 )
@@ -54,6 +58,8 @@ class NodeViewSet(ServiceModelViewSet):
         "certificate": ["nodes.view_node"],
         "certificate_write": ["nodes.change_node"],
         "certificate_delete": ["nodes.change_node"],
+        "smtp_test": ["nodes.change_node"],
+        "port_check": ["nodes.change_node"],
     }
     # As the node's form and certificate pages (accounts.sudo.SessionSudoPermission): the SSH
     # connection, its keys and the TLS key go to the node.
@@ -90,6 +96,34 @@ class NodeViewSet(ServiceModelViewSet):
         )
         queued.refresh_from_db()
         return Response(PushSerializer(queued).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=SmtpTestSerializer, responses=SmtpTestAnswerSerializer)
+    @action(detail=True, methods=["post"], url_path="smtp-test")
+    def smtp_test(self, request, pk=None):
+        """ "Probar SMTP": a test e-mail to ``to`` through the node's SMTP settings (its
+        password only to the server it was entered for); answers what the server said (200
+        also when it refused). Audited."""
+        node = self.get_object()
+        params = SmtpTestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        result = services.node_smtp_test(
+            actor=request_actor(request), node=node, to=params.validated_data["to"]
+        )
+        data = {"ok": result.ok, "error": result.error, "transcript": result.transcript}
+        return Response(SmtpTestAnswerSerializer(data).data)
+
+    @extend_schema(request=PortCheckSerializer, responses=PortCheckAnswerSerializer)
+    @action(detail=True, methods=["post"], url_path="port-check")
+    def port_check(self, request, pk=None):
+        """ "Comprobar puerto": whether host:port answers a TCP connection from the portal,
+        with the first line it sent (200 also when closed). Audited."""
+        node = self.get_object()
+        params = PortCheckSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        result = services.node_port_check(
+            actor=request_actor(request), node=node, **params.validated_data
+        )
+        return Response(PortCheckAnswerSerializer(vars(result)).data)
 
     @extend_schema(request=None, responses=NodeBansSerializer)
     @action(detail=True, methods=["get"])

@@ -49,6 +49,7 @@ import hypothesis
 import pytest
 import schemathesis
 from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection, transaction
@@ -63,7 +64,7 @@ from core.actors import Actor
 from core.roles import ROLE_ADMIN
 from extensions.models import Extension, ExtensionPool, Template
 from extensions.services import template_create
-from nodes.models import Node, Push
+from nodes.models import Node, Push, hostname_validator
 from portal.services import api_token_create
 from portal.wsgi import application
 from tests.factories import (
@@ -222,6 +223,25 @@ def _ldap_test_on_loopback(case) -> None:
             body["server_uri"] = re.sub(r"^(ldaps?://)[^/]*", rf"\g<1>127.0.0.1:{CLOSED_PORT}", uri)
 
 
+def _port_check_on_loopback(case) -> None:
+    """A generated host of POST /nodes/{id}/port-check/ that the API would accept (a valid
+    host name is looked up, then connected to) is moved to the closed loopback port; one it
+    refuses stays, so the refusal is what is fuzzed."""
+    body = case.body
+    if not (case.operation.path.endswith("/port-check/") and isinstance(body, dict)):
+        return
+    host = body.get("host")
+    if isinstance(host, str):
+        try:
+            hostname_validator(host)
+        except ValidationError:
+            return
+        body["host"] = "127.0.0.1"
+        port = body.get("port")
+        if isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535:
+            body["port"] = CLOSED_PORT  # a port it refuses stays too
+
+
 def _use_existing_id(case) -> None:
     """Point a generated integer ``id`` at an existing row most of the time.
 
@@ -335,6 +355,7 @@ def test_api_conforms_to_its_schema(case, seeded_api):
         return
     _use_existing_id(case)
     _ldap_test_on_loopback(case)
+    _port_check_on_loopback(case)
     guard = seeded_api["guard"]
     guard.refused.clear()
     # A savepoint per request: every example starts from the same seeded data.

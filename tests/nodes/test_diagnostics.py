@@ -428,3 +428,95 @@ def test_only_administrators_run_the_tools_and_only_by_post_with_csrf(
     admin = browser_for()
     page = admin.get(f"/nodos/{node.pk}/diagnostico/").content.decode()
     assert f'action="{url}"' in page
+
+
+# --- the same tools through the API ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_api_smtp_test_sends_and_answers_the_transcript(tmp_path, smtp, client_for):
+    controller, mailbox = smtp
+    node = local_node(tmp_path, smtp_host="127.0.0.1", smtp_port=controller.port)
+    answer = client_for().post(
+        f"/api/v1/nodes/{node.pk}/smtp-test/", {"to": "soporte@example.com"}, format="json"
+    )
+    assert answer.status_code == 200, answer.content
+    data = answer.json()
+    assert data["ok"] is True and data["error"] == ""
+    assert [">", "RCPT TO:<soporte@example.com>"] in data["transcript"]
+    assert data["transcript"][0] == ["*", f"127.0.0.1:{controller.port}"]
+    assert all(direction in ("*", "<", ">") for direction, _line in data["transcript"])
+    assert [m["To"] for m in mailbox.messages] == ["soporte@example.com"]
+    assert AuditEntry.objects.get(action="node.smtp_test").changes["ok"] is True
+
+
+@pytest.mark.django_db
+def test_api_smtp_test_failures_are_answers_without_the_password(tmp_path, smtp, client_for):
+    controller, _mailbox = smtp
+    api = client_for()
+    refused = local_node(
+        tmp_path,
+        smtp_host="127.0.0.1",
+        smtp_port=controller.port,
+        smtp_user="vivait",
+        smtp_password='s3cr3t";clave',
+        smtp_plaintext_auth=True,
+    )
+    answer = api.post(
+        f"/api/v1/nodes/{refused.pk}/smtp-test/", {"to": "soporte@example.com"}, format="json"
+    )
+    assert answer.status_code == 200
+    assert answer.json()["ok"] is False and "AUTH" in answer.json()["error"]
+    assert [">", "AUTH vivait ********"] in answer.json()["transcript"]
+    assert "s3cr3t" not in answer.content.decode()
+    closed = NodeFactory(name="cerrado", smtp_host="127.0.0.1", smtp_port=closed_port())
+    answer = api.post(
+        f"/api/v1/nodes/{closed.pk}/smtp-test/", {"to": "soporte@example.com"}, format="json"
+    )
+    assert answer.status_code == 200 and "Connection refused" in answer.json()["error"]
+
+
+@pytest.mark.django_db
+def test_api_port_check_open_and_closed(tmp_path, smtp, client_for):
+    controller, _mailbox = smtp
+    node = local_node(tmp_path)
+    api = client_for()
+    url = f"/api/v1/nodes/{node.pk}/port-check/"
+    open_ = api.post(url, {"host": "127.0.0.1", "port": controller.port}, format="json").json()
+    assert open_["open"] is True and open_["banner"].startswith("220 ")
+    assert (open_["host"], open_["port"], open_["error"]) == ("127.0.0.1", controller.port, "")
+    port = closed_port()
+    closed = api.post(url, {"host": "127.0.0.1", "port": port}, format="json").json()
+    assert closed["open"] is False and closed["error"]
+    assert AuditEntry.objects.filter(action="node.port_check").count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("tool", "data", "fields"),
+    [
+        ("smtp-test", {"to": "no es correo"}, {"to"}),
+        ("smtp-test", {}, {"to"}),
+        ("port-check", {"host": "a b;rm", "port": 70000}, {"host", "port"}),
+        ("port-check", {"host": "127.0.0.1", "port": 0}, {"port"}),
+        ("port-check", {"host": "", "port": "x"}, {"host", "port"}),
+    ],
+)
+def test_api_tools_refuse_bad_input_with_the_field(tmp_path, client_for, tool, data, fields):
+    node = local_node(tmp_path)
+    answer = client_for().post(f"/api/v1/nodes/{node.pk}/{tool}/", data, format="json")
+    assert answer.status_code == 400 and set(answer.json()) == fields
+    assert not AuditEntry.objects.filter(action__startswith="node.").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("tool", ["smtp-test", "port-check"])
+def test_api_tools_are_for_administrators(tmp_path, smtp, client_for, tool):
+    controller, mailbox = smtp
+    node = local_node(tmp_path, smtp_host="127.0.0.1", smtp_port=controller.port)
+    data = {"to": "soporte@example.com", "host": "127.0.0.1", "port": controller.port}
+    for role in (ROLE_OPERATOR, ROLE_SALES):
+        answer = client_for(role).post(f"/api/v1/nodes/{node.pk}/{tool}/", data, format="json")
+        assert answer.status_code == 403, role
+    assert mailbox.messages == []
+    assert not AuditEntry.objects.filter(action__startswith="node.").exists()
