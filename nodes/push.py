@@ -315,6 +315,25 @@ def _check_daemons(push: Push, transport: NodeTransport, daemons: list[str]) -> 
             _run_check(push, transport, f"{daemon}.check", command)
 
 
+def _mode_text(mode: int | None) -> str:
+    return "-" if mode is None else f"{mode:04o}"
+
+
+def _modes_text(modes: list[tuple[ManagedFile, int]]) -> str:
+    return ", ".join(
+        f"{managed.path} {_mode_text(found)} → {_mode_text(managed.mode)}"
+        for managed, found in modes
+    )
+
+
+def _set_modes(push: Push, transport: NodeTransport, modes: list[tuple[ManagedFile, int]]) -> None:
+    for managed, found in modes:
+        transport.set_mode(managed.path, managed.mode)
+        _step(
+            push, "mode", detail=f"{managed.path} {_mode_text(found)} → {_mode_text(managed.mode)}"
+        )
+
+
 def push_execute(
     *, push_id: int, files_for: Callable[[Node], list[ManagedFile]], redelivered: bool = False
 ) -> str:
@@ -382,9 +401,27 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
     daemons = set(push.restarts_pending)
     if push.restart_sercen:
         daemons.add("sercen")
-    if not changes and not daemons:
+    # A file whose content is right but whose mode is not (a secret left readable by others
+    # by a copy made on the node) gets its mode back; no daemon needs a restart for that.
+    changed = {m.path for m, _old, _new in changes}
+    modes = [
+        (managed, found)
+        for managed in files
+        if managed.path not in changed and on_node[managed.path] is not None
+        for found in [transport.mode(managed.path)]
+        if found is not None and found != managed.mode
+    ]
+    if not changes and not daemons and not modes:
         _step(push, "compare", detail=Message("sin cambios"))
         return _finish(push, Push.Status.UNCHANGED, Message("sin cambios"))
+    if not changes and not daemons:
+        _step(push, "compare", detail=_modes_text(modes), plan=len(modes))
+        _set_modes(push, transport, modes)
+        return _finish(
+            push,
+            Push.Status.APPLIED,
+            Message("permisos corregidos, sin reinicios: %(files)s", files=_modes_text(modes)),
+        )
     secrets = node_secret_values(push.node)
     diff = "".join(
         unified_diff(m.path, old, new, syntax=m.syntax, secrets=secrets) for m, old, new in changes
@@ -403,11 +440,12 @@ def _apply(push: Push, transport: NodeTransport, files: list[ManagedFile]) -> st
         push,
         "compare",
         detail=", ".join(m.path for m, _o, _n in changes) or Message("reinicio solicitado"),
-        plan=len(changes) + 2 * len(ordered),
+        plan=len(changes) + len(modes) + 2 * len(ordered),
         diff=diff or push.diff,
         files_pending=push.files_pending,
         restarts_pending=push.restarts_pending,
     )
+    _set_modes(push, transport, modes)
     # Every new file is uploaded beside its live one and checked there first: a check that
     # fails leaves every live file as it was.
     staged: list[tuple[ManagedFile, str]] = []
@@ -497,6 +535,10 @@ class FilePreview:
     changed: bool
     # The rendered file, password values masked (it is shown, never written from here).
     content: str = ""
+    # Permission bits ("0600"): what the push sets, and what the file has on the node now
+    # ("" when there is no file); a push sets them also when the content is unchanged.
+    mode: str = ""
+    mode_on_node: str = ""
 
 
 def push_preview(
@@ -519,6 +561,10 @@ def push_preview(
                     ),
                     wanted != current,
                     scrub("".join(mask_secrets(wanted, managed.syntax)), secrets),
+                    mode=_mode_text(managed.mode),
+                    mode_on_node=""
+                    if current is None
+                    else _mode_text(transport.mode(managed.path)),
                 )
             )
         return previews

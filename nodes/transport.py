@@ -59,6 +59,8 @@ class NodeTransport(Protocol):
     def install(self, path: str, staged: str, backup_path: str, *, mode: int = 0o600) -> None: ...
     def discard(self, staged: str) -> None: ...
     def restore(self, path: str, backup_path: str) -> None: ...
+    def mode(self, path: str) -> int | None: ...
+    def set_mode(self, path: str, mode: int) -> None: ...
     def run(self, command: str) -> CommandResult: ...
     def has_program(self, program: str) -> bool: ...
     def query_port(
@@ -220,6 +222,21 @@ class LocalTransport:
             return None
         except OSError as exc:
             raise TransportError(_cannot("read", path, exc)) from exc
+
+    def mode(self, path: str) -> int | None:
+        """The permission bits of ``path`` (None when there is no such file)."""
+        try:
+            return stat.S_IMODE(self._path(path).stat().st_mode)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise TransportError(_cannot("read", path, exc)) from exc
+
+    def set_mode(self, path: str, mode: int) -> None:
+        try:
+            os.chmod(self._path(path), mode)
+        except OSError as exc:
+            raise TransportError(_cannot("write", path, exc)) from exc
 
     def write_atomic(self, path: str, content: str, backup_path: str, *, mode: int = 0o600) -> None:
         self._path(backup_path)  # refused before anything is written
@@ -501,6 +518,21 @@ class SshTransport:
             return None
         except (OSError, paramiko.SSHException) as exc:
             raise TransportError(_cannot("read", path, exc)) from exc
+
+    def mode(self, path: str) -> int | None:
+        """The permission bits of ``path`` on the node (None when there is no such file)."""
+        try:
+            return stat.S_IMODE(self.sftp.stat(path).st_mode or 0)
+        except FileNotFoundError:
+            return None
+        except (OSError, paramiko.SSHException) as exc:
+            raise TransportError(_cannot("read", path, exc)) from exc
+
+    def set_mode(self, path: str, mode: int) -> None:
+        try:
+            self.sftp.chmod(path, mode)
+        except (OSError, paramiko.SSHException) as exc:
+            raise TransportError(_cannot("write", path, exc)) from exc
 
     def _makedirs(self, directory: str) -> None:
         """mkdir -p over SFTP (each level is created only when missing)."""

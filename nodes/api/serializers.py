@@ -162,6 +162,10 @@ class FilePreviewSerializer(serializers.Serializer):
     changed = serializers.BooleanField()
     diff = serializers.CharField(allow_blank=True)
     content = serializers.CharField(allow_blank=True, help_text="Password values are masked.")
+    mode = serializers.CharField(help_text='Permission bits the push sets, e.g. "0600".')
+    mode_on_node = serializers.CharField(
+        allow_blank=True, help_text='Permission bits of the file on the node now ("" if none).'
+    )
 
 
 class NodePreviewSerializer(serializers.Serializer):

@@ -38,8 +38,15 @@ def test_push_writes_restarts_and_then_is_unchanged(node, tmp_path):
     assert oct((root / "etc/janus/janus.jcfg").stat().st_mode & 0o777) == "0o640"
     assert (root / "etc/janus/janus.jcfg.portal-backup").read_text() == "old\n"
     assert calls(root) == ["janus restart", "janus status"]
-    assert run(node, "new\n").status == "unchanged"
+    assert run(node, "new\n", mode=0o640).status == "unchanged"
     assert calls(root) == ["janus restart", "janus status"]
+    # Only the mode differs (the node's setting changed, or someone ran chmod on the node):
+    # set over SFTP, nothing restarted.
+    push = run(node, "new\n", mode=0o600)
+    assert push.status == "applied" and "0640 → 0600" in push.detail
+    assert oct((root / "etc/janus/janus.jcfg").stat().st_mode & 0o777) == "0o600"
+    assert calls(root) == ["janus restart", "janus status"]
+    assert run(node, "new\n", mode=0o600).status == "unchanged"
 
 
 def test_failed_restart_rolls_back(node, tmp_path):

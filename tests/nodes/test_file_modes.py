@@ -14,10 +14,10 @@ from django.db import transaction
 
 from nodes.config_files import node_managed_files
 from nodes.models import Push
-from nodes.push import push_execute
-from nodes.services import node_create, node_update
+from nodes.push import push_execute, push_preview
+from nodes.services import node_create, node_update, push_request
 from nodes.transport import LocalTransport
-from tests.nodes.fake_node import make_fake_node
+from tests.nodes.fake_node import calls, make_fake_node
 
 
 def mode_of(path: Path) -> int:
@@ -101,6 +101,100 @@ def test_a_push_writes_secret_files_0600_or_0640_as_the_node_says(
     assert push_execute(push_id=push.pk, files_for=node_managed_files) == "applied"
     assert mode_of(sercen) == 0o640 and mode_of(plugin) == 0o640
     assert mode_of(sercen.with_name("serCen.conf.portal-backup")) == 0o640
+
+
+@pytest.fixture
+def pushed_node(local_nodes_dir, webrtc_fields, actor):
+    """A local WebRTC node with a secret in its files, pushed once: (node, its root)."""
+    root = make_fake_node(local_nodes_dir / "meet")
+    with transaction.atomic():
+        node = node_create(
+            actor=actor,
+            name="meet",
+            kind="webrtc",
+            **webrtc_fields,
+            transport="local",
+            smtp_password="clave-smtp",
+        )
+    push = Push.objects.get(node=node)
+    assert push_execute(push_id=push.pk, files_for=node_managed_files) == "applied"
+    return node, root
+
+
+def push_now(node) -> Push:
+    with transaction.atomic():
+        push = push_request(node=node, reason="test", requested_by="tests")
+    assert push_execute(push_id=push.pk, files_for=node_managed_files)
+    return Push.objects.get(pk=push.pk)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "loose", "wanted"),
+    [
+        ("etc/MDtel/serCen.conf", 0o644, 0o600),  # a secret left readable by others
+        ("etc/janus/vivait.plugin.webfon.jcfg", 0o666, 0o600),
+        ("etc/janus/janus.jcfg", 0o600, 0o644),  # the node's setting, both ways
+        ("etc/MDtel/serCen.conf", 0o640, 0o600),
+    ],
+)
+def test_a_files_mode_changed_on_the_node_is_set_back_without_restarting(
+    pushed_node, umask, path, loose, wanted
+):
+    node, root = pushed_node
+    target = root / path
+    content = target.read_text()
+    os.chmod(target, loose)
+    before = calls(root)
+    push = push_now(node)
+    assert push.status == Push.Status.APPLIED
+    assert mode_of(target) == wanted and target.read_text() == content
+    assert calls(root) == before  # no daemon restarted for a mode
+    assert f"/{path} {loose:04o} → {wanted:04o}" in push.detail
+    assert [s["detail"] for s in push.steps if s["step"] == "mode"] == [
+        f"/{path} {loose:04o} → {wanted:04o}"
+    ]
+    assert push_now(node).status == Push.Status.UNCHANGED
+
+
+@pytest.mark.django_db
+def test_the_nodes_mode_setting_alone_is_applied(pushed_node, actor):
+    node, root = pushed_node
+    sercen = root / "etc/MDtel/serCen.conf"
+    before = calls(root)
+    with transaction.atomic():
+        node_update(actor=actor, node=node, sercen_conf_mode="0640")
+    push = Push.objects.get(node=node, status="pending")
+    assert push_execute(push_id=push.pk, files_for=node_managed_files) == "applied"
+    assert mode_of(sercen) == 0o640 and calls(root) == before
+
+
+@pytest.mark.django_db
+def test_modes_are_set_beside_a_content_change(pushed_node, actor):
+    node, root = pushed_node
+    public = root / "etc/janus/janus.jcfg"
+    os.chmod(public, 0o600)
+    with transaction.atomic():
+        node_update(actor=actor, node=node, smtp_password="otra-clave")
+    push = Push.objects.get(node=node, status="pending")
+    assert push_execute(push_id=push.pk, files_for=node_managed_files) == "applied"
+    assert mode_of(public) == 0o644 and mode_of(root / "etc/MDtel/serCen.conf") == 0o600
+    steps = [s["step"] for s in Push.objects.get(pk=push.pk).steps]
+    assert steps.index("mode") < steps.index("write")
+
+
+@pytest.mark.django_db
+def test_the_preview_shows_a_mode_the_push_would_set(pushed_node, browser_for):
+    node, root = pushed_node
+    os.chmod(root / "etc/MDtel/serCen.conf", 0o644)
+    previews = {p.path: p for p in push_preview(node=node, files_for=node_managed_files)}
+    sercen = previews["/etc/MDtel/serCen.conf"]
+    assert (sercen.changed, sercen.mode_on_node, sercen.mode) == (False, "0644", "0600")
+    janus = previews["/etc/janus/janus.jcfg"]
+    assert (janus.mode_on_node, janus.mode) == ("0644", "0644")
+    html = browser_for().get(f"/nodos/{node.pk}/cambios/").content.decode()
+    assert "En el nodo tiene los permisos 0644; «Aplicar» le pone 0600" in html
+    assert html.count("En el nodo tiene los permisos") == 1
 
 
 @pytest.mark.django_db
