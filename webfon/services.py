@@ -718,6 +718,7 @@ def _allocate(
     _sessions_end(
         WebfonSession.objects.filter(user_id=user_id, state=State.ACTIVE, expires_at__lte=now),
         reason=EndReason.EXPIRED,
+        users_locked=True,
     )
     if pool is not None:
         reused = _relogin(
@@ -877,7 +878,7 @@ def _relogin(
             extra={"mobility_extension": session.extension_number},
         )
     if pool.relogin == ExtensionPool.Relogin.REPLACE:
-        _sessions_end(held, reason=EndReason.REPLACED)
+        _sessions_end(held, reason=EndReason.REPLACED, users_locked=True)
         logger.info("webfon.sessions_closed user=%s reason=replaced", user.pk)
         return None
     token = secrets.token_urlsafe(32)
@@ -899,9 +900,28 @@ def _relogin(
     )
 
 
-def _sessions_end(queryset, *, reason: str) -> int:
-    """End the active sessions of ``queryset`` and give their pool members back."""
-    return queryset.filter(state=State.ACTIVE).update(
+def _sessions_end(queryset, *, reason: str, users_locked: bool = False) -> int:
+    """End the active sessions of ``queryset`` and give their pool members back.
+
+    Their users' rows are locked first, in id order, unless the caller already holds them
+    (``users_locked``): ending a session rewrites its (user, state) index entry, for which
+    InnoDB checks the user foreign key with a shared lock on the user's row. A login holds its
+    user's row before it touches that user's sessions; ending a session in the same order
+    (user, then session) is what keeps a logout and a login again of one user from locking
+    each other in a circle (a deadlock every few hundred logouts under load, seen by
+    tests/webfon/test_soak.py)."""
+    active = queryset.filter(state=State.ACTIVE)
+    if not users_locked:
+        users = sorted(set(active.values_list("user_id", flat=True)))
+        if not users:
+            return 0
+        list(
+            PortalUser.objects.select_for_update()
+            .filter(pk__in=users)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    return active.update(
         state=State.ENDED, pool_extension=None, ended_at=timezone.now(), end_reason=reason
     )
 
@@ -946,7 +966,8 @@ def webfon_session_end(*, actor: Actor, session: WebfonSession) -> WebfonSession
 def webfon_sessions_end_for_user(*, actor: Actor, user: PortalUser, reason: str) -> int:
     """End every session of ``user`` (disabled, or its extension changed). Call inside the
     service transaction that changed the user."""
-    ended = _sessions_end(WebfonSession.objects.filter(user=user), reason=reason)
+    # The user's service locked the user's row first (portal_user_update).
+    ended = _sessions_end(WebfonSession.objects.filter(user=user), reason=reason, users_locked=True)
     if ended:
         audit_record(
             actor=actor,
