@@ -116,6 +116,13 @@ class PortalUserEditView(ObjectEditView):
                 totp_active=user.totp_confirmed_at is not None,
                 totp_pending=bool(user.totp_pending_secret),
                 can_manage_secrets=can_change,
+                # A seed that no longer decrypts (the key changed): the user cannot pass the
+                # TOTP step until enrolled again, which the page must say.
+                totp_warnings=[
+                    message
+                    for name, message in user.secret_warnings().items()
+                    if name in ("totp_secret", "totp_pending_secret")
+                ],
             )
             if can_change:
                 context.setdefault("password_form", PortalUserPasswordForm())

@@ -119,6 +119,10 @@ def test_rows_load_and_say_which_secret_is_unreadable(stored, settings, client_f
     assert UNREADABLE in web.get(f"/nodos/{node.pk}/").content.decode()
     assert UNREADABLE in web.get("/ldap/").content.decode()
     assert UNREADABLE in web.get(f"/nodos/{node.pk}/cambios/").content.decode()
+    # A TOTP seed that no longer decrypts: the user's page says so where TOTP is managed.
+    user_page = web.get(f"/usuarios/{stored['user'].pk}/").content.decode()
+    assert f"Secreto TOTP: {UNREADABLE}." in user_page
+    assert "vuelva a dar de alta" in user_page.lower()
     revealed = web.post(f"/extensiones/{extension.pk}/clave/")
     assert revealed.status_code == 200 and UNREADABLE in revealed.content.decode()
 
@@ -136,6 +140,9 @@ def test_rows_load_and_say_which_secret_is_unreadable(stored, settings, client_f
     assert set(api.get(f"/api/v1/nodes/{node.pk}/").json()["secret_warnings"]) == set(SECRETS)
     assert api.get("/api/v1/ldap/").json()["secret_warnings"] == {
         "bind_password": f"Contraseña de la cuenta de servicio: {UNREADABLE}."
+    }
+    assert api.get(f"/api/v1/users/{stored['user'].pk}/").json()["secret_warnings"] == {
+        "totp_secret": f"Secreto TOTP: {UNREADABLE}."
     }
     secret = api.get(f"/api/v1/extensions/{extension.pk}/secret/").json()
     assert secret == {"registration_secret": "", "warning": UNREADABLE}

@@ -13,6 +13,8 @@ class PortalUserSerializer(ServiceModelSerializer):
     has_password = serializers.BooleanField(source="has_usable_password", read_only=True)
     totp_enabled = serializers.SerializerMethodField()
     mobility_extension = serializers.SerializerMethodField()
+    # A TOTP seed that no longer decrypts (the key changed): enrol again.
+    secret_warnings = SecretWarningsField()
 
     class Meta:
         model = PortalUser
@@ -22,6 +24,7 @@ class PortalUserSerializer(ServiceModelSerializer):
             "mobility_extension",
             "has_password",
             "totp_enabled",
+            "secret_warnings",
             "created_at",
             "updated_at",
         ]
