@@ -397,7 +397,10 @@ class Node(BoundSecretsModel):
         max_length=4,
         choices=SECRET_FILE_MODES,
         default="0600",
-        help_text=_("Contiene smtp_clave. 0640 si serCen lee el fichero a través de su grupo."),
+        help_text=_(
+            "Contiene smtp_clave. 0640 si serCen lee el fichero a través de su grupo (el "
+            "fichero conserva el propietario y el grupo que tenga en el nodo)."
+        ),
     )
     webfon_jcfg_mode = models.CharField(
         _("permisos de vivait.plugin.webfon.jcfg"),
@@ -405,7 +408,8 @@ class Node(BoundSecretsModel):
         choices=SECRET_FILE_MODES,
         default="0600",
         help_text=_(
-            "Contiene la clave de MySQL. 0640 si janus lee el fichero a través de su grupo."
+            "Contiene la clave de MySQL. 0640 si janus lee el fichero a través de su grupo "
+            "(el fichero conserva el propietario y el grupo que tenga en el nodo)."
         ),
     )
     # An empty command skips that step (a node without init scripts, e.g. the demo's).

@@ -181,6 +181,15 @@ def confined_path(root: Path, path: str) -> Path:
     return target
 
 
+def _keep_owner(path: Path, owner: os.stat_result) -> None:
+    """Give ``path`` the owner and group of ``owner`` (a file it replaces). Only root may give
+    a file away: a portal running as another user keeps its own, as before."""
+    if (owner.st_uid, owner.st_gid) == (os.geteuid(), os.getegid()):
+        return
+    with contextlib.suppress(PermissionError):
+        os.chown(path, owner.st_uid, owner.st_gid)
+
+
 def _write_new(path: Path, data: bytes, mode: int) -> None:
     """A new file holding ``data`` with exactly ``mode`` (whatever the umask), never readable
     by anyone else meanwhile: created with that mode, not chmod-ed after the fact."""
@@ -265,13 +274,18 @@ class LocalTransport:
         return temp
 
     def install(self, path: str, staged: str, backup_path: str, *, mode: int = 0o600) -> None:
-        """The staged file replaces ``path`` atomically, the old one kept as the backup."""
+        """The staged file replaces ``path`` atomically, the old one kept as the backup; both
+        keep the owner and group of the file replaced (a daemon's group reading a 0640 file
+        must still read it)."""
         target, backup, temp = self._path(path), self._path(backup_path), self._staged(staged)
         try:
             if target.exists():
+                owner = target.stat()
                 backup_temp = Path(_temp_name(str(backup)))
                 _write_new(backup_temp, target.read_bytes(), mode & _NO_EXECUTE)
+                _keep_owner(backup_temp, owner)
                 os.replace(backup_temp, backup)
+                _keep_owner(temp, owner)
             os.replace(temp, target)  # atomic: readers see the old file or the new one
         except OSError as exc:
             raise TransportError(_cannot("write", path, exc)) from exc
@@ -287,8 +301,9 @@ class LocalTransport:
         try:
             if backup.exists():
                 temp = Path(_temp_name(str(target)))
-                mode = stat.S_IMODE(backup.stat().st_mode) & _NO_EXECUTE
-                _write_new(temp, backup.read_bytes(), mode)
+                kept = backup.stat()
+                _write_new(temp, backup.read_bytes(), stat.S_IMODE(kept.st_mode) & _NO_EXECUTE)
+                _keep_owner(temp, kept)
                 os.replace(temp, target)
             elif target.exists():
                 target.unlink()  # there was no file before the push
@@ -582,7 +597,17 @@ class SshTransport:
         with self._open_new(temp, attrs.st_mode & 0o7777 if mode is None else mode) as writer:
             writer.write(data)
         self.sftp.utime(temp, (attrs.st_atime, attrs.st_mtime))
+        self._keep_owner(temp, attrs)
         self.sftp.posix_rename(temp, target)
+
+    def _keep_owner(self, path: str, owner: paramiko.SFTPAttributes) -> None:
+        """Give ``path`` the owner and group of ``owner`` (the file it replaces), so a
+        daemon's group that reads a 0640 file still reads it. Only root may give a file
+        away: as another user the new file stays the SSH user's, as before."""
+        if owner.st_uid is None or owner.st_gid is None:
+            return
+        with contextlib.suppress(PermissionError):
+            self.sftp.chown(path, owner.st_uid, owner.st_gid)
 
     def _backup(self, path: str, backup_path: str, mode: int) -> None:
         """The current file, kept as ``backup_path`` with ``mode`` (it may hold a secret): a
@@ -620,12 +645,12 @@ class SshTransport:
         """The staged file replaces ``path`` atomically, the old one kept as the backup."""
         try:
             try:
-                self.sftp.stat(path)
-                exists = True
+                current = self.sftp.stat(path)
             except FileNotFoundError:
-                exists = False
-            if exists:
+                current = None
+            if current is not None:
                 self._backup(path, backup_path, mode)
+                self._keep_owner(staged, current)
             self.sftp.posix_rename(staged, path)  # atomic replace on the node
         except (OSError, paramiko.SSHException) as exc:
             raise TransportError(_cannot("write", path, exc)) from exc

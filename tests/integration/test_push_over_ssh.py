@@ -1,5 +1,7 @@
 """The push protocol over a real SSH server (sshd on loopback) to a fake node's tree."""
 
+import os
+
 import pytest
 
 from nodes.models import Node, Push
@@ -213,3 +215,34 @@ def test_a_push_over_sftp_writes_secret_files_0600_or_as_the_node_says(
     assert modes.pop("etc/MDtel/serCen.conf") == 0o600
     assert modes.pop("etc/janus/vivait.plugin.webfon.jcfg") == 0o640
     assert set(modes.values()) == {0o644}, modes  # janus.jcfg and fail2ban: no secret
+
+
+def test_a_replaced_file_keeps_its_owner_and_group_over_sftp(ssh_server, tmp_path):
+    """A file the installer gave to a daemon's group (chown root:janus, 0640) stays the
+    group's after a push writes it, in its backup, and after a rollback restores it."""
+    from nodes.transport import SshTransport
+
+    transport = SshTransport(
+        host="127.0.0.1",
+        port=ssh_server.port,
+        user=ssh_server.user,
+        private_key=ssh_server.private_key,
+        host_key=ssh_server.host_key,
+    )
+    target = tmp_path / "etc/janus/vivait.plugin.webfon.jcfg"
+    backup = tmp_path / "etc/janus/vivait.plugin.webfon.jcfg.bak"
+    owner = (4321, 4322)  # ids of nobody on this machine: only the numbers matter
+    try:
+        transport.write_atomic(str(target), "uno\n", str(backup), mode=0o640)
+        os.chown(target, *owner)
+        transport.write_atomic(str(target), "dos\n", str(backup), mode=0o640)
+        assert target.read_text() == "dos\n"
+        assert (target.stat().st_uid, target.stat().st_gid) == owner
+        assert (backup.stat().st_uid, backup.stat().st_gid) == owner
+        os.chown(target, 0, 0)
+        transport.restore(str(target), str(backup))  # a rollback copies the backup back
+        assert target.read_text() == "uno\n"
+        assert (target.stat().st_uid, target.stat().st_gid) == owner
+        assert target.stat().st_mode & 0o777 == 0o640
+    finally:
+        transport.close()

@@ -51,6 +51,26 @@ def test_local_files_backups_and_restores_get_the_mode_asked(local_nodes_dir, um
     assert not list(target.parent.glob("*tmp*"))
 
 
+def test_a_replaced_file_keeps_its_owner_and_group(local_nodes_dir, umask):
+    """A file the installer gave to a daemon's group (chown root:janus, 0640) stays the
+    group's after a push writes it, in its backup, and after a rollback restores it."""
+    transport = LocalTransport("meet", base=local_nodes_dir)
+    root = local_nodes_dir / "meet"
+    path, backup_path = "/etc/janus/vivait.plugin.webfon.jcfg", "/etc/janus/webfon.bak"
+    owner = (4321, 4322)  # ids of nobody on this machine: only the numbers matter
+    transport.write_atomic(path, "uno\n", backup_path, mode=0o640)
+    target, backup = root / path.lstrip("/"), root / backup_path.lstrip("/")
+    os.chown(target, *owner)
+    transport.write_atomic(path, "dos\n", backup_path, mode=0o640)
+    assert target.read_text() == "dos\n" and mode_of(target) == 0o640
+    assert (target.stat().st_uid, target.stat().st_gid) == owner
+    assert (backup.stat().st_uid, backup.stat().st_gid) == owner
+    os.chown(target, 0, 0)
+    transport.restore(path, backup_path)
+    assert target.read_text() == "uno\n"
+    assert (target.stat().st_uid, target.stat().st_gid) == owner
+
+
 def test_a_written_file_is_never_executable(local_nodes_dir):
     """A node's command runs only an executable inside its directory: no file the portal
     writes can become one, whatever mode is asked or the older file had."""
