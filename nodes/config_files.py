@@ -122,6 +122,7 @@ RENDERED_TEXT_FIELDS = (
     "turn_cert_path",
     "turn_pkey_path",
     "turn_external_ip",
+    "turn_listening_ip",
 )
 
 
@@ -152,6 +153,7 @@ def turnserver_config(node: Node) -> TurnServerConfig:
         min_port=node.turn_min_port,
         max_port=node.turn_max_port,
         external_ip=node.turn_external_ip,
+        listening_ip=node.turn_listening_ip,
         tls=node.turn_tls,
         cert=node.turn_cert_path,
         pkey=node.turn_pkey_path,

@@ -75,6 +75,7 @@ SECTIONS = [
             "turn_min_port",
             "turn_max_port",
             "turn_external_ip",
+            "turn_listening_ip",
             "coturn_restart_command",
             "coturn_status_command",
             "coturn_check_command",

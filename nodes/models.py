@@ -655,6 +655,16 @@ class Node(BoundSecretsModel):
         blank=True,
         validators=[ip_address_validator],
     )
+    turn_listening_ip = models.CharField(
+        _("IP de escucha de coturn (listening-ip)"),
+        max_length=45,
+        blank=True,
+        validators=[ip_address_validator],
+        help_text=_(
+            "Una dirección del nodo (la de la red pública en un nodo con varias redes); "
+            "vacía, coturn escucha en todas."
+        ),
+    )
     coturn_restart_command = models.CharField(
         _("reinicio de coturn"),
         max_length=255,

@@ -40,6 +40,7 @@ def node(make_webrtc_node, turn_port):
         coturn_managed=True,
         turn_listening_port=turn_port,
         turn_tls_listening_port=free_port(),
+        turn_listening_ip="127.0.0.1",  # the file's listening-ip keeps coturn on loopback
         turn_min_port=low,
         turn_max_port=low + 50,
         transport="local",
@@ -48,11 +49,13 @@ def node(make_webrtc_node, turn_port):
 
 @pytest.fixture
 def coturn(node, tmp_path, settings, local_nodes_dir):
-    """turnserver with the file a push would write for ``node``, on 127.0.0.1 only."""
+    """turnserver with the file a push would write for ``node``, on 127.0.0.1 only (its
+    listening-ip; relays on loopback too)."""
     (managed,) = [m for m in node_managed_files(node) if m.daemon == "coturn"]
     conf = tmp_path / "turnserver.conf"
     conf.write_text(managed.render(None))
     assert parse_turnserver_conf(conf.read_text())["static-auth-secret"] == "s3cret-coturn"
+    assert parse_turnserver_conf(conf.read_text())["listening-ip"] == "127.0.0.1"
     log = tmp_path / "turnserver.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -60,7 +63,6 @@ def coturn(node, tmp_path, settings, local_nodes_dir):
                 program("turnserver"),
                 "-c",
                 str(conf),
-                "--listening-ip=127.0.0.1",
                 "--relay-ip=127.0.0.1",
                 # uclient's peer is on loopback too (refused by default, rightly, on a node).
                 "--allow-loopback-peers",

@@ -204,6 +204,8 @@ def test_a_bad_turn_uri_is_refused_naming_it(actor, node, uris):
         ({"turn_secret": "x", "coturn_managed": True, "turn_tls": True}, "turn_cert_path"),
         ({"turn_credential_lifetime": 30}, "turn_credential_lifetime"),
         ({"turn_external_ip": "not-an-ip"}, "turn_external_ip"),
+        ({"turn_listening_ip": "192.0.2.300"}, "turn_listening_ip"),
+        ({"turn_listening_ip": "0.0.0.0\nrelay-ip=203.0.113.1"}, "turn_listening_ip"),
     ],
 )
 def test_bad_turn_settings_are_refused(actor, node, changes, field):

@@ -57,9 +57,16 @@ RENDERED = {
     "turn_realm": ("coturn", "realm"),
     "turn_secret": ("coturn", "static-auth-secret"),
     "turn_external_ip": ("coturn", "external-ip"),
+    "turn_listening_ip": ("coturn", "listening-ip"),
 }
 # Rendered only when set: an empty value leaves the key out of the file.
-ABSENT_WHEN_EMPTY = {"nat_1_1_mapping", "stun_server", "ice_enforce_list", "turn_external_ip"}
+ABSENT_WHEN_EMPTY = {
+    "nat_1_1_mapping",
+    "stun_server",
+    "ice_enforce_list",
+    "turn_external_ip",
+    "turn_listening_ip",
+}
 RENDERED_INTS = {
     "smtp_port": ("sercen", "smtp_puerto"),
     "vivait_meet_prefijo_min": ("sercen", "vivait_meet_prefijo_min"),
@@ -115,6 +122,7 @@ def valid_fields(corporate) -> dict:
         "turn_secret": "secreto-turn",
         "coturn_managed": True,
         "turn_external_ip": "192.0.2.10",
+        "turn_listening_ip": "192.0.2.31",
     }
 
 
