@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -181,9 +182,9 @@ def _forget_marker() -> Callable[[], None]:
 
 
 def _request_pushes(
-    *, nodes_qs, reason: str, requested_by: str, restart_sercen: bool, scope: object
+    *, which: Q, reason: str, requested_by: str, restart_sercen: bool, scope: object
 ) -> list[Push]:
-    """Join or create the pending push of every node in ``nodes_qs``, in two queries when
+    """Join or create the pending push of every node ``which`` selects, in two queries when
     they all have one already (the usual case inside a burst of changes).
 
     The same request again in the same transaction (a 1,000-row import asks once per row)
@@ -206,7 +207,9 @@ def _request_pushes(
     def request() -> list[Push]:
         # Lock order everywhere: the nodes first, then their pushes (as push_claim does), so a
         # claim waits for this transaction and then renders what it committed.
-        nodes = list(nodes_qs.select_for_update().only("pk").order_by("pk"))  # no secrets decrypted
+        # Built here, not by the caller: a request answered from the memo builds no queryset.
+        locked = Node.objects.filter(which).select_for_update().only("pk").order_by("pk")
+        nodes = list(locked)  # only the keys: no secret decrypted
         if not nodes:
             return []
         pending = {
@@ -273,7 +276,7 @@ def push_request(
     burst of changes (an import, a range, 1,000 edits in one transaction) gives one push.
     """
     (push,) = _request_pushes(
-        nodes_qs=Node.objects.filter(pk=node.pk),
+        which=Q(pk=node.pk),
         reason=reason,
         requested_by=requested_by,
         restart_sercen=restart_sercen,
@@ -287,7 +290,7 @@ def push_request_webrtc_nodes(
 ) -> list[Push]:
     """A change every WebRTC node's files depend on (users' pool mode, exempt networks, LDAP)."""
     return _request_pushes(
-        nodes_qs=Node.objects.filter(kind=Node.Kind.WEBRTC),
+        which=Q(kind=Node.Kind.WEBRTC),
         reason=reason,
         requested_by=actor.label,
         restart_sercen=restart_sercen,
