@@ -20,9 +20,7 @@ end with every sshd, worker and temporary directory, even on failure.
 import argparse
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +29,6 @@ from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -55,6 +52,7 @@ from extensions.services import extension_create, pool_create, pool_create_range
 from licensing.models import LicenseStock  # noqa: E402
 from nodes.models import Node, Push  # noqa: E402
 from nodes.services import push_request  # noqa: E402
+from tests.celery_worker import Worker as CeleryWorker  # noqa: E402
 from tests.integration.ssh_server import SshServer, start_ssh_server  # noqa: E402
 from tests.nodes.fake_node import calls, fake_node_settings, make_fake_node  # noqa: E402
 from users.services import portal_user_create, portal_user_update  # noqa: E402
@@ -76,86 +74,29 @@ EDITS_GOAL_QUERIES = 8
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-class Worker:
-    """One `celery worker` process on the bench queue and database, logging to a file."""
+class Worker(CeleryWorker):
+    """One `celery worker` process on the bench queue and database (the tests' launcher),
+    with the production leases, counting the pushes it finished."""
 
     def __init__(self, name: str, log: Path, pool: str, concurrency: int):
-        db = settings.DATABASES["default"]
-        url = (
-            f"mysql://{quote(db['USER'] or '', safe='')}:{quote(db['PASSWORD'] or '', safe='')}"
-            f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 3306}/{db['NAME']}"
+        super().__init__(
+            QUEUE,
+            log,
+            # An unreachable node fails after one quick retry instead of minutes of backoff;
+            # a push's lease and grace as in production.
+            env={
+                "PUSH_RUNNING_LEASE_SECONDS": str(settings.PUSH_RUNNING_LEASE_SECONDS),
+                "PUSH_PENDING_GRACE_SECONDS": str(settings.PUSH_PENDING_GRACE_SECONDS),
+            },
+            name=name,
+            pool=pool,
+            concurrency=concurrency,
         )
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "CELERY_QUEUE": QUEUE,
-            # An unreachable node fails after one quick retry instead of minutes of backoff.
-            "PUSH_MAX_RETRIES": "1",
-            "PUSH_RETRY_BASE_SECONDS": "1",
-        }
-        self.name = name
-        self.log = log
-        self.handle = open(log, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "-n",
-                f"{name}@%h",
-                "-Q",
-                QUEUE,
-                "-P",
-                pool,
-                "-c",
-                str(concurrency),
-                # Reserve no more than it can run, so the two workers share a burst evenly.
-                "--prefetch-multiplier",
-                "1",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-l",
-                "INFO",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while " ready." not in self.text():
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker {self.name} exited:\n{self.text()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"worker {self.name} not ready in {timeout} s")
-            time.sleep(0.2)
 
     def tasks_done(self) -> int:
         return sum(
             1 for line in self.text().splitlines() if SUCCEEDED in line and "succeeded" in line
         )
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        self.handle.close()
 
 
 @dataclass

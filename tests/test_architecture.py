@@ -143,3 +143,39 @@ def test_a_list_page_filters_with_its_api_filterset():
     for model in pages.keys() & apis.keys():
         page, api = pages[model].filterset_class, apis[model].filterset_class
         assert issubclass(page, api), (model._meta.label, page, api)
+
+
+def _transactional_marks_without_restore(source: str) -> list[int]:
+    """Lines of ``django_db(transaction=True …)`` marks that do not restore the migrations'
+    rows (``serialized_rollback=True``)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "django_db"):
+            continue
+        options = {k.arg: k.value for k in node.keywords}
+        transactional, restored = options.get("transaction"), options.get("serialized_rollback")
+        if (isinstance(transactional, ast.Constant) and transactional.value is True) and not (
+            isinstance(restored, ast.Constant) and restored.value is True
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_transactional_mark_check_finds_a_mark_without_restore():
+    source = "import pytest\npytestmark = pytest.mark.django_db(transaction=True)\n"
+    assert _transactional_marks_without_restore(source) == [2]
+    kept = "m = pytest.mark.django_db(transaction=True, serialized_rollback=True)\n"
+    assert _transactional_marks_without_restore(kept) == []
+
+
+def test_every_transactional_test_restores_what_the_migrations_wrote():
+    """A transactional test empties the tables when it ends; the migrations' rows (the role
+    groups, the system template) come back only by serialized_rollback, and a test without
+    it leaves the next one that has it restoring rows the flush's post_migrate made again
+    (duplicate 'administrador': six errors in CI)."""
+    missing = {
+        str(path.relative_to(ROOT)): lines
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        if (lines := _transactional_marks_without_restore(path.read_text()))
+    }
+    assert missing == {}

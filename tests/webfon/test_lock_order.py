@@ -17,7 +17,10 @@ from tests.factories import PortalUserFactory, WebfonSessionFactory
 from webfon.models import WebfonSession
 from webfon.services import webfon_logout, webfon_session_end, webfon_sessions_expire
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.mariadb]
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.mariadb,
+]
 TOKEN = "token-de-prueba-del-orden-de-bloqueo"
 
 
