@@ -31,6 +31,7 @@ from tests.factories import (
 )
 from tests.hashers import RecordingHasher
 from tests.pki import new_pki
+from tests.webfon.smtp_server import start_smtp_server
 from webfon.authlog import SerCenFormatter
 
 CHROMIUM = "/usr/bin/chromium"
@@ -157,6 +158,19 @@ def webrtc_fields(corporate):
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness adds ~0.3 s per password set; tests only need *a* hash.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def portal_mailbox(settings):
+    """A real SMTP server on loopback (aiosmtpd) set as the portal's own mail server (the
+    staff password reset); ``.port`` is its port, for a worker's settings."""
+    controller, box = start_smtp_server()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.DEFAULT_FROM_EMAIL = "portal@example.com"
+    box.port = controller.port
+    yield box
+    controller.stop()
 
 
 @pytest.fixture

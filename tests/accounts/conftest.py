@@ -17,6 +17,17 @@ from tests.webfon.test_races import race
 __all__ = ["race"]  # shared with the webfon races: threads that start their calls at once
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+RESET_LINK = re.compile(r"http://testserver(/login/recuperar/[^/\s]+/[^/\s]+/)")
+
+
+def request_reset(client, email: str):
+    """¿Ha olvidado su contraseña? for ``email``, following the answer's redirect."""
+    return client.post("/login/recuperar/", {"email": email}, follow=True)
+
+
+def reset_link_in(message) -> str:
+    """The path of the reset link a reset e-mail carries."""
+    return RESET_LINK.search(message.get_payload(decode=True).decode()).group(1)
 
 
 class CountingHasher(MD5PasswordHasher):

@@ -1,7 +1,6 @@
 """Staff password reset by e-mail, through a real SMTP server (aiosmtpd) on loopback."""
 
 import datetime
-import re
 from email.header import decode_header, make_header
 
 import pytest
@@ -9,9 +8,9 @@ import time_machine
 
 from core.models import AuditEntry
 from core.roles import ROLE_OPERATOR
-from tests.accounts.conftest import post_login
+from tests.accounts.conftest import post_login, request_reset, reset_link_in
 from tests.factories import StaffUserFactory
-from tests.webfon.smtp_server import free_port, start_smtp_server
+from tests.webfon.smtp_server import free_port
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "Otra-clave-larga-77"
@@ -24,34 +23,15 @@ def _mail_sent_in_process(celery_mode):
     celery_mode(eager=True)
 
 
-@pytest.fixture
-def mailbox(settings):
-    controller, box = start_smtp_server()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.DEFAULT_FROM_EMAIL = "portal@example.com"
-    yield box
-    controller.stop()
-
-
-def request_reset(client, email: str):
-    return client.post("/login/recuperar/", {"email": email}, follow=True)
-
-
-def link_in(message) -> str:
-    body = message.get_payload(decode=True).decode()
-    return re.search(r"http://testserver(/login/recuperar/[^/\s]+/[^/\s]+/)", body).group(1)
-
-
-def test_a_reset_link_changes_the_password_once(client, mailbox, staff_browser):
+def test_a_reset_link_changes_the_password_once(client, portal_mailbox, staff_browser):
     StaffUserFactory(username="ana", role=ROLE_OPERATOR, email="ana@example.com")
     answer = request_reset(client, "ANA@example.com")
     assert "Revise su correo" in answer.content.decode()
-    assert len(mailbox.messages) == 1
-    message = mailbox.messages[0]
+    assert len(portal_mailbox.messages) == 1
+    message = portal_mailbox.messages[0]
     assert message["To"] == "ana@example.com" and message["From"] == "portal@example.com"
     assert "contraseña" in str(make_header(decode_header(message["Subject"])))
-    link = link_in(message)
+    link = reset_link_in(message)
 
     form = client.get(link, follow=True)
     assert 'name="new_password1"' in form.content.decode()
@@ -71,12 +51,12 @@ def test_a_reset_link_changes_the_password_once(client, mailbox, staff_browser):
     assert "Enlace no válido" in again
 
 
-def test_a_reset_link_lasts_one_hour(client, mailbox):
+def test_a_reset_link_lasts_one_hour(client, portal_mailbox):
     StaffUserFactory(username="ana", role=ROLE_OPERATOR, email="ana@example.com")
     start = datetime.datetime(2030, 4, 1, 10, 0, tzinfo=datetime.UTC)
     with time_machine.travel(start, tick=False) as clock:
         request_reset(client, "ana@example.com")
-        link = link_in(mailbox.messages[0])
+        link = reset_link_in(portal_mailbox.messages[0])
         clock.shift(3600 - 5)
         assert "new_password1" in client.get(link, follow=True).content.decode()
         clock.shift(3600 + 10)
@@ -86,7 +66,7 @@ def test_a_reset_link_lasts_one_hour(client, mailbox):
 @pytest.mark.parametrize(
     "email", ["nadie@example.com", "", "no-es-correo", "x" * 300 + "@example.com"]
 )
-def test_the_answer_never_tells_whether_an_address_exists(client, mailbox, email):
+def test_the_answer_never_tells_whether_an_address_exists(client, portal_mailbox, email):
     StaffUserFactory(username="ana", role=ROLE_OPERATOR, email="ana@example.com")
     known = request_reset(client, "ana@example.com")
     unknown = request_reset(client, email)
@@ -95,7 +75,7 @@ def test_the_answer_never_tells_whether_an_address_exists(client, mailbox, email
         assert "Revise su correo" in unknown.content.decode()
     else:
         assert unknown.status_code == 200 and "ana@example.com" not in unknown.content.decode()
-    assert len(mailbox.messages) == 1
+    assert len(portal_mailbox.messages) == 1
 
 
 def test_an_unreachable_mail_server_changes_nothing_in_the_answer(client, settings):

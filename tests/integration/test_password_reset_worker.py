@@ -2,38 +2,21 @@
 the same for any address, so its time does not tell whether an account has that address;
 with the broker down the request sends the link itself. Real worker, Redis and SMTP server."""
 
-import re
-
 import pytest
 import redis
 from django.conf import settings as django_settings
 
 from core.roles import ROLE_OPERATOR
+from tests.accounts.conftest import request_reset, reset_link_in
 from tests.celery_worker import wait_for
 from tests.factories import StaffUserFactory
-from tests.webfon.smtp_server import start_smtp_server
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-@pytest.fixture
-def mailbox(settings):
-    controller, box = start_smtp_server()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.DEFAULT_FROM_EMAIL = "portal@example.com"
-    box.port = controller.port
-    yield box
-    controller.stop()
-
-
-def request_reset(client, email: str):
-    return client.post("/login/recuperar/", {"email": email}, follow=True)
-
-
 @pytest.mark.broker
 def test_the_request_queues_one_task_for_any_address_and_the_worker_mails_it(
-    client, celery_mode, queue, worker, mailbox
+    client, celery_mode, queue, worker, portal_mailbox
 ):
     celery_mode(eager=False)
     StaffUserFactory(username="ana", role=ROLE_OPERATOR, email="ana@example.com")
@@ -45,27 +28,28 @@ def test_the_request_queues_one_task_for_any_address_and_the_worker_mails_it(
         assert broker.llen(queue) == before + 1, address  # one task, whoever asks
     assert pages[0].redirect_chain == pages[1].redirect_chain
     assert "Revise su correo" in pages[1].content.decode()
-    assert mailbox.messages == [] and mailbox.connections == 0  # nothing sent by the request
+    assert (
+        portal_mailbox.messages == [] and portal_mailbox.connections == 0
+    )  # nothing sent by the request
 
-    worker(env={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(mailbox.port)}).wait_ready()
+    worker(env={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(portal_mailbox.port)}).wait_ready()
     wait_for(lambda: broker.llen(queue) == 0, what="the worker to take both tasks")
-    wait_for(lambda: mailbox.messages, what="the reset mail")
-    [message] = mailbox.messages
+    wait_for(lambda: portal_mailbox.messages, what="the reset mail")
+    [message] = portal_mailbox.messages
     assert message["To"] == "ana@example.com"
-    body = message.get_payload(decode=True).decode()
-    link = re.search(r"http://testserver(/login/recuperar/[^/\s]+/[^/\s]+/)", body).group(1)
+    link = reset_link_in(message)
     assert 'name="new_password1"' in client.get(link, follow=True).content.decode()
 
 
 def test_with_the_broker_down_the_request_sends_the_link_itself(
-    client, celery_mode, private_redis, mailbox
+    client, celery_mode, private_redis, portal_mailbox
 ):
     celery_mode(eager=False)
     private_redis.kill()
     StaffUserFactory(username="ana", role=ROLE_OPERATOR, email="ana@example.com")
     answer = request_reset(client, "ana@example.com")
     assert answer.status_code == 200 and "Revise su correo" in answer.content.decode()
-    [message] = mailbox.messages
+    [message] = portal_mailbox.messages
     assert message["To"] == "ana@example.com"
     assert request_reset(client, "nadie@example.com").status_code == 200
-    assert len(mailbox.messages) == 1
+    assert len(portal_mailbox.messages) == 1

@@ -6,6 +6,7 @@ import pytest
 
 from nodes.models import Node, Push
 from nodes.push import ManagedFile, push_execute
+from nodes.transport import SshTransport
 from tests.factories import WebrtcNodeFactory
 from tests.nodes.fake_node import calls, fake_node_settings, make_fake_node
 
@@ -16,6 +17,17 @@ pytestmark = pytest.mark.django_db
 def node(ssh_webrtc_node, tmp_path):
     make_fake_node(tmp_path / "node")
     return ssh_webrtc_node()
+
+
+def transport_to(server) -> SshTransport:
+    """An SFTP/SSH connection to one of the tests' sshd, as a push opens it."""
+    return SshTransport(
+        host="127.0.0.1",
+        port=server.port,
+        user=server.user,
+        private_key=server.private_key,
+        host_key=server.host_key,
+    )
 
 
 def run(node, text, mode=0o600):
@@ -116,15 +128,7 @@ def test_unreachable_node_raises_for_retry_and_is_pending_again(node):
 def test_ssh_transport_uses_cheap_algorithms_no_nagle_and_hard_linked_backups(ssh_server, tmp_path):
     import socket
 
-    from nodes.transport import SshTransport
-
-    transport = SshTransport(
-        host="127.0.0.1",
-        port=ssh_server.port,
-        user=ssh_server.user,
-        private_key=ssh_server.private_key,
-        host_key=ssh_server.host_key,
-    )
+    transport = transport_to(ssh_server)
     try:
         ssh = transport.client.get_transport()
         assert ssh.local_cipher == ssh.remote_cipher == "aes128-gcm@openssh.com"
@@ -159,15 +163,7 @@ def permissive_sftp():
 def test_files_get_the_mode_asked_whatever_the_sftp_servers_umask(permissive_sftp, tmp_path, mode):
     """Issue #12, point 10: the mode is set explicitly over SFTP, on the new file, its backup
     and a restored file; the server's default (0666 here) never applies."""
-    from nodes.transport import SshTransport
-
-    transport = SshTransport(
-        host="127.0.0.1",
-        port=permissive_sftp.port,
-        user=permissive_sftp.user,
-        private_key=permissive_sftp.private_key,
-        host_key=permissive_sftp.host_key,
-    )
+    transport = transport_to(permissive_sftp)
     target, backup = tmp_path / "etc/MDtel/serCen.conf", tmp_path / "etc/MDtel/serCen.conf.bak"
     try:
         transport.write_atomic(str(target), 'smtp_clave = "uno"\n', str(backup), mode=mode)
@@ -220,15 +216,7 @@ def test_a_push_over_sftp_writes_secret_files_0600_or_as_the_node_says(
 def test_a_replaced_file_keeps_its_owner_and_group_over_sftp(ssh_server, tmp_path):
     """A file the installer gave to a daemon's group (chown root:janus, 0640) stays the
     group's after a push writes it, in its backup, and after a rollback restores it."""
-    from nodes.transport import SshTransport
-
-    transport = SshTransport(
-        host="127.0.0.1",
-        port=ssh_server.port,
-        user=ssh_server.user,
-        private_key=ssh_server.private_key,
-        host_key=ssh_server.host_key,
-    )
+    transport = transport_to(ssh_server)
     target = tmp_path / "etc/janus/vivait.plugin.webfon.jcfg"
     backup = tmp_path / "etc/janus/vivait.plugin.webfon.jcfg.bak"
     owner = (4321, 4322)  # ids of nobody on this machine: only the numbers matter

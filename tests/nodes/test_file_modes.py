@@ -83,10 +83,9 @@ def test_a_written_file_is_never_executable(local_nodes_dir):
     assert not os.access(root / "etc/init.d/janus", os.X_OK)
 
 
-@pytest.mark.django_db
-def test_a_push_writes_secret_files_0600_or_0640_as_the_node_says(
-    local_nodes_dir, umask, webrtc_fields, actor
-):
+@pytest.fixture
+def pushed_node(local_nodes_dir, webrtc_fields, actor):
+    """A local WebRTC node with a secret in its files, pushed once: (node, its root)."""
     root = make_fake_node(local_nodes_dir / "meet")
     with transaction.atomic():
         node = node_create(
@@ -100,6 +99,12 @@ def test_a_push_writes_secret_files_0600_or_0640_as_the_node_says(
         )
     push = Push.objects.get(node=node)
     assert push_execute(push_id=push.pk, files_for=node_managed_files) == "applied"
+    return node, root
+
+
+@pytest.mark.django_db
+def test_a_push_writes_secret_files_0600_or_0640_as_the_node_says(umask, pushed_node, actor):
+    node, root = pushed_node  # pushed under the umask
     sercen = root / "etc/MDtel/serCen.conf"
     plugin = root / "etc/janus/vivait.plugin.webfon.jcfg"
     assert 'smtp_clave = "clave-smtp"' in sercen.read_text()
@@ -121,24 +126,6 @@ def test_a_push_writes_secret_files_0600_or_0640_as_the_node_says(
     assert push_execute(push_id=push.pk, files_for=node_managed_files) == "applied"
     assert mode_of(sercen) == 0o640 and mode_of(plugin) == 0o640
     assert mode_of(sercen.with_name("serCen.conf.portal-backup")) == 0o640
-
-
-@pytest.fixture
-def pushed_node(local_nodes_dir, webrtc_fields, actor):
-    """A local WebRTC node with a secret in its files, pushed once: (node, its root)."""
-    root = make_fake_node(local_nodes_dir / "meet")
-    with transaction.atomic():
-        node = node_create(
-            actor=actor,
-            name="meet",
-            kind="webrtc",
-            **webrtc_fields,
-            transport="local",
-            smtp_password="clave-smtp",
-        )
-    push = Push.objects.get(node=node)
-    assert push_execute(push_id=push.pk, files_for=node_managed_files) == "applied"
-    return node, root
 
 
 def push_now(node) -> Push:
